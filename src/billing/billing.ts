@@ -1,0 +1,213 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { connect } from '../db/connect.js';
+import { chunk, rowsPerStatement, selectWhereIn } from '../db/sql-utils.js';
+import { BillingError, errorMessage } from '../errors.js';
+import type { BillingMapping, MappedEntity } from './mapping.js';
+import * as q from './queries.js';
+
+/**
+ * The only code that talks to the billing database. Reads routes, meters and history; writes
+ * reads to the upload staging table in batches, inside one transaction per batch, skipping any
+ * read whose key billing already holds, so a retried post never duplicates.
+ */
+export interface BillingRoute {
+  code: string;
+  description: string;
+  cycle: number;
+  nextReadDate: string;
+}
+
+export interface RouteRegister {
+  meterId: string;
+  serial: string;
+  meterType: 'W' | 'E' | 'G';
+  dials: number;
+  multiplier: number;
+  radioId: string | null;
+  routeSeq: number;
+  location: string | null;
+  accountNo: string;
+  customerName: string;
+  address: string;
+  city: string;
+  registerNo: number;
+  uom: string;
+  lastReadValue: number;
+  lastReadDate: string;
+  /** Oldest first. */
+  history: { date: string; consumption: number }[];
+}
+
+export interface PostResult {
+  batchId: string | null;
+  posted: number;
+  alreadyPosted: number;
+  checksum: string | null;
+}
+
+const isoDate = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v)).slice(0, 10);
+const ENTITIES: MappedEntity[] = ['routes', 'premises', 'accounts', 'meters', 'registers', 'readHistory', 'readUpload', 'uploadBatch'];
+
+export class Billing {
+  constructor(
+    readonly db: Knex,
+    readonly mapping: BillingMapping,
+  ) {}
+
+  static open(url: string, mapping: BillingMapping): Billing {
+    return new Billing(connect(url), mapping);
+  }
+
+  close(): Promise<void> {
+    return this.db.destroy();
+  }
+
+  /** Checks that every mapped table and column exists; the error names the first one that does not. */
+  async verify(): Promise<void> {
+    for (const entity of ENTITIES) {
+      try {
+        await q.probeEntity(this.db, this.mapping, entity);
+      } catch (err) {
+        const { table, columns } = this.mapping[entity];
+        if (isConnectionError(err)) throw unavailable(err);
+        throw new BillingError(
+          'BILLING_SCHEMA',
+          `billing mapping '${entity}': table ${table} with columns ${Object.values(columns).join(', ')} cannot be read: ${errorMessage(err)}`,
+          err,
+        );
+      }
+    }
+  }
+
+  async listRoutes(): Promise<BillingRoute[]> {
+    const rows = await this.run(() => q.selectRoutes(this.db, this.mapping));
+    return rows.map(toRoute);
+  }
+
+  async getRoute(code: string): Promise<BillingRoute | null> {
+    const rows = await this.run(() => q.selectRoute(this.db, this.mapping, code));
+    return rows[0] ? toRoute(rows[0]) : null;
+  }
+
+  /** Every register of every active meter on a route, in read order, with its history since `historySince`. */
+  async routeRegisters(routeCode: string, historySince: string): Promise<RouteRegister[]> {
+    return this.guard(async () => {
+      const meters = (await q.selectRouteMeters(this.db, this.mapping, routeCode)) as Record<string, unknown>[];
+      const ids = meters.map((m) => String(m.meterId));
+      const registers = await selectWhereIn<Record<string, unknown>>(this.db, ids, (part) => q.selectRegisters(this.db, this.mapping, part));
+      const history = await selectWhereIn<Record<string, unknown>>(this.db, ids, (part) => q.selectHistory(this.db, this.mapping, part, historySince));
+      const historyByRegister = new Map<string, { date: string; consumption: number }[]>();
+      for (const h of history) {
+        const key = `${String(h.meterId)}|${Number(h.registerNo)}`;
+        const list = historyByRegister.get(key) ?? [];
+        list.push({ date: isoDate(h.readDate), consumption: Number(h.consumption) });
+        historyByRegister.set(key, list);
+      }
+      const registersByMeter = new Map<string, Record<string, unknown>[]>();
+      for (const r of registers) {
+        const list = registersByMeter.get(String(r.meterId)) ?? [];
+        list.push(r);
+        registersByMeter.set(String(r.meterId), list);
+      }
+      const out: RouteRegister[] = [];
+      for (const m of meters) {
+        const regs = (registersByMeter.get(String(m.meterId)) ?? []).sort((a, b) => Number(a.registerNo) - Number(b.registerNo));
+        for (const r of regs) {
+          const key = `${String(m.meterId)}|${Number(r.registerNo)}`;
+          out.push({
+            meterId: String(m.meterId),
+            serial: String(m.serial),
+            meterType: String(m.meterType) as RouteRegister['meterType'],
+            dials: Number(m.dials),
+            multiplier: Number(m.multiplier),
+            radioId: m.radioId == null ? null : String(m.radioId),
+            routeSeq: Number(m.routeSeq),
+            location: m.location == null ? null : String(m.location),
+            accountNo: String(m.accountNo),
+            customerName: String(m.customerName),
+            address: String(m.address),
+            city: String(m.city),
+            registerNo: Number(r.registerNo),
+            uom: String(r.uom),
+            lastReadValue: Number(r.lastReadValue),
+            lastReadDate: isoDate(r.lastReadDate),
+            history: (historyByRegister.get(key) ?? []).sort((a, b) => a.date.localeCompare(b.date)),
+          });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Where each known meter is: meter id → its route (meters billing does not know are absent). */
+  async findMeters(meterIds: readonly string[]): Promise<Map<string, { routeCode: string | null; accountNo: string | null }>> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(meterIds)], (part) => q.selectMetersById(this.db, this.mapping, part));
+      return new Map(rows.map((r) => [String(r.meterId), { routeCode: r.routeCode == null ? null : String(r.routeCode), accountNo: r.accountNo == null ? null : String(r.accountNo) }]));
+    });
+  }
+
+  /** Posts reads in one transaction: one upload-batch row, then the reads billing does not hold yet. */
+  async postReads(rows: readonly q.ReadUploadRow[], opts: { source: string; now: Date }): Promise<PostResult> {
+    return this.guard(() =>
+      this.db.transaction(async (trx) => {
+        const keys = rows.map((r) => r.readKey);
+        const existing = new Set(
+          (await selectWhereIn<{ readKey: string }>(trx, keys, (part) => q.selectExistingReadKeys(trx, this.mapping, part))).map((r) => r.readKey),
+        );
+        const fresh = rows.filter((r) => !existing.has(r.readKey));
+        if (fresh.length === 0) return { batchId: null, posted: 0, alreadyPosted: existing.size, checksum: null };
+        const batchId = randomUUID();
+        const checksum = readsChecksum(fresh);
+        const now = opts.now.toISOString();
+        await q.insertUploadBatch(trx, this.mapping, { batchId, kind: 'READS', source: opts.source, rowCount: fresh.length, checksum, createdAt: now });
+        const records = fresh.map((r) => q.readUploadRecord(trx, this.mapping, r, batchId, now));
+        for (const part of chunk(records, rowsPerStatement(this.db, Object.keys(records[0]!).length))) {
+          await q.insertReadUploads(trx, this.mapping, part);
+        }
+        return { batchId, posted: fresh.length, alreadyPosted: existing.size, checksum };
+      }),
+    );
+  }
+
+  private async run(build: () => Knex.QueryBuilder): Promise<Record<string, unknown>[]> {
+    return this.guard(async () => (await build()) as Record<string, unknown>[]);
+  }
+
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof BillingError) throw err;
+      if (isConnectionError(err)) throw unavailable(err);
+      throw new BillingError('BILLING_QUERY', `billing query failed: ${errorMessage(err)}`, err);
+    }
+  }
+}
+
+/** sha256 over the reads in key order: what billing received can be checked against what was sent. */
+export function readsChecksum(rows: readonly q.ReadUploadRow[]): string {
+  const hash = createHash('sha256');
+  for (const r of [...rows].sort((a, b) => (a.readKey < b.readKey ? -1 : a.readKey > b.readKey ? 1 : 0))) {
+    hash.update(`${r.readKey}|${r.readValue}|${r.readAt}\n`);
+  }
+  return hash.digest('hex');
+}
+
+function toRoute(r: Record<string, unknown>): BillingRoute {
+  return { code: String(r.code), description: String(r.description), cycle: Number(r.cycle), nextReadDate: isoDate(r.nextReadDate) };
+}
+
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ESOCKET', 'ELOGIN', 'ETIMEOUT', '57P01', '57P03', '08006', '08001', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
+
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string } | undefined;
+  return Boolean(
+    (e?.code && CONNECTION_CODES.has(e.code)) || e?.name === 'KnexTimeoutError' || /connect|Connection terminated|timeout acquiring/i.test(e?.message ?? ''),
+  );
+}
+
+function unavailable(err: unknown): BillingError {
+  return new BillingError('BILLING_UNAVAILABLE', `billing database unreachable: ${errorMessage(err)}`, err);
+}

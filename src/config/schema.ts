@@ -1,0 +1,57 @@
+import { IANAZone } from 'luxon';
+import cron from 'node-cron';
+import { z } from 'zod';
+import { billingMappingSchema } from '../billing/mapping.js';
+
+/**
+ * The whole configuration. Defaults live in config/defaults.json (one place); this schema
+ * says what each key must be. Objects are strict so a misspelt key is an error, not ignored.
+ */
+const cronExpr = z.string().refine((expr) => cron.validate(expr), 'expected a cron expression such as "*/15 * * * *"');
+const dbUrl = z
+  .string()
+  .regex(/^(sqlite:|postgres:|postgresql:|mssql:|sqlserver:)/, 'expected a URL starting with sqlite:, postgres: or mssql:');
+const codeTable = z.record(z.string().regex(/^[A-Z0-9]{1,4}$/, 'codes are 1-4 upper-case letters or digits'), z.string());
+
+export const configSchema = z.strictObject({
+  timeZone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'expected an IANA time zone such as America/Chicago'),
+  dataDir: z.string().min(1),
+  store: z.strictObject({ url: dbUrl }),
+  billing: z.strictObject({
+    url: dbUrl,
+    demo: z.strictObject({
+      seedOnFirstRun: z.boolean(),
+      accounts: z.number().int().min(1).max(1_000_000),
+      routes: z.number().int().min(1).max(10_000),
+      seed: z.number().int(),
+    }),
+    postBatchSize: z.number().int().min(1).max(100_000),
+    mappingFile: z.string(),
+    mapping: billingMappingSchema,
+  }),
+  server: z.strictObject({
+    host: z.string(),
+    port: z.number().int().min(0).max(65535),
+    bodyLimit: z.string(),
+  }),
+  log: z.strictObject({
+    level: z.enum(['error', 'warn', 'info', 'debug']),
+    format: z.enum(['auto', 'json', 'pretty']),
+  }),
+  jobs: z.strictObject({
+    leaseSeconds: z.number().int().min(5),
+    shutdownGraceSeconds: z.number().int().min(0),
+    schedules: z.record(z.string(), z.strictObject({ cron: cronExpr, enabled: z.boolean() })),
+  }),
+  limits: z.strictObject({
+    historyPeriods: z.number().int().min(1).max(24),
+    lowFactor: z.number().min(0).max(1),
+    highFactor: z.number().min(1),
+    minHighSpan: z.number().int().min(0),
+  }),
+  layouts: z.strictObject({ dir: z.string(), route: z.string(), read: z.string() }),
+  codes: z.strictObject({ read: codeTable, skip: codeTable, trouble: codeTable }),
+  auth: z.strictObject({ createDemoToken: z.boolean() }),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,38 @@
+import { DateTime } from 'luxon';
+
+/** Result of reading a wall-clock time in the utility's zone. */
+export type LocalTimeResult = { ok: true; utc: string; ambiguous: boolean } | { ok: false; reason: string };
+
+/**
+ * `YYYYMMDDhhmmss` in an IANA zone → UTC ISO string. A time inside the spring-forward gap does
+ * not exist and is refused (luxon would silently shift it an hour). A time in the fall-back hour
+ * happens twice; we take the first (daylight) occurrence and say it was ambiguous.
+ */
+export function localToUtc(digits: string, zone: string): LocalTimeResult {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(digits);
+  if (!m) return { ok: false, reason: 'not a date-time YYYYMMDDhhmmss' };
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const dt = DateTime.fromObject({ year, month, day, hour, minute, second }, { zone });
+  if (!dt.isValid) return { ok: false, reason: `not a real date and time (${dt.invalidExplanation ?? dt.invalidReason})` };
+  if (dt.year !== year || dt.month !== month || dt.day !== day || dt.hour !== hour || dt.minute !== minute) {
+    return { ok: false, reason: `${formatLocal(digits)} does not exist in ${zone} (daylight-saving change)` };
+  }
+  const oneHourLater = dt.plus({ hours: 1 });
+  const ambiguous = dt.offset !== oneHourLater.offset && oneHourLater.offset < dt.offset && dt.plus({ hours: -1 }).offset === dt.offset;
+  return { ok: true, utc: dt.toUTC().toISO({ suppressMilliseconds: false })!, ambiguous };
+}
+
+/** UTC instant → `YYYYMMDDhhmmss` wall-clock time in the zone (for writing readings files). */
+export function utcToLocalDigits(utc: Date | string, zone: string): string {
+  const dt = (typeof utc === 'string' ? DateTime.fromISO(utc, { zone: 'utc' }) : DateTime.fromJSDate(utc)).setZone(zone);
+  return dt.toFormat('yyyyMMddHHmmss');
+}
+
+/** The calendar date (YYYY-MM-DD) of an instant in the zone. */
+export function localDate(utc: Date, zone: string): string {
+  return DateTime.fromJSDate(utc).setZone(zone).toISODate()!;
+}
+
+function formatLocal(d: string): string {
+  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)} ${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}`;
+}

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { AppError } from '../errors.js';
+
+/** A readings file read as a stream: its hash first (the idempotency key), then its lines. */
+export interface LineSource {
+  name: string;
+  sha256: string;
+  lines: AsyncIterable<string>;
+}
+
+export async function fileLineSource(file: string): Promise<LineSource> {
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new AppError('NOT_A_FILE', `${file} is not a file`);
+  } catch (err) {
+    if (err instanceof AppError) throw err;
+    throw new AppError('FILE_NOT_FOUND', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { status: 404 });
+  }
+  const hash = createHash('sha256');
+  for await (const part of createReadStream(file)) hash.update(part as Buffer);
+  return {
+    name: path.basename(file),
+    sha256: hash.digest('hex'),
+    lines: createInterface({ input: createReadStream(file, { encoding: 'latin1' }), crlfDelay: Infinity }),
+  };
+}
+
+/** The same for bytes already in memory (a dock upload, an HTTP body). */
+export function bufferLineSource(name: string, bytes: Buffer): LineSource {
+  const text = bytes.toString('latin1');
+  const lines = text.split(/\r?\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  return {
+    name,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    lines: (async function* () {
+      yield* lines;
+    })(),
+  };
+}

@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import type { GatewayContext } from '../app/context.js';
+import { computeLimits } from '../core/limits.js';
+import { encodeLine } from '../fixed-width/codec.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { recordRouteLoad, type RouteRow, type StoredRouteLine } from '../store/routes-repo.js';
+
+/**
+ * Billing route → route file. Previous read is the last billed read; high/low limits come from
+ * each register's own history. The file is written to a temporary name and renamed only after
+ * the store has recorded the load, so a failure leaves neither a half file nor a half state.
+ */
+export interface ExportOptions {
+  routeCode: string;
+  out?: string;
+  layout?: string;
+  deviceId?: string;
+  actor: string;
+  reload?: boolean;
+  reason?: string;
+}
+
+export interface ExportResult {
+  route: RouteRow;
+  records: number;
+  bytes: number;
+  sha256: string;
+  content: Buffer;
+  out: string | null;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function exportRoute(ctx: GatewayContext, opts: ExportOptions): Promise<ExportResult> {
+  const layout = ctx.layout(opts.layout ?? ctx.config.layouts.route);
+  const billingRoute = await ctx.billing.getRoute(opts.routeCode);
+  if (!billingRoute) throw new NotFoundError('route', opts.routeCode);
+  const cycle = billingRoute.nextReadDate.slice(0, 7);
+  const since = new Date(Date.parse(billingRoute.nextReadDate) - 400 * DAY_MS).toISOString().slice(0, 10);
+  const registers = await ctx.billing.routeRegisters(opts.routeCode, since);
+  if (registers.length === 0) throw new AppError('ROUTE_EMPTY', `route ${opts.routeCode} has no active meters in billing`, { status: 409, record: opts.routeCode });
+
+  const lines: StoredRouteLine[] = [];
+  const text: string[] = [];
+  registers.forEach((reg, i) => {
+    const limits = computeLimits(
+      { prevRead: reg.lastReadValue, prevReadDate: reg.lastReadDate, scheduledReadDate: billingRoute.nextReadDate, dials: reg.dials, history: reg.history },
+      ctx.config.limits,
+    );
+    const line: StoredRouteLine = {
+      sequence: i + 1, account: reg.accountNo, meterId: reg.meterId, register: reg.registerNo, dials: reg.dials, prevRead: reg.lastReadValue,
+      lowLimit: limits.low, highLimit: limits.high, meterType: reg.meterType, ertId: reg.radioId,
+    };
+    lines.push(line);
+    text.push(
+      encodeLine(layout, {
+        sequence: line.sequence, account: reg.accountNo, meter_id: reg.meterId, meter_serial: reg.serial, register: reg.registerNo,
+        address: reg.address, city: reg.city, customer: reg.customerName, meter_type: reg.meterType, dials: reg.dials,
+        prev_read: reg.lastReadValue, low_limit: limits.low, high_limit: limits.high, ert_id: reg.radioId, location: reg.location,
+      }, i + 1) + layout.lineEnding,
+    );
+  });
+  const content = Buffer.from(text.join(''), 'latin1');
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  const tmp = opts.out ? `${opts.out}.${process.pid}.tmp` : null;
+  if (tmp) await writeFile(tmp, content);
+  try {
+    const now = ctx.clock().toISOString();
+    const route = await ctx.store.db.transaction((trx) =>
+      recordRouteLoad(trx, {
+        routeCode: opts.routeCode, cycle, scheduledReadDate: billingRoute.nextReadDate, layout: layout.name, sha256, bytes: content.length, lines,
+        deviceId: opts.deviceId ?? 'FILE', actor: opts.actor, reason: opts.reason, reload: opts.reload ?? false, now,
+      }),
+    );
+    if (tmp && opts.out) await rename(tmp, opts.out);
+    ctx.log.info('route exported', { module: 'routes', route: opts.routeCode, cycle, records: lines.length, device: route.device_id, out: opts.out });
+    return { route, records: lines.length, bytes: content.length, sha256, content, out: opts.out ?? null };
+  } catch (err) {
+    if (tmp) await rm(tmp, { force: true });
+    throw err;
+  }
+}

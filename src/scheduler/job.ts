@@ -1,0 +1,16 @@
+import type { GatewayContext } from '../app/context.js';
+import type { Logger } from '../log/logger.js';
+
+/** A scheduled job: a function of (store, billing, clock) that reports what it did as counts. */
+export interface JobContext extends GatewayContext {
+  runId: number;
+  log: Logger;
+  /** Aborted when the gateway is shutting down or the lease was lost: stop at the next safe point. */
+  signal: AbortSignal;
+}
+
+export interface JobDefinition {
+  name: string;
+  description: string;
+  run(ctx: JobContext): Promise<Record<string, number>>;
+}
