@@ -51,6 +51,15 @@ export class BillingError extends AppError {
   }
 }
 
+/**
+ * A message fit for a person. knex prefixes driver errors with the whole SQL statement
+ * (`insert into … - UNIQUE constraint failed`), which can be megabytes: keep the reason and
+ * the start of the statement.
+ */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const message = err instanceof Error ? err.message : String(err);
+  const sql = /^\s*(insert|select|update|delete|create|alter|drop|with|merge)\b/i.test(message);
+  const cut = message.lastIndexOf(' - ');
+  if (sql && cut > 0) return `${message.slice(cut + 3)} (in: ${message.slice(0, 80).replace(/\s+/g, ' ')}…)`;
+  return message.length > 2000 ? `${message.slice(0, 2000)}…` : message;
 }

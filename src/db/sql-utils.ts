@@ -15,9 +15,12 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /** Bound parameters one statement may carry: SQL Server stops at 2,100. */
 const MAX_PARAMS = { sqlite: 32_000, postgres: 60_000, mssql: 2_000 } as const;
+/** knex writes a multi-row SQLite insert as a compound SELECT, which SQLite caps at 500 terms. */
+const MAX_ROWS = { sqlite: 500, postgres: 1000, mssql: 1000 } as const;
 
 export function rowsPerStatement(db: Knex, columns: number): number {
-  return Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS[dialectOf(db)] / Math.max(1, columns))));
+  const dialect = dialectOf(db);
+  return Math.max(1, Math.min(MAX_ROWS[dialect], Math.floor(MAX_PARAMS[dialect] / Math.max(1, columns))));
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {

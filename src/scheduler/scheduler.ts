@@ -19,7 +19,7 @@ export function describeSchedules(ctx: Pick<GatewayContext, 'config'>, jobs: rea
     let nextRun: string | null = null;
     if (schedule?.enabled) {
       const task = cron.createTask(schedule.cron, () => undefined, { timezone: ctx.config.timeZone });
-      nextRun = task.getNextRun()?.toISOString() ?? null;
+      nextRun = task.getNextRuns(1)[0]?.toISOString() ?? null;
       void task.destroy();
     }
     return { name: job.name, description: job.description, cron: schedule?.cron ?? null, enabled: schedule?.enabled ?? false, nextRun };

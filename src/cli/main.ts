@@ -1,0 +1,245 @@
+import { Command, CommanderError, Option } from 'commander';
+import { exportRoute } from '../routes/export-route.js';
+import { ALL_JOBS, findJob } from '../../jobs/index.js';
+import { seedReferenceBilling } from '../billing/reference/seed.js';
+import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { AppError, ConfigError, errorMessage } from '../errors.js';
+import { createLogger, redact, type Logger } from '../log/logger.js';
+import { fileLineSource } from '../readings/file-source.js';
+import { importReadings } from '../readings/import-readings.js';
+import { describeSchedules } from '../scheduler/scheduler.js';
+import { runJob } from '../scheduler/runner.js';
+import { recentRuns } from '../store/jobs-repo.js';
+import { listRoutes } from '../store/routes-repo.js';
+import { migrateStore } from '../store/store.js';
+import { createToken, ROLES, type Role } from '../store/tokens-repo.js';
+import { closeContext, openContext, prepare, startGateway } from '../app/gateway.js';
+import type { GatewayContext } from '../app/context.js';
+import { formatTable } from './output.js';
+
+/**
+ * `fieldgate <command>`. Each command validates its input, does one thing, prints a result a
+ * person can read (or JSON with --json), and exits non-zero with a clear message on failure.
+ */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('fieldgate')
+    .description('Field and meter-reading integration gateway for water, electric and gas utilities')
+    .option('-c, --config <file>', 'JSON config file whose keys override config/defaults.json (or FIELDGATE_CONFIG)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const configOf = (cmd: Command): Config => loadConfig({ file: cmd.optsWithGlobals().config as string | undefined });
+  const loggerFor = (config: Config, toStderr = true): Logger => createLogger({ ...config.log, toStderr });
+  /** Opens the context for a command, runs it, and always closes the connections. */
+  const withContext = async (cmd: Command, work: (ctx: GatewayContext) => Promise<void>, opts: { prepare?: boolean } = {}) => {
+    const config = configOf(cmd);
+    const ctx = openContext(config, loggerFor(config));
+    try {
+      if (opts.prepare !== false) await prepare(ctx);
+      await work(ctx);
+    } finally {
+      await closeContext(ctx);
+    }
+  };
+  const print = (json: boolean, value: unknown, text: () => string) => console.log(json ? JSON.stringify(value, null, 2) : text());
+
+  program
+    .command('start')
+    .description('run the gateway: migrate, seed the demo billing database on first run, schedule jobs, serve the API')
+    .option('-p, --port <port>', 'HTTP port (overrides server.port)', (v) => Number(v))
+    .action(async (opts: { port?: number }, cmd: Command) => {
+      const config = loadConfig({ file: cmd.optsWithGlobals().config as string | undefined, overrides: opts.port !== undefined ? { server: { port: opts.port } } : undefined });
+      const log = loggerFor(config, false);
+      const gateway = await startGateway(openContext(config, log), {
+        onDemoToken: (token) => console.log(`\nDemo admin API token (shown once, keep it):\n  ${token}\n  curl -H "Authorization: Bearer ${token}" ${`http://${config.server.host}:${config.server.port}`}/api/routes\n`),
+      });
+      console.log(`fieldgate is running at ${gateway.url}  (health: ${gateway.url}/healthz, stop with Ctrl-C)`);
+      await new Promise<void>((resolve) => {
+        const onSignal = (signal: string) => {
+          log.info(`received ${signal}`, { module: 'gateway' });
+          gateway.stop().then(resolve, resolve);
+        };
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+      });
+    });
+
+  program
+    .command('migrate')
+    .description('create or update the gateway store tables')
+    .action(async (_o, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const applied = await migrateStore(ctx.store.db);
+        console.log(applied.length ? `applied: ${applied.join(', ')}` : 'store is up to date');
+      }, { prepare: false }),
+    );
+
+  const config = program.command('config').description('check and show configuration');
+  config
+    .command('check')
+    .description('validate the configuration and print it with secrets masked')
+    .action((_o, cmd: Command) => {
+      console.log(JSON.stringify(redact(configOf(cmd)), null, 2));
+    });
+
+  const billing = program.command('billing').description('the billing database (the reference demo CIS, or your own through the mapping)');
+  billing
+    .command('seed')
+    .description('create and seed the reference billing database (demo and tests); refuses to overwrite without --reset')
+    .option('--accounts <n>', 'number of accounts', (v) => Number(v), 5000)
+    .option('--routes <n>', 'number of routes', (v) => Number(v), 10)
+    .option('--seed <n>', 'random seed (same seed, same data)', (v) => Number(v), 42)
+    .option('--today <date>', 'the date the data is seeded as of (YYYY-MM-DD)')
+    .option('--reset', 'replace existing demo data')
+    .action(async (opts: { accounts: number; routes: number; seed: number; today?: string; reset?: boolean }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        if (!Number.isInteger(opts.accounts) || opts.accounts < 1) throw new AppError('USAGE', '--accounts must be a whole number above 0', { field: 'accounts' });
+        if (!Number.isInteger(opts.routes) || opts.routes < 1) throw new AppError('USAGE', '--routes must be a whole number above 0', { field: 'routes' });
+        const today = opts.today ?? ctx.clock().toISOString().slice(0, 10);
+        const summary = await seedReferenceBilling(ctx.billing.db, { accounts: opts.accounts, routes: opts.routes, seed: opts.seed, today, reset: opts.reset });
+        console.log(formatTable([summary as unknown as Record<string, unknown>]));
+      }, { prepare: false }),
+    );
+  billing
+    .command('check')
+    .description('check that every table and column of the billing mapping exists')
+    .action(async (_o, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        await ctx.billing.verify();
+        console.log('billing mapping OK: every mapped table and column exists');
+      }, { prepare: false }),
+    );
+
+  const routes = program.command('routes').description('meter-reading routes');
+  routes
+    .command('list')
+    .description('routes in billing and their state in the gateway')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const billingRoutes = await ctx.billing.listRoutes();
+        const stored = await listRoutes(ctx.store.db);
+        const rows = billingRoutes.map((b) => {
+          const s = stored.find((r) => r.route_code === b.code && r.cycle === b.nextReadDate.slice(0, 7));
+          return { route: b.code, description: b.description, read_date: b.nextReadDate, cycle: b.nextReadDate.slice(0, 7), state: s?.state ?? 'ready', device: s?.device_id ?? '', records: s?.records ?? '', read: s?.valid ?? '', held: s?.held ?? '', skipped: s?.skipped ?? '', exceptions: s?.open_exceptions ?? '' };
+        });
+        print(Boolean(opts.json), rows, () => formatTable(rows));
+      }),
+    );
+  routes
+    .command('export <route>')
+    .description('write a route file from billing and mark the route loaded')
+    .option('-o, --out <file>', 'where to write the route file (default: <route>-<cycle>.txt)')
+    .option('--device <id>', 'the device the route goes to (default FILE)')
+    .option('--layout <name>', 'route layout in config/layouts (default layouts.route)')
+    .option('--reload', 'replace a route that is already loaded (needs --reason)')
+    .option('--reason <text>', 'why the route is re-loaded (recorded)')
+    .action(async (route: string, opts: { out?: string; device?: string; layout?: string; reload?: boolean; reason?: string }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const routeInfo = await ctx.billing.getRoute(route);
+        const out = opts.out ?? `${route}-${routeInfo?.nextReadDate.slice(0, 7) ?? 'route'}.txt`;
+        const result = await exportRoute(ctx, { routeCode: route, out, deviceId: opts.device, layout: opts.layout, reload: opts.reload, reason: opts.reason, actor: 'cli' });
+        console.log(`route ${route} (${result.route.cycle}): ${result.records} records, ${result.bytes} bytes written to ${out}; state ${result.route.state} on ${result.route.device_id}`);
+      }),
+    );
+
+  const readings = program.command('readings').description('readings files from hand-helds');
+  readings
+    .command('import <file>')
+    .description('store a readings file: good lines stored, bad lines become exceptions; the same file twice is stored once')
+    .option('--route <code>', 'the route the file belongs to (default: found from its meters)')
+    .option('--layout <name>', 'readings layout in config/layouts (default layouts.read)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: { route?: string; layout?: string; json?: boolean }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const summary = await importReadings(ctx, await fileLineSource(file), { source: 'file', actor: 'cli', layout: opts.layout, route: opts.route ? { code: opts.route } : undefined });
+        print(Boolean(opts.json), summary, () =>
+          summary.duplicateOf
+            ? `${file} was imported already as batch ${summary.duplicateOf}; nothing changed`
+            : `batch ${summary.batchId}${summary.route ? ` route ${summary.route.code} (${summary.route.cycle}) now ${summary.route.state}` : ''}: ` +
+              `${summary.lines} lines, ${summary.stored} stored (${summary.held} held for review, ${summary.skipped} skipped), ${summary.rejected} rejected, ${summary.exceptions} exceptions`,
+        );
+      }),
+    );
+
+  program
+    .command('exceptions')
+    .description('the exception queue: bad lines, held reads, skips and trouble codes')
+    .option('--route <code>', 'only this route')
+    .option('--kind <kind>', 'only this kind, e.g. HIGH_READ')
+    .option('--all', 'include resolved exceptions')
+    .option('--limit <n>', 'at most this many', (v) => Number(v), 50)
+    .option('--json', 'print JSON')
+    .action(async (opts: { route?: string; kind?: string; all?: boolean; limit: number; json?: boolean }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const q = ctx.store.db('exceptions').leftJoin('routes', 'routes.id', 'exceptions.route_id')
+          .select('exceptions.id', 'routes.route_code as route', 'exceptions.line_no as line', 'exceptions.meter_id as meter', 'exceptions.kind', 'exceptions.severity', 'exceptions.field', 'exceptions.value', 'exceptions.message')
+          .orderBy('exceptions.id').limit(opts.limit);
+        if (!opts.all) q.where('exceptions.status', 'open');
+        if (opts.route) q.where('routes.route_code', opts.route);
+        if (opts.kind) q.where('exceptions.kind', opts.kind);
+        const rows = (await q) as Record<string, unknown>[];
+        print(Boolean(opts.json), rows, () => formatTable(rows));
+      }),
+    );
+
+  const job = program.command('job').description('scheduled jobs');
+  job
+    .command('list')
+    .description('jobs with their schedules, last and next runs')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const rows = await Promise.all(
+          describeSchedules(ctx, ALL_JOBS).map(async (s) => {
+            const last = (await recentRuns(ctx.store.db, { job: s.name, limit: 1 }))[0];
+            return { job: s.name, cron: s.cron ?? '', enabled: s.enabled, next_run: s.nextRun ?? '', last_run: last?.started_at ?? '', last_status: last?.status ?? '', last_counts: last?.counts ?? '', last_error: last?.error ?? '' };
+          }),
+        );
+        print(Boolean(opts.json), rows, () => formatTable(rows));
+      }),
+    );
+  job
+    .command('run <name>')
+    .description('run a job now (refused while another gateway runs it)')
+    .action(async (name: string, _o, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        const def = findJob(name);
+        if (!def) throw new AppError('UNKNOWN_JOB', `no job '${name}' (known: ${ALL_JOBS.map((j) => j.name).join(', ')})`, { field: 'name' });
+        const outcome = await runJob(ctx, def, { trigger: 'manual' });
+        console.log(`${name} run ${outcome.runId}: ${outcome.status} ${JSON.stringify(outcome.counts)}${outcome.error ? ` — ${outcome.error}` : ''}`);
+        if (outcome.status === 'failed') exitCode = 1;
+      }),
+    );
+
+  const token = program.command('token').description('API tokens');
+  token
+    .command('create')
+    .description('create a bearer token for the API (printed once)')
+    .requiredOption('--name <name>', 'who or what uses it')
+    .addOption(new Option('--role <role>', 'what it may do').choices([...ROLES]).makeOptionMandatory())
+    .action(async (opts: { name: string; role: Role }, cmd: Command) =>
+      withContext(cmd, async (ctx) => {
+        console.log(await createToken(ctx.store.db, opts.name, opts.role, ctx.clock()));
+      }),
+    );
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      console.error(`fieldgate: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof AppError) {
+      console.error(`fieldgate: ${errorMessage(err)}`);
+      return err.code === 'USAGE' ? 2 : 1;
+    }
+    console.error(`fieldgate: ${errorMessage(err)}`);
+    return 1;
+  }
+}
