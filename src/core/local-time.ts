@@ -17,9 +17,15 @@ export function localToUtc(digits: string, zone: string): LocalTimeResult {
   if (dt.year !== year || dt.month !== month || dt.day !== day || dt.hour !== hour || dt.minute !== minute) {
     return { ok: false, reason: `${formatLocal(digits)} does not exist in ${zone} (daylight-saving change)` };
   }
-  const oneHourLater = dt.plus({ hours: 1 });
-  const ambiguous = dt.offset !== oneHourLater.offset && oneHourLater.offset < dt.offset && dt.plus({ hours: -1 }).offset === dt.offset;
-  return { ok: true, utc: dt.toUTC().toISO({ suppressMilliseconds: false })!, ambiguous };
+  // Every offset in force around this time that maps back to the same wall clock is a real
+  // instant for it: two of them means the fall-back hour, and the earlier one is taken.
+  const wallAsUtc = Date.UTC(year, month - 1, day, hour, minute, second);
+  const instants = [...new Set([dt.offset, dt.minus({ hours: 2 }).offset, dt.plus({ hours: 2 }).offset])]
+    .map((offset) => wallAsUtc - offset * 60_000)
+    .filter((ms) => DateTime.fromMillis(ms, { zone }).toFormat('yyyyMMddHHmmss') === digits)
+    .sort((a, b) => a - b);
+  const ambiguous = instants.length > 1;
+  return { ok: true, utc: new Date(instants[0] ?? dt.toMillis()).toISOString(), ambiguous };
 }
 
 /** UTC instant → `YYYYMMDDhhmmss` wall-clock time in the zone (for writing readings files). */

@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConflictError } from '../../src/errors.js';
+import { bufferLineSource } from '../../src/readings/file-source.js';
+import { importReadings } from '../../src/readings/import-readings.js';
+import { exportRoute } from '../../src/routes/export-route.js';
+import { runJob } from '../../src/scheduler/runner.js';
+import { abandonStaleRuns, getLease, releaseLease, renewLease, startRun, tryAcquireLease } from '../../src/store/jobs-repo.js';
+import { availableDialects, postgresFactory } from '../helpers/databases.js';
+import { testGateway, type TestGateway } from '../helpers/gateway.js';
+import { simulateReads } from '../helpers/read-file.js';
+
+describe.each(availableDialects())('job leases on $name', (dialect) => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await testGateway(dialect, { label: 'leases', accounts: 20, routes: 1 });
+  });
+  afterAll(async () => gw?.close());
+
+  it('lets one holder at a time take a lease, and another take it once it expires', async () => {
+    const db = gw.ctx.store.db;
+    const t0 = new Date('2026-11-23T16:00:00Z');
+    expect(await tryAcquireLease(db, 'x', 'gw-a', t0, 60_000)).toBe(true);
+    expect(await tryAcquireLease(db, 'x', 'gw-b', new Date(t0.getTime() + 30_000), 60_000)).toBe(false);
+    expect(await renewLease(db, 'x', 'gw-a', new Date(t0.getTime() + 50_000), 60_000)).toBe(true);
+    expect(await tryAcquireLease(db, 'x', 'gw-b', new Date(t0.getTime() + 100_000), 60_000)).toBe(false);
+    expect(await tryAcquireLease(db, 'x', 'gw-b', new Date(t0.getTime() + 111_000), 60_000)).toBe(true);
+    expect(await renewLease(db, 'x', 'gw-a', new Date(t0.getTime() + 112_000), 60_000)).toBe(false);
+    await releaseLease(db, 'x', 'gw-b');
+    expect(await getLease(db, 'x')).toBeUndefined();
+  });
+
+  it('refuses to run a job another gateway holds, naming the holder', async () => {
+    await tryAcquireLease(gw.ctx.store.db, 'post-readings', 'other-host:99', gw.ctx.clock(), 60_000);
+    const { postReadings } = await import('../../jobs/post-readings.js');
+    await expect(runJob(gw.ctx, postReadings, { trigger: 'manual' })).rejects.toThrow(ConflictError);
+    await expect(runJob(gw.ctx, postReadings, { trigger: 'manual' })).rejects.toThrow(/job post-readings is running on other-host:99/);
+    await releaseLease(gw.ctx.store.db, 'post-readings', 'other-host:99');
+  });
+
+  it('marks runs left by a dead gateway as abandoned', async () => {
+    const db = gw.ctx.store.db;
+    const id = await startRun(db, 'ghost', 'schedule', 'dead:1', new Date('2026-11-23T10:00:00Z'));
+    expect(await abandonStaleRuns(db, new Date('2026-11-23T16:00:00Z'))).toBe(1);
+    expect(await db('job_runs').where({ id }).first()).toMatchObject({ status: 'abandoned', error: 'gateway stopped during the run' });
+  });
+});
+
+const pgUrl = process.env.DATABASE_URL;
+describe.skipIf(!pgUrl)('two gateway processes on one PostgreSQL store', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await testGateway(postgresFactory(pgUrl!), { label: 'twoproc', accounts: 1000, routes: 1 });
+    const exported = await exportRoute(gw.ctx, { routeCode: 'R01', actor: 'test' });
+    const day = simulateReads(gw.ctx, exported.content.toString('latin1'), new Date('2026-11-22T20:00:00Z'), 5);
+    await importReadings(gw.ctx, bufferLineSource('r.txt', Buffer.from(day.lines.map((l) => `${l}\r\n`).join(''), 'latin1')), { source: 'file', actor: 'test' });
+  });
+  afterAll(async () => gw?.close());
+
+  const cli = (args: string[]) => {
+    const child = spawn(process.execPath, ['bin/fieldgate.js', ...args], {
+      env: {
+        ...process.env, DATABASE_URL: gw.store.url, BILLING_DATABASE_URL: gw.billing.url, FIELDGATE_BILLING__POST_BATCH_SIZE: '1',
+        FIELDGATE_BILLING__DEMO__SEED_ON_FIRST_RUN: 'false', LOG_LEVEL: 'warn',
+      },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    return new Promise<{ code: number | null; out: string }>((resolve) => child.on('close', (code) => resolve({ code, out })));
+  };
+
+  it('never runs post-readings in both at once, and billing gets each read once', async () => {
+    const first = cli(['job', 'run', 'post-readings']);
+    // Start the second gateway's run once the first holds the lease.
+    for (let i = 0; i < 200 && !(await getLease(gw.ctx.store.db, 'post-readings')); i++) await new Promise((r) => setTimeout(r, 25));
+    const second = await cli(['job', 'run', 'post-readings']);
+    const a = await first;
+    expect(a.code, a.out).toBe(0);
+    expect(second.code).toBe(1);
+    expect(second.out).toMatch(/job post-readings is running on .*:\d+ \(lease until/);
+    const pending = await gw.ctx.store.db('outbox').where({ status: 'pending' }).count({ n: '*' }).first();
+    expect(Number(pending!.n)).toBe(0);
+    const staged = await gw.ctx.billing.db('cis_read_upload').countDistinct({ keys: 'read_key' }).count({ rows: '*' }).first();
+    const valid = await gw.ctx.store.db('outbox').count({ n: '*' }).first();
+    expect(staged).toEqual({ keys: Number(valid!.n), rows: Number(valid!.n) });
+    const runs = await gw.ctx.store.db('job_runs').where({ job: 'post-readings' });
+    expect(runs.map((r) => r.status)).toEqual(['ok']);
+  });
+});

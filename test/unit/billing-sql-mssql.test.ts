@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import * as q from '../../src/billing/queries.js';
+import { createReferenceSchema } from '../../src/billing/reference/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { sqlRenderer } from '../../src/db/connect.js';
+import { rowsPerStatement } from '../../src/db/sql-utils.js';
+
+/**
+ * SQL Server is not available here, so the SQL the billing layer sends it is pinned by
+ * snapshot: a change to any statement shows up in review. The live suite runs with MSSQL_URL.
+ */
+const mssql = sqlRenderer('mssql');
+const mapping = loadConfig({ env: {} }).billing.mapping;
+const sql = (b: { toSQL(): { toNative(): { sql: string; bindings: readonly unknown[] } } }) => b.toSQL().toNative();
+
+describe('billing SQL for SQL Server', () => {
+  it('probes each mapped entity with a zero-row select', () => {
+    expect(sql(q.probeEntity(mssql, mapping, 'meters'))).toMatchSnapshot();
+  });
+  it('reads routes, route meters, registers, history and meter lookups', () => {
+    expect(sql(q.selectRoutes(mssql, mapping))).toMatchSnapshot();
+    expect(sql(q.selectRoute(mssql, mapping, 'R01'))).toMatchSnapshot();
+    expect(sql(q.selectRouteMeters(mssql, mapping, 'R01'))).toMatchSnapshot();
+    expect(sql(q.selectRegisters(mssql, mapping, ['W1', 'W2']))).toMatchSnapshot();
+    expect(sql(q.selectHistory(mssql, mapping, ['W1'], '2025-10-01'))).toMatchSnapshot();
+    expect(sql(q.selectMetersById(mssql, mapping, ['W1']))).toMatchSnapshot();
+    expect(sql(q.selectExistingReadKeys(mssql, mapping, ['W1|1|2026-11-23T15:00:00.000Z']))).toMatchSnapshot();
+  });
+  it('writes the upload batch and reads with Date parameters', () => {
+    expect(sql(q.insertUploadBatch(mssql, mapping, { batchId: 'b-1', kind: 'READS', source: 'fieldgate', rowCount: 2, checksum: 'abc', createdAt: '2026-11-23T16:00:00.000Z' }))).toMatchSnapshot();
+    const row: q.ReadUploadRow = {
+      readKey: 'W1|1|2026-11-23T15:00:00.000Z', meterId: 'W1', registerNo: 1, readValue: 30, readAt: '2026-11-23T15:00:00.000Z', readType: 'actual',
+      source: 'HANDHELD', readerId: 'R1', method: 'K', readCode: null, skipCode: null, troubleCode: null, note: null,
+    };
+    const record = q.readUploadRecord(mssql, mapping, row, 'b-1', '2026-11-23T16:00:00.000Z');
+    expect(record.read_at).toBeInstanceOf(Date);
+    expect(sql(q.insertReadUploads(mssql, mapping, [record]))).toMatchSnapshot();
+  });
+  it('keeps each insert under SQL Server\'s 2,100 parameters', () => {
+    expect(rowsPerStatement(mssql, 15) * 15).toBeLessThanOrEqual(2100);
+  });
+  it('creates the reference CIS schema', () => {
+    expect(createReferenceSchema(mssql.schema).toString()).toMatchSnapshot();
+  });
+});
