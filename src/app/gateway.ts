@@ -55,20 +55,20 @@ export async function prepare(ctx: GatewayContext): Promise<{ seeded: boolean }>
 
 export interface RunningGateway {
   url: string;
+  /** Created on the first run of a demo: an admin API token, to be shown to the person once. */
+  demoToken: string | null;
   ctx: GatewayContext;
   scheduler: Scheduler;
   stop(): Promise<void>;
 }
 
 /** `fieldgate start`: prepare, schedule jobs, serve HTTP. */
-export async function startGateway(ctx: GatewayContext, opts: { onDemoToken?: (token: string) => void } = {}): Promise<RunningGateway> {
+export async function startGateway(ctx: GatewayContext): Promise<RunningGateway> {
   await prepare(ctx);
   const abandoned = await abandonStaleRuns(ctx.store.db, ctx.clock());
   if (abandoned) ctx.log.warn('job runs left unfinished by a stopped gateway marked abandoned', { module: 'scheduler', abandoned });
-  if (ctx.config.auth.createDemoToken && (await tokenCount(ctx.store.db)) === 0) {
-    const token = await createToken(ctx.store.db, 'demo-admin', 'admin', ctx.clock());
-    opts.onDemoToken?.(token);
-  }
+  const demoToken =
+    ctx.config.auth.createDemoToken && (await tokenCount(ctx.store.db)) === 0 ? await createToken(ctx.store.db, 'demo-admin', 'admin', ctx.clock()) : null;
 
   const scheduler = new Scheduler(ctx, ALL_JOBS);
   const app = createApi({
@@ -103,5 +103,5 @@ export async function startGateway(ctx: GatewayContext, opts: { onDemoToken?: (t
       await closeContext(ctx);
       ctx.log.info('gateway stopped', { module: 'gateway' });
     })());
-  return { url, ctx, scheduler, stop };
+  return { url, demoToken, ctx, scheduler, stop };
 }

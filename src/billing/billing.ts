@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { connect } from '../db/connect.js';
-import { chunk, rowsPerStatement, selectWhereIn } from '../db/sql-utils.js';
+import { insertMany, selectWhereIn } from '../db/sql-utils.js';
 import { BillingError, errorMessage } from '../errors.js';
 import type { BillingMapping, MappedEntity } from './mapping.js';
 import * as q from './queries.js';
@@ -162,10 +162,7 @@ export class Billing {
         const checksum = readsChecksum(fresh);
         const now = opts.now.toISOString();
         await q.insertUploadBatch(trx, this.mapping, { batchId, kind: 'READS', source: opts.source, rowCount: fresh.length, checksum, createdAt: now });
-        const records = fresh.map((r) => q.readUploadRecord(trx, this.mapping, r, batchId, now));
-        for (const part of chunk(records, rowsPerStatement(this.db, Object.keys(records[0]!).length))) {
-          await q.insertReadUploads(trx, this.mapping, part);
-        }
+        await insertMany(trx, this.mapping.readUpload.table, fresh.map((r) => q.readUploadRecord(trx, this.mapping, r, batchId, now)));
         return { batchId, posted: fresh.length, alreadyPosted: existing.size, checksum };
       }),
     );

@@ -52,9 +52,10 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (opts: { port?: number }, cmd: Command) => {
       const config = loadConfig({ file: cmd.optsWithGlobals().config as string | undefined, overrides: opts.port !== undefined ? { server: { port: opts.port } } : undefined });
       const log = loggerFor(config, false);
-      const gateway = await startGateway(openContext(config, log), {
-        onDemoToken: (token) => console.log(`\nDemo admin API token (shown once, keep it):\n  ${token}\n  curl -H "Authorization: Bearer ${token}" ${`http://${config.server.host}:${config.server.port}`}/api/routes\n`),
-      });
+      const gateway = await startGateway(openContext(config, log));
+      if (gateway.demoToken) {
+        console.log(`\nDemo admin API token (shown once, keep it):\n  ${gateway.demoToken}\n  curl -H "Authorization: Bearer ${gateway.demoToken}" ${gateway.url}/api/routes\n`);
+      }
       console.log(`fieldgate is running at ${gateway.url}  (health: ${gateway.url}/healthz, stop with Ctrl-C)`);
       await new Promise<void>((resolve) => {
         const onSignal = (signal: string) => {

@@ -9,8 +9,25 @@ export type LocalTimeResult = { ok: true; utc: string; ambiguous: boolean } | { 
  * happens twice; we take the first (daylight) occurrence and say it was ambiguous.
  */
 export function localToUtc(digits: string, zone: string): LocalTimeResult {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(digits);
-  if (!m) return { ok: false, reason: 'not a date-time YYYYMMDDhhmmss' };
+  if (!/^\d{14}$/.test(digits)) return { ok: false, reason: 'not a date-time YYYYMMDDhhmmss' };
+  const second = Number(digits.slice(12));
+  if (second > 59) return { ok: false, reason: 'not a real date and time (second out of range)' };
+  // Zone offsets change only on minute boundaries, and a route's reads share few minutes:
+  // resolve each local minute once (the Intl lookups behind it are the costly part).
+  const key = `${zone}|${digits.slice(0, 12)}`;
+  let minute = minuteCache.get(key);
+  if (!minute) {
+    if (minuteCache.size > 50_000) minuteCache.clear();
+    minuteCache.set(key, (minute = resolveMinute(`${digits.slice(0, 12)}00`, zone)));
+  }
+  if (!minute.ok) return minute.reason.includes('does not exist') ? { ok: false, reason: minute.reason.replace(':00 does not exist', `:${digits.slice(12)} does not exist`) } : minute;
+  return { ok: true, utc: new Date(Date.parse(minute.utc) + second * 1000).toISOString(), ambiguous: minute.ambiguous };
+}
+
+const minuteCache = new Map<string, LocalTimeResult>();
+
+function resolveMinute(digits: string, zone: string): LocalTimeResult {
+  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(digits)!;
   const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const dt = DateTime.fromObject({ year, month, day, hour, minute, second }, { zone });
   if (!dt.isValid) return { ok: false, reason: `not a real date and time (${dt.invalidExplanation ?? dt.invalidReason})` };

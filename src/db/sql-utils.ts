@@ -15,8 +15,7 @@ export function isUniqueViolation(err: unknown): boolean {
 
 /** Bound parameters one statement may carry: SQL Server stops at 2,100. */
 const MAX_PARAMS = { sqlite: 32_000, postgres: 60_000, mssql: 2_000 } as const;
-/** knex writes a multi-row SQLite insert as a compound SELECT, which SQLite caps at 500 terms. */
-const MAX_ROWS = { sqlite: 500, postgres: 1000, mssql: 1000 } as const;
+const MAX_ROWS = { sqlite: 2000, postgres: 1000, mssql: 1000 } as const;
 
 export function rowsPerStatement(db: Knex, columns: number): number {
   const dialect = dialectOf(db);
@@ -44,8 +43,29 @@ export async function selectWhereIn<T, V extends string | number = string>(
 /** Inserts many rows in statements sized for the dialect, inside the caller's transaction. */
 export async function insertMany(trx: Knex | Knex.Transaction, table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
-  const size = rowsPerStatement(trx as Knex, Object.keys(rows[0]!).length);
-  for (const part of chunk(rows, size)) await trx(table).insert(part);
+  const columns = Object.keys(rows[0]!);
+  const size = rowsPerStatement(trx as Knex, columns.length);
+  const sqlite = dialectOf(trx as Knex) === 'sqlite';
+  for (const part of chunk(rows, size)) {
+    if (sqlite) await trx.raw(sqliteMultiRowInsert(table, columns, part.length), [table, ...columns, ...part.flatMap((r) => columns.map((c) => sqliteValue(r[c])))]);
+    else await trx(table).insert(part);
+  }
+}
+
+/**
+ * knex writes a multi-row SQLite insert as `select … union all select …`, capped at 500 terms
+ * and several times slower than the `values (…), (…)` form SQLite has taken since 3.7.11.
+ */
+function sqliteMultiRowInsert(_table: string, columns: readonly string[], rows: number): string {
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  return `insert into ?? (${columns.map(() => '??').join(', ')}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+}
+
+function sqliteValue(v: unknown): Knex.Value {
+  if (v === undefined) return null;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (v instanceof Date) return v.toISOString();
+  return v as Knex.Value;
 }
 
 export function nowIso(clock: () => Date = () => new Date()): string {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { AppError } from '../errors.js';
 
 /** A readings file read as a stream: its hash first (the idempotency key), then its lines. */
@@ -25,8 +24,24 @@ export async function fileLineSource(file: string): Promise<LineSource> {
   return {
     name: path.basename(file),
     sha256: hash.digest('hex'),
-    lines: createInterface({ input: createReadStream(file, { encoding: 'latin1' }), crlfDelay: Infinity }),
+    lines: linesOf(createReadStream(file, { encoding: 'latin1' })),
   };
+}
+
+/**
+ * Lines of a text stream (CRLF or LF), pulled as the consumer asks. Not readline: a readline
+ * Interface emits lines as soon as it exists, and lines emitted before its async iterator is
+ * attached are lost — a delay before reading (a database round trip) silently dropped lines.
+ */
+export async function* linesOf(stream: AsyncIterable<string | Buffer>): AsyncGenerator<string> {
+  let rest = '';
+  for await (const part of stream) {
+    const text = rest + (typeof part === 'string' ? part : part.toString('latin1'));
+    const lines = text.split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) yield line.endsWith('\r') ? line.slice(0, -1) : line;
+  }
+  if (rest !== '') yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
 }
 
 /** The same for bytes already in memory (a dock upload, an HTTP body). */

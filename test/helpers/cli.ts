@@ -1,0 +1,21 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import path from 'node:path';
+import { packageRoot } from '../../src/config/paths.js';
+
+export const BIN = path.join(packageRoot, 'bin', 'fieldgate.js');
+
+/** Runs the built CLI as a user would, in `cwd`, and collects its output. */
+export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args, opts);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcessWithoutNullStreams {
+  // The CLI runs on its own defaults in `cwd` unless a test points it elsewhere.
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: undefined, BILLING_DATABASE_URL: undefined, ...opts.env };
+  return spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env });
+}

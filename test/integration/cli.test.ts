@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, spawnCli } from '../helpers/cli.js';
+
+/** The CLI as a CSR or IT person meets it: clear messages, non-zero exits, nothing half-written. */
+describe('fieldgate CLI', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = mkdtempSync(path.join(tmpdir(), 'fg-cli-'));
+    const seeded = await runCli(['billing', 'seed', '--accounts', '300', '--routes', '3', '--today', '2026-11-23'], { cwd });
+    expect(seeded.code, seeded.stderr).toBe(0);
+    expect(seeded.stdout).toMatch(/accounts\s+meters[\s\S]*300\s+300/);
+  });
+  afterAll(() => undefined);
+
+  it('has --help on every command', async () => {
+    const help = await runCli(['routes', 'export', '--help'], { cwd });
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage: fieldgate routes export \[options\] <route>/);
+    expect(help.stdout).toMatch(/--reload/);
+  });
+
+  it('stops on bad config with the key and what was expected (exit 2)', async () => {
+    writeFileSync(path.join(cwd, 'bad.json'), JSON.stringify({ server: { port: 'http' }, timeZone: 'Central' }));
+    const r = await runCli(['--config', 'bad.json', 'routes', 'list'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid configuration \(config\/defaults.json \+ bad.json \+ environment\)/);
+    expect(r.stderr).toMatch(/timeZone: expected an IANA time zone/);
+    expect(r.stderr).toMatch(/server.port: Invalid input: expected number, received string/);
+  });
+
+  it('exports a route file and refuses a second load without a reason', async () => {
+    const r = await runCli(['routes', 'export', 'R01', '--out', 'R01.txt'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/route R01 \(2026-11\): \d+ records, \d+ bytes written to R01.txt; state loaded on FILE/);
+    expect(readFileSync(path.join(cwd, 'R01.txt'), 'latin1').split('\r\n')[0]).toHaveLength(174);
+    const again = await runCli(['routes', 'export', 'R01', '--out', 'R01-again.txt'], { cwd });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/route R01 \(2026-11\) is loaded on FILE since .*; re-load it with a reason/);
+    expect(existsSync(path.join(cwd, 'R01-again.txt'))).toBe(false);
+    expect(readdirSync(cwd).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('imports a malformed readings file: exceptions for the bad lines, and says so', async () => {
+    writeFileSync(path.join(cwd, 'junk.txt'), 'this is not a readings file\r\nnor is this\r\n');
+    const r = await runCli(['readings', 'import', 'junk.txt', '--route', 'R01'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 lines, 0 stored .* 2 rejected/);
+    const ex = await runCli(['exceptions', '--kind', 'LINE_LENGTH', '--json'], { cwd });
+    expect(JSON.parse(ex.stdout)).toEqual([
+      expect.objectContaining({ line: 1, kind: 'LINE_LENGTH', field: '(line)', message: 'line is 27 characters, layout read-v1 needs 139' }),
+      expect.objectContaining({ line: 2, kind: 'LINE_LENGTH', field: '(line)' }),
+    ]);
+    const again = await runCli(['readings', 'import', 'junk.txt', '--route', 'R01'], { cwd });
+    expect(again.stdout).toMatch(/junk.txt was imported already as batch \d+; nothing changed/);
+  });
+
+  it('says when the readings file is not there (exit 1)', async () => {
+    const r = await runCli(['readings', 'import', 'nope.txt'], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot read nope.txt: ENOENT/);
+  });
+
+  it('names the missing billing table and writes nothing', async () => {
+    const other = mkdtempSync(path.join(tmpdir(), 'fg-cli-nobill-'));
+    writeFileSync(path.join(other, 'cfg.json'), JSON.stringify({ billing: { mapping: { meters: { table: 'cis_meter_master' } } } }));
+    await runCli(['billing', 'seed', '--accounts', '10', '--routes', '1'], { cwd: other });
+    const r = await runCli(['--config', 'cfg.json', 'routes', 'export', 'R01', '--out', 'x.txt'], { cwd: other });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/billing mapping 'meters': table cis_meter_master with columns meter_id, .* cannot be read: no such table: cis_meter_master/);
+    expect(existsSync(path.join(other, 'x.txt'))).toBe(false);
+  });
+
+  it('lists jobs with their next run', async () => {
+    const r = await runCli(['job', 'list', '--json'], { cwd });
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ job: 'post-readings', cron: '*/15 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) })]);
+  });
+});
+
+describe('fieldgate start', () => {
+  it('serves /healthz and an authenticated API on a seeded demo, and stops cleanly on SIGTERM', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'fg-start-'));
+    const child = spawnCli(['start', '--port', '0'], { cwd, env: { FIELDGATE_BILLING__DEMO__ACCOUNTS: '500', FIELDGATE_BILLING__DEMO__ROUTES: '2', LOG_LEVEL: 'info' } });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const deadline = Date.now() + 30_000;
+    while (!/running at (http:\/\/\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const url = /running at (http:\/\/\S+)/.exec(out)?.[1];
+    expect(url, out).toBeDefined();
+    const token = /Demo admin API token \(shown once, keep it\):\s+(\S+)/.exec(out)?.[1];
+    expect(token).toMatch(/^fg_/);
+    expect(out).toContain(`curl -H "Authorization: Bearer ${token}" ${url}/api/routes`);
+
+    const health = await fetch(`${url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', checks: { store: 'ok', billing: 'ok' } });
+    const anonymous = await fetch(`${url}/api/routes`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'send a bearer token: Authorization: Bearer <token>', field: null } });
+    const routes = await fetch(`${url}/api/jobs`, { headers: { authorization: `Bearer ${token}` } });
+    expect(routes.status).toBe(200);
+    expect(((await routes.json()) as { items: unknown[] }).items[0]).toMatchObject({ name: 'post-readings', enabled: true });
+    const bad = await fetch(`${url}/api/exceptions?limit=abc`, { headers: { authorization: `Bearer ${token}` } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ code: 'INVALID_INPUT', field: 'limit' });
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/gateway stopped/);
+  });
+});
