@@ -1,7 +1,7 @@
 import type { ReadUploadRow } from '../src/billing/queries.js';
 import { errorMessage } from '../src/errors.js';
 import { BILLING_READ } from '../src/readings/import-readings.js';
-import { markDone, markFailedAttempt, nextPending } from '../src/store/outbox-repo.js';
+import { markFailedAttempt, markSent, nextPending } from '../src/store/outbox-repo.js';
 import type { JobDefinition } from '../src/scheduler/job.js';
 
 /**
@@ -33,7 +33,7 @@ export const postReadings: JobDefinition = {
         if (result.batchId) {
           await trx('posted_batches').insert({ batch_id: result.batchId, kind: 'READS', row_count: result.posted, checksum: result.checksum, job_run_id: ctx.runId, posted_at: now });
         }
-        await markDone(trx, ids, result.batchId, now);
+        await markSent(trx, items, result.batchId, now);
       });
       counts.posted += result.posted;
       counts.alreadyPosted += result.alreadyPosted;

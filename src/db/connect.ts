@@ -31,8 +31,10 @@ export function connect(url: string, opts: { pool?: { min: number; max: number }
         max: 1,
         afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
           // WAL lets readers (the API) run while a job writes; busy_timeout waits out a second process's write.
+          // synchronous=FULL: a commit survives power loss, which matters because a device deletes its
+          // readings once the gateway says they are committed (NORMAL may lose the last commits).
           conn.pragma('journal_mode = WAL');
-          conn.pragma('synchronous = NORMAL');
+          conn.pragma('synchronous = FULL');
           conn.pragma('busy_timeout = 10000');
           conn.pragma('foreign_keys = ON');
           done(null, conn);

@@ -40,6 +40,14 @@ export async function exportRoute(ctx: GatewayContext, opts: ExportOptions): Pro
   const since = new Date(Date.parse(billingRoute.nextReadDate) - 400 * DAY_MS).toISOString().slice(0, 10);
   const registers = await ctx.billing.routeRegisters(opts.routeCode, since);
   if (registers.length === 0) throw new AppError('ROUTE_EMPTY', `route ${opts.routeCode} has no active meters in billing`, { status: 409, record: opts.routeCode });
+  const sequence = layout.fields.find((f) => f.name === 'sequence');
+  if (sequence && registers.length >= 10 ** sequence.length) {
+    throw new AppError(
+      'ROUTE_TOO_LARGE',
+      `route ${opts.routeCode} has ${registers.length} meter registers; layout ${layout.name} numbers lines with ${sequence.length} digits, so a route holds at most ${10 ** sequence.length - 1}: split the route in billing`,
+      { status: 409, record: opts.routeCode, field: 'sequence' },
+    );
+  }
 
   const lines: StoredRouteLine[] = [];
   const text: string[] = [];

@@ -145,11 +145,19 @@ const initial: Migration = {
       t.string('status', 10).notNullable().defaultTo('pending');
       t.integer('attempts').notNullable().defaultTo(0);
       t.string('last_error', 1000);
-      t.string('ref', 64);
       ts(t, 'created_at').notNullable();
-      ts(t, 'done_at');
       t.unique(['kind', 'key']);
       t.index(['kind', 'status', 'id']);
+    });
+    // What left the outbox, when, and in which billing batch: narrow, so marking a batch sent is a
+    // cheap insert plus a delete from the queue rather than a rewrite of every wide queue row.
+    await db.schema.createTable('outbox_sent', (t) => {
+      t.bigInteger('id').primary();
+      t.string('kind', 30).notNullable();
+      t.string('key', 100).notNullable();
+      t.string('ref', 64);
+      ts(t, 'sent_at').notNullable();
+      t.index(['kind', 'key']);
     });
     await db.schema.createTable('posted_batches', (t) => {
       t.string('batch_id', 64).primary();
@@ -190,7 +198,7 @@ const initial: Migration = {
   },
   async down(db) {
     for (const table of [
-      'api_tokens', 'job_leases', 'job_runs', 'posted_batches', 'outbox', 'exceptions', 'readings',
+      'api_tokens', 'job_leases', 'job_runs', 'posted_batches', 'outbox_sent', 'outbox', 'exceptions', 'readings',
       'import_batches', 'route_lines', 'route_events', 'routes', 'devices',
     ]) {
       await db.schema.dropTableIfExists(table);

@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
-import { chunk, insertMany } from '../db/sql-utils.js';
+import { insertMany, whereIdIn } from '../db/sql-utils.js';
 
 /**
  * Work that must reach an outside system (billing, a device) is written to the outbox in the
  * same transaction as the data it comes from, so nothing is lost between "stored" and "sent".
- * (kind, key) is unique: enqueueing the same work twice keeps one row.
+ * (kind, key) is unique: enqueueing the same work twice keeps one row. Sent work leaves the
+ * queue and is recorded in outbox_sent with the reference the receiver gave it.
  */
 type Db = Knex | Knex.Transaction;
 
@@ -34,16 +35,19 @@ export async function nextPending<T>(db: Db, kind: string, limit: number, afterI
   return rows.map((r) => ({ ...r, id: Number(r.id), payload: JSON.parse(r.payload) as T }));
 }
 
-export async function markDone(db: Db, ids: readonly number[], ref: string | null, now: string): Promise<void> {
-  for (const part of chunk(ids, 1000)) {
-    await db('outbox').whereIn('id', part as number[]).update({ status: 'done', ref, done_at: now, last_error: null });
-  }
+/** Records items as sent (call inside the caller's transaction) and removes them from the queue. */
+export async function markSent(trx: Db, items: readonly Pick<OutboxItem, 'id' | 'kind' | 'key'>[], ref: string | null, now: string): Promise<void> {
+  await insertMany(trx, 'outbox_sent', items.map((i) => ({ id: i.id, kind: i.kind, key: i.key, ref, sent_at: now })));
+  for (const q of whereIdIn(trx, items.map((i) => i.id), 'id', () => trx('outbox'))) await q.del();
+}
+
+export async function sentCount(db: Db, kind: string): Promise<number> {
+  const row = (await db('outbox_sent').count({ n: '*' }).where({ kind }).first()) as { n: number } | undefined;
+  return Number(row?.n ?? 0);
 }
 
 export async function markFailedAttempt(db: Db, ids: readonly number[], error: string): Promise<void> {
-  for (const part of chunk(ids, 1000)) {
-    await db('outbox').whereIn('id', part as number[]).update({ attempts: db.raw('attempts + 1'), last_error: error.slice(0, 1000) });
-  }
+  for (const q of whereIdIn(db, ids, 'id', () => db('outbox'))) await q.update({ attempts: db.raw('attempts + 1'), last_error: error.slice(0, 1000) });
 }
 
 export async function pendingCount(db: Db, kind: string): Promise<number> {

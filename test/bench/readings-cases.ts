@@ -17,6 +17,7 @@ import { exportRoute } from '../../src/routes/export-route.js';
 import { runJob } from '../../src/scheduler/runner.js';
 import { localToUtc } from '../../src/core/local-time.js';
 import { readRoute } from '../../src/sim/read-route.js';
+import { insertMany } from '../../src/db/sql-utils.js';
 
 /**
  * One benchmark case per process (`node readings-cases.js <case> <dialect> <dir> [n]`), so
@@ -72,7 +73,8 @@ const CASES: Record<string, (t: Target, n: number) => Promise<number>> = {
     if (t.dialect === 'postgres') await pgAdmin(['store', 'billing'].flatMap((k) => [`drop database if exists fg_bench_${k}_base with (force)`, `create database fg_bench_${k}_base`]));
     else for (const k of ['store', 'billing']) rmSync(path.join(t.dir, `${k}-base.sqlite`), { force: true });
     const ctx = context(t, 'base');
-    await seedReferenceBilling(ctx.billing.db, { accounts: n, routes: 1, seed: 9, today: '2026-11-23', historyMonths: 3 });
+    // route-v1 numbers lines with 5 digits: one route holds at most 99,999 register lines.
+    await seedReferenceBilling(ctx.billing.db, { accounts: Math.min(n, 98_500), routes: 1, seed: 9, today: '2026-11-23', historyMonths: 3 });
     await prepare(ctx);
     const exported = await exportRoute(ctx, { routeCode: 'R01', actor: 'bench' });
     const day = readRoute(exported.content.toString('latin1'), {
@@ -131,16 +133,21 @@ const CASES: Record<string, (t: Target, n: number) => Promise<number>> = {
     return pending;
   },
 
-  /** Baseline: the same reads inserted into billing staging one row at a time. */
+  /** Baseline: the same job written row by row: insert each read into billing, then mark its outbox row, each on its own. */
   async 'post-naive'(t, n) {
     const ctx = context(t, 'naive');
     const src = context(t, 'imp');
-    const items = (await src.store.db('outbox').where({ kind: BILLING_READ }).orderBy('id').limit(n).select('payload')) as { payload: string }[];
+    const items = (await src.store.db('outbox').where({ kind: BILLING_READ }).orderBy('id').limit(n).select('id', 'payload')) as { id: number; payload: string }[];
+    // Copy the reads into this case's own store so the baseline marks rows as the job does.
+    await ctx.store.db('outbox').del();
+    await insertMany(ctx.store.db, 'outbox', items.map((i) => ({ id: i.id, kind: BILLING_READ, key: String(i.id), payload: i.payload, status: 'pending', attempts: 0, created_at: NOW.toISOString() })));
     const billing: Knex = ctx.billing.db;
     await billing('cis_upload_batch').insert({ batch_id: 'naive', kind: 'READS', source: 'bench', row_count: 0, checksum: '-', created_at: q.dbTime(billing, NOW.toISOString()) });
     const started = performance.now();
     for (const item of items) {
       await billing('cis_read_upload').insert(q.readUploadRecord(billing, ctx.billing.mapping, JSON.parse(item.payload) as ReadUploadRow, 'naive', NOW.toISOString()));
+      await ctx.store.db('outbox_sent').insert({ id: item.id, kind: BILLING_READ, key: String(item.id), ref: 'naive', sent_at: NOW.toISOString() });
+      await ctx.store.db('outbox').where({ id: item.id }).del();
     }
     mark(started);
     await closeContext(ctx);

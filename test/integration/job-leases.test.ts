@@ -82,7 +82,7 @@ describe.skipIf(!pgUrl)('two gateway processes on one PostgreSQL store', () => {
     const pending = await gw.ctx.store.db('outbox').where({ status: 'pending' }).count({ n: '*' }).first();
     expect(Number(pending!.n)).toBe(0);
     const staged = await gw.ctx.billing.db('cis_read_upload').countDistinct({ keys: 'read_key' }).count({ rows: '*' }).first();
-    const valid = await gw.ctx.store.db('outbox').count({ n: '*' }).first();
+    const valid = await gw.ctx.store.db('outbox_sent').count({ n: '*' }).first();
     expect(staged).toEqual({ keys: Number(valid!.n), rows: Number(valid!.n) });
     const runs = await gw.ctx.store.db('job_runs').where({ job: 'post-readings' });
     expect(runs.map((r) => r.status)).toEqual(['ok']);

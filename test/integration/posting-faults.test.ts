@@ -7,7 +7,7 @@ import { bufferLineSource } from '../../src/readings/file-source.js';
 import { BILLING_READ, importReadings } from '../../src/readings/import-readings.js';
 import { exportRoute } from '../../src/routes/export-route.js';
 import { runJob } from '../../src/scheduler/runner.js';
-import { nextPending, pendingCount } from '../../src/store/outbox-repo.js';
+import { nextPending, pendingCount, sentCount } from '../../src/store/outbox-repo.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 import { simulateReads } from '../helpers/read-file.js';
@@ -56,15 +56,19 @@ describe.each(availableDialects())('posting through billing faults on $name', (d
   });
 
   it('posts nothing twice when the gateway died between billing\'s commit and its own', async () => {
-    // Queue the same reads again as if the store's "done" marks were lost in a crash.
-    await gw.ctx.store.db('outbox').update({ status: 'pending', ref: null });
-    const crashed = await nextPending<ReadUploadRow>(gw.ctx.store.db, BILLING_READ, 10_000);
-    expect(crashed).toHaveLength(valid);
+    const again = await exportRoute(gw.ctx, { routeCode: 'R01', actor: 'test', reload: true, reason: 're-read after a storm' });
+    const day = simulateReads(gw.ctx, again.content.toString('latin1'), new Date('2026-11-23T09:00:00Z'), 12);
+    await importReadings(gw.ctx, bufferLineSource('r2.txt', Buffer.from(day.lines.map((l) => `${l}\r\n`).join(''), 'latin1')), { source: 'file', actor: 'test' });
+    const pending = await nextPending<ReadUploadRow>(gw.ctx.store.db, BILLING_READ, 10_000);
+    expect(pending.length).toBeGreaterThan(300);
+    // Billing commits the batch; the gateway dies before recording it, so the reads are still queued.
+    await gw.ctx.billing.postReads(pending.map((p) => p.payload), { source: 'fieldgate', now: gw.ctx.clock() });
     const rerun = await runJob(gw.ctx, postReadings, { trigger: 'manual' });
-    expect(rerun.counts).toEqual({ posted: 0, alreadyPosted: valid, batches: 0 });
+    expect(rerun.counts).toEqual({ posted: 0, alreadyPosted: pending.length, batches: 0 });
     expect(await pendingCount(gw.ctx.store.db, BILLING_READ)).toBe(0);
-    const staged = await gw.ctx.billing.db('cis_read_upload').count({ all: '*' }).first();
-    expect(Number(staged!.all)).toBe(valid);
+    expect(await sentCount(gw.ctx.store.db, BILLING_READ)).toBe(valid + pending.length);
+    const staged = await gw.ctx.billing.db('cis_read_upload').countDistinct({ n: 'read_key' }).count({ all: '*' }).first();
+    expect(staged).toMatchObject({ n: valid + pending.length, all: valid + pending.length });
   });
 
   it('names the missing table when billing does not match the mapping', async () => {
