@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { exportRoute } from '../routes/export-route.js';
 import { ALL_JOBS, findJob } from '../../jobs/index.js';
@@ -15,7 +16,8 @@ import { listRoutes } from '../store/routes-repo.js';
 import { migrateStore } from '../store/store.js';
 import { createToken, ROLES, type Role } from '../store/tokens-repo.js';
 import { closeContext, openContext, prepare, startGateway } from '../app/gateway.js';
-import type { GatewayContext } from '../app/context.js';
+import { layoutLoader, type GatewayContext } from '../app/context.js';
+import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
 
 /**
@@ -214,6 +216,26 @@ export async function main(argv: string[]): Promise<number> {
         if (outcome.status === 'failed') exitCode = 1;
       }),
     );
+
+  const sim = program.command('sim').description('simulators for trying fieldgate without field hardware');
+  sim
+    .command('read-route <routeFile>')
+    .description("turn a route file into the readings file a meter reader's day would produce (skips, re-keys, high reads, GPS)")
+    .option('-o, --out <file>', 'where to write the readings file', 'readings.txt')
+    .option('--start <iso>', 'when the reader starts (ISO-8601; default: 3 hours ago)')
+    .option('--seed <n>', 'random seed (same seed, same day)', (v) => Number(v), 1)
+    .option('--reader <id>', 'reader id written on each line', 'SIM01')
+    .action(async (routeFile: string, opts: { out: string; start?: string; seed: number; reader: string }, cmd: Command) => {
+      const config = configOf(cmd);
+      const layouts = layoutLoader(config);
+      const start = opts.start ? new Date(opts.start) : new Date(Date.now() - 3 * 3600_000);
+      if (Number.isNaN(start.getTime())) throw new AppError('USAGE', `--start ${opts.start} is not an ISO-8601 time`, { field: 'start' });
+      const route = await readFile(routeFile, 'latin1');
+      const day = readRoute(route, { routeLayout: layouts(config.layouts.route), readLayout: layouts(config.layouts.read), zone: config.timeZone, start, seed: opts.seed, readerId: opts.reader, pace: 20 });
+      await writeFile(opts.out, day.lines.map((l) => `${l}\r\n`).join(''), 'latin1');
+      const count = (k: string) => day.kinds.filter((x) => x === k).length;
+      console.log(`${day.lines.length} meters read into ${opts.out}: ${count('skip')} skipped, ${count('trouble')} trouble codes, ${count('high')} high reads, ${count('rekey')} re-keyed`);
+    });
 
   const token = program.command('token').description('API tokens');
   token
