@@ -239,7 +239,6 @@ async function checkChunk(ctx: GatewayContext, trx: Knex.Transaction, chunk: { t
     }
     stored.add(cand.key);
     const r = cand.rec;
-    const str = (v: unknown) => (v === null || v === undefined || v === '' ? null : String(v));
     out.readings.push({
       batch_id: c.batchId, route_id: routeId, line_no: cand.no, sequence: Number(r.sequence), account: String(r.account), meter_id: cand.meterId,
       register: cand.line.register, reading: cand.read.reading, read_at: cand.read.readAtUtc, method: str(r.method), read_code: str(r.read_code),
@@ -261,6 +260,9 @@ async function checkChunk(ctx: GatewayContext, trx: Knex.Transaction, chunk: { t
   }
   return out;
 }
+
+/** A decoded field as a nullable string column. */
+const str = (v: unknown): string | null => (v === null || v === undefined || v === '' ? null : String(v));
 
 function exceptionRow(batchId: number, routeId: number | null, source: string, now: string, lineNo: number | null, meterId: string | null, raw: string | null, f: Finding): Record<string, unknown> {
   return {

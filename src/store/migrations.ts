@@ -217,4 +217,10 @@ export function listSource(migrations: readonly Migration[]): Knex.MigrationSour
   };
 }
 
+/** Applies the migrations of a list not yet recorded in `tableName`; returns their names. */
+export async function runMigrations(db: Knex, migrations: readonly Migration[], tableName: string): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource: listSource(migrations), tableName })) as [number, string[]];
+  return applied;
+}
+
 export type { Migration };

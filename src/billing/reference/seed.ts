@@ -1,16 +1,12 @@
 import type { Knex } from 'knex';
 import { AppError } from '../../errors.js';
 import { insertMany } from '../../db/sql-utils.js';
-import { listSource } from '../../store/migrations.js';
+import { runMigrations } from '../../store/migrations.js';
 import { generateReferenceData, type SeedOptions } from './seed-data.js';
 import { REFERENCE_MIGRATIONS, REFERENCE_TABLES } from './schema.js';
 
-export async function migrateReferenceBilling(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({
-    migrationSource: listSource(REFERENCE_MIGRATIONS),
-    tableName: 'cis_demo_migrations',
-  })) as [number, string[]];
-  return applied;
+export function migrateReferenceBilling(db: Knex): Promise<string[]> {
+  return runMigrations(db, REFERENCE_MIGRATIONS, 'cis_demo_migrations');
 }
 
 export async function referenceBillingIsEmpty(db: Knex): Promise<boolean> {
