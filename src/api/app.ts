@@ -7,7 +7,7 @@ import { bufferLineSource } from '../readings/file-source.js';
 import { importReadings } from '../readings/import-readings.js';
 import { exportRoute } from '../routes/export-route.js';
 import { recentRuns } from '../store/jobs-repo.js';
-import { listRoutes } from '../store/routes-repo.js';
+import { routeOverview } from '../routes/route-overview.js';
 import { describeSchedules } from '../scheduler/scheduler.js';
 import type { JobDefinition } from '../scheduler/job.js';
 import { allow, authenticate } from './auth.js';
@@ -51,7 +51,7 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(express.json({ limit: ctx.config.server.bodyLimit }));
 
   api.get('/routes', allow('csr'), async (_req, res) => {
-    res.json({ items: await listRoutes(db) });
+    res.json({ items: await routeOverview(ctx) });
   });
 
   api.post('/routes/:code/export', allow('csr'), async (req, res) => {

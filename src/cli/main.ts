@@ -12,7 +12,7 @@ import { importReadings } from '../readings/import-readings.js';
 import { describeSchedules } from '../scheduler/scheduler.js';
 import { runJob } from '../scheduler/runner.js';
 import { recentRuns } from '../store/jobs-repo.js';
-import { listRoutes } from '../store/routes-repo.js';
+import { routeOverview } from '../routes/route-overview.js';
 import { migrateStore } from '../store/store.js';
 import { createToken, ROLES, type Role } from '../store/tokens-repo.js';
 import { closeContext, openContext, prepare, startGateway } from '../app/gateway.js';
@@ -122,12 +122,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) =>
       withContext(cmd, async (ctx) => {
-        const billingRoutes = await ctx.billing.listRoutes();
-        const stored = await listRoutes(ctx.store.db);
-        const rows = billingRoutes.map((b) => {
-          const s = stored.find((r) => r.route_code === b.code && r.cycle === b.nextReadDate.slice(0, 7));
-          return { route: b.code, description: b.description, read_date: b.nextReadDate, cycle: b.nextReadDate.slice(0, 7), state: s?.state ?? 'ready', device: s?.device_id ?? '', records: s?.records ?? '', read: s?.valid ?? '', held: s?.held ?? '', skipped: s?.skipped ?? '', exceptions: s?.open_exceptions ?? '' };
-        });
+        const rows = await routeOverview(ctx);
         print(Boolean(opts.json), rows, () => formatTable(rows));
       }),
     );

@@ -52,6 +52,11 @@ describe.each(availableDialects())('HTTP API on $name', (dialect) => {
     expect(forbidden.body.error.message).toBe('this action needs one of the roles: admin, csr');
   });
 
+  it('shows every billing route with its state here, ready until it is loaded', async () => {
+    const routes = await call('GET', '/api/routes', csr);
+    expect(routes.body.items.map((r: { route: string; state: string }) => [r.route, r.state])).toEqual([['R01', 'ready'], ['R02', 'ready']]);
+  });
+
   it('exports a route, takes its readings file, and says so when the same file comes again', async () => {
     const exported = await call('POST', '/api/routes/R01/export', csr, { deviceId: 'HH-0042' });
     expect(exported.status).toBe(201);
@@ -72,6 +77,9 @@ describe.each(availableDialects())('HTTP API on $name', (dialect) => {
     const dup = await call('POST', '/api/readings/import?name=R01-again.txt', csr, file, 'text/plain');
     expect(dup.status).toBe(200);
     expect(dup.body.duplicateOf).toBe(imported.body.batchId);
+    const r01 = (await call('GET', '/api/routes', csr)).body.items[0];
+    expect(r01).toMatchObject({ route: 'R01', state: 'committed', device: 'HH-0042', records: routeFile.records });
+    expect(r01.read + r01.held + r01.skipped).toBe(routeFile.records);
   });
 
   it('lists readings and exceptions with filters and pages', async () => {
