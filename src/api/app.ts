@@ -34,6 +34,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use((req, res, next) => {
     const id = req.get('x-request-id')?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', id);
+    res.locals.ctx = { ...ctx, log: ctx.log.child({ requestId: id }) };
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       ctx.log.debug('http', { module: 'api', requestId: id, method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 });
@@ -51,19 +52,19 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(express.json({ limit: ctx.config.server.bodyLimit }));
 
   api.get('/routes', allow('csr'), async (_req, res) => {
-    res.json({ items: await routeOverview(ctx) });
+    res.json({ items: await routeOverview(res.locals.ctx!) });
   });
 
   api.post('/routes/:code/export', allow('csr'), async (req, res) => {
     const body = z.strictObject({ deviceId: z.string().max(32).optional(), reload: z.boolean().optional(), reason: z.string().max(500).optional() }).parse(req.body ?? {});
-    const result = await exportRoute(ctx, { routeCode: String(req.params.code), actor: actorOf(res.locals.principal), ...body });
+    const result = await exportRoute(res.locals.ctx!, { routeCode: String(req.params.code), actor: actorOf(res.locals.principal), ...body });
     res.status(201).json({ route: result.route, records: result.records, bytes: result.bytes, sha256: result.sha256 });
   });
 
   api.post('/readings/import', allow('csr'), express.raw({ type: () => true, limit: '50mb' }), async (req: Request, res) => {
     const query = z.object({ name: z.string().max(255).default('upload'), route: z.string().max(20).optional(), layout: z.string().max(40).optional() }).parse(req.query);
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const summary = await importReadings(ctx, bufferLineSource(query.name, bytes), {
+    const summary = await importReadings(res.locals.ctx!, bufferLineSource(query.name, bytes), {
       source: 'file', actor: actorOf(res.locals.principal), layout: query.layout, route: query.route ? { code: query.route } : undefined,
     });
     res.status(summary.duplicateOf ? 200 : 201).json(summary);

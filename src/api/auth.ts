@@ -11,6 +11,8 @@ export interface Principal {
 declare module 'express-serve-static-core' {
   interface Locals {
     principal?: Principal;
+    /** The gateway context with a logger bound to this request's id. */
+    ctx?: import('../app/context.js').GatewayContext;
   }
 }
 

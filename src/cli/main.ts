@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
 import { exportRoute } from '../routes/export-route.js';
@@ -37,7 +38,8 @@ export async function main(argv: string[]): Promise<number> {
   /** Opens the context for a command, runs it, and always closes the connections. */
   const withContext = async (cmd: Command, work: (ctx: GatewayContext) => Promise<void>, opts: { prepare?: boolean } = {}) => {
     const config = configOf(cmd);
-    const ctx = openContext(config, loggerFor(config));
+    // One id per CLI invocation on every log line, so a run can be followed through the log.
+    const ctx = openContext(config, loggerFor(config).child({ cli: `${cmd.name()}-${randomUUID().slice(0, 8)}` }));
     try {
       if (opts.prepare !== false) await prepare(ctx);
       await work(ctx);

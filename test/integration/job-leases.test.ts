@@ -88,3 +88,27 @@ describe.skipIf(!pgUrl)('two gateway processes on one PostgreSQL store', () => {
     expect(runs.map((r) => r.status)).toEqual(['ok']);
   });
 });
+
+describe('the scheduler', () => {
+  it('runs an enabled job on its cron schedule and waits for it on stop', async () => {
+    const { sqliteFactory } = await import('../helpers/databases.js');
+    const { Scheduler } = await import('../../src/scheduler/scheduler.js');
+    const gw = await testGateway(sqliteFactory(), { label: 'cron', accounts: 10, routes: 1, clock: () => new Date() });
+    try {
+      gw.ctx.config.jobs.schedules['every-second'] = { cron: '* * * * * *', enabled: true };
+      let started = 0;
+      const job = { name: 'every-second', description: 'test', run: async () => { started++; await new Promise((r) => setTimeout(r, 50)); return { ticks: 1 }; } };
+      const scheduler = new Scheduler(gw.ctx, [job]);
+      scheduler.start();
+      const deadline = Date.now() + 5000;
+      while (started === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await scheduler.stop(2000);
+      expect(started).toBeGreaterThan(0);
+      const runs = await gw.ctx.store.db('job_runs').where({ job: 'every-second' });
+      expect(runs[0]).toMatchObject({ trigger: 'schedule', status: 'ok', counts: JSON.stringify({ ticks: 1 }) });
+      expect(await getLease(gw.ctx.store.db, 'every-second')).toBeUndefined();
+    } finally {
+      await gw.close();
+    }
+  });
+});
