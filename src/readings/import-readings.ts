@@ -7,7 +7,7 @@ import type { Layout } from '../fixed-width/layout.js';
 import { insertMany, isUniqueViolation, selectWhereIn } from '../db/sql-utils.js';
 import { AppError, errorMessage } from '../errors.js';
 import { enqueue } from '../store/outbox-repo.js';
-import { applyRouteEvent, findRoute, getRouteById, routeLines, routesHoldingMeters, type RouteRow } from '../store/routes-repo.js';
+import { applyRouteEvent, getRouteById, routeLines, routesHoldingMeters, type RouteRow } from '../store/routes-repo.js';
 import type { LineSource } from './file-source.js';
 
 /**
