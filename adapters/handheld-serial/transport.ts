@@ -36,9 +36,28 @@ export function transportFor(port: string, opts: { baudRate?: number } = {}): Tr
   return new SerialTransport(port, opts.baudRate ?? 115_200);
 }
 
-export class SerialTransport extends EventEmitter<TransportEvents> implements Transport {
-  private port: SerialPort | null = null;
+/**
+ * What both transports share: whether a close was ours or the other side's. A close we did not
+ * ask for is a disconnect (cable pulled, device off, server gone), which the session reports.
+ */
+abstract class ClosingTracker extends EventEmitter<TransportEvents> {
   private closing = false;
+
+  protected beginOpen(): void {
+    this.closing = false;
+  }
+
+  protected beginClose(): void {
+    this.closing = true;
+  }
+
+  protected closed(reasonIfDisconnected: string): void {
+    this.emit('close', { disconnected: !this.closing, reason: this.closing ? 'closed' : reasonIfDisconnected });
+  }
+}
+
+export class SerialTransport extends ClosingTracker implements Transport {
+  private port: SerialPort | null = null;
 
   constructor(
     readonly path: string,
@@ -52,16 +71,16 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   }
 
   open(): Promise<void> {
-    this.closing = false;
+    this.beginOpen();
     return new Promise((resolve, reject) => {
       const port = new SerialPort({ path: this.path, baudRate: this.baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
       port.open((err) => {
         if (err) return reject(new TransportError('OPEN', `cannot open ${this.description}: ${err.message}`));
         this.port = port;
         port.on('data', (d: Buffer) => this.emit('data', d));
-        port.on('close', (e: (Error & { disconnected?: boolean }) | null) => {
+        port.on('close', (e: Error | null) => {
           this.port = null;
-          this.emit('close', { disconnected: !this.closing, reason: e?.message ?? (this.closing ? 'closed' : 'port closed') });
+          this.closed(e?.message ?? 'port closed');
         });
         port.on('error', () => undefined);
         resolve();
@@ -83,14 +102,13 @@ export class SerialTransport extends EventEmitter<TransportEvents> implements Tr
   close(): Promise<void> {
     const port = this.port;
     if (!port) return Promise.resolve();
-    this.closing = true;
+    this.beginClose();
     return new Promise((resolve) => port.close(() => resolve()));
   }
 }
 
-export class TcpTransport extends EventEmitter<TransportEvents> implements Transport {
+export class TcpTransport extends ClosingTracker implements Transport {
   private socket: Socket | null = null;
-  private closing = false;
 
   constructor(
     readonly host: string,
@@ -104,7 +122,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   }
 
   open(): Promise<void> {
-    this.closing = false;
+    this.beginOpen();
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host: this.host, port: this.port, noDelay: true });
       socket.once('error', (err) => reject(new TransportError('OPEN', `cannot connect to ${this.description}: ${err.message}`)));
@@ -115,7 +133,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
         socket.on('data', (d) => this.emit('data', d));
         socket.on('close', () => {
           this.socket = null;
-          this.emit('close', { disconnected: !this.closing, reason: this.closing ? 'closed' : 'peer closed the connection' });
+          this.closed('peer closed the connection');
         });
         resolve();
       });
@@ -131,7 +149,7 @@ export class TcpTransport extends EventEmitter<TransportEvents> implements Trans
   close(): Promise<void> {
     const socket = this.socket;
     if (!socket) return Promise.resolve();
-    this.closing = true;
+    this.beginClose();
     return new Promise((resolve) => {
       socket.once('close', () => resolve());
       socket.end();
