@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 /**
  * `npm run bench`: fieldgate's throughput against naive baselines measured in the same run,
@@ -46,7 +47,18 @@ for (const dialect of dialects) {
     rows.push([`  baseline: same job, row by row`, ...fmt(postNaive), '1.0×']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+    if (dialect === 'postgres') await dropBenchDatabases();
   }
+}
+
+/** The bench's PostgreSQL databases are scratch: drop them as the tests drop theirs. */
+async function dropBenchDatabases(): Promise<void> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+  await client.connect();
+  for (const kind of ['store', 'billing']) {
+    for (const tag of ['base', 'imp', 'naive']) await client.query(`drop database if exists fg_bench_${kind}_${tag} with (force)`);
+  }
+  await client.end();
 }
 
 const head = ['case', 'items', 'seconds', 'items/s', 'peak RSS MB', 'vs baseline'];
