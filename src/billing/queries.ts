@@ -150,10 +150,6 @@ export function readUploadRecord(db: Db, m: BillingMapping, row: ReadUploadRow, 
   };
 }
 
-export function insertReadUploads(db: Db, m: BillingMapping, records: readonly Record<string, unknown>[]): Knex.QueryBuilder {
-  return db(m.readUpload.table).insert(records as Record<string, unknown>[]);
-}
-
 /** SQLite has no datetime type: ISO text sorts and reads back. The others take a Date. */
 export function dbTime(db: Db, iso: string): string | Date {
   return dialectOf(db as Knex) === 'sqlite' ? iso : new Date(iso);
