@@ -13,13 +13,13 @@ export function isUniqueViolation(err: unknown): boolean {
   );
 }
 
-/** Bound parameters one statement may carry: SQL Server stops at 2,100. */
-const MAX_PARAMS = { sqlite: 32_000, postgres: 60_000, mssql: 2_000 } as const;
-const MAX_ROWS = { sqlite: 2000, postgres: 1000, mssql: 1000 } as const;
-
-export function rowsPerStatement(db: Knex, columns: number): number {
-  const dialect = dialectOf(db);
-  return Math.max(1, Math.min(MAX_ROWS[dialect], Math.floor(MAX_PARAMS[dialect] / Math.max(1, columns))));
+/**
+ * Rows per plain multi-row insert (the SQL Server path): SQL Server takes at most 2,100 bound
+ * parameters and 1,000 rows in one statement. PostgreSQL and SQLite bulk inserts pass one JSON
+ * parameter instead, so they have no such limit.
+ */
+export function rowsPerStatement(columns: number): number {
+  return Math.max(1, Math.min(1000, Math.floor(2000 / Math.max(1, columns))));
 }
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -44,7 +44,6 @@ export async function selectWhereIn<T, V extends string | number = string>(
 export async function insertMany(trx: Knex | Knex.Transaction, table: string, rows: readonly Record<string, unknown>[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  const size = rowsPerStatement(trx as Knex, columns.length);
   const dialect = dialectOf(trx as Knex);
   if (dialect === 'postgres') {
     // One JSON parameter per batch: PostgreSQL parses it far faster than thousands of placeholders.
@@ -64,7 +63,7 @@ export async function insertMany(trx: Knex | Knex.Transaction, table: string, ro
     }
     return;
   }
-  for (const part of chunk(rows, size)) await trx(table).insert(part);
+  for (const part of chunk(rows, rowsPerStatement(columns.length))) await trx(table).insert(part);
 }
 
 /**

@@ -38,7 +38,7 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(mssql(mapping.readUpload.table).insert([record]))).toMatchSnapshot();
   });
   it('keeps each insert under SQL Server\'s 2,100 parameters', () => {
-    expect(rowsPerStatement(mssql, 15) * 15).toBeLessThanOrEqual(2100);
+    expect(rowsPerStatement(15) * 15).toBeLessThanOrEqual(2100);
   });
   it('creates the reference CIS schema', () => {
     expect(createReferenceSchema(mssql.schema).toString()).toMatchSnapshot();
