@@ -22,6 +22,15 @@ export function rowsPerStatement(columns: number): number {
   return Math.max(1, Math.min(1000, Math.floor(2000 / Math.max(1, columns))));
 }
 
+/**
+ * Inserts one row and returns its generated id. `returning` is portable across PostgreSQL,
+ * SQL Server and SQLite ≥ 3.35 (knex emits RETURNING / OUTPUT); drivers answer `{ id }` or a bare id.
+ */
+export async function insertReturningId(db: Knex | Knex.Transaction, table: string, row: Record<string, unknown>): Promise<number> {
+  const [inserted] = (await db(table).insert(row).returning('id')) as ({ id: number } | number)[];
+  return typeof inserted === 'object' ? Number(inserted.id) : Number(inserted);
+}
+
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));

@@ -4,7 +4,7 @@ import type { GatewayContext } from '../app/context.js';
 import { checkRead, findingsFromCodec, severityOf, type Finding, type RouteLine } from '../core/reading-checks.js';
 import { decodeLine } from '../fixed-width/codec.js';
 import type { Layout } from '../fixed-width/layout.js';
-import { insertMany, isUniqueViolation, selectWhereIn } from '../db/sql-utils.js';
+import { insertMany, insertReturningId, isUniqueViolation, selectWhereIn } from '../db/sql-utils.js';
 import { AppError, errorMessage } from '../errors.js';
 import { enqueue } from '../store/outbox-repo.js';
 import { applyRouteEvent, getRouteById, routeLines, routesHoldingMeters, type RouteRow } from '../store/routes-repo.js';
@@ -69,13 +69,10 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
 
   try {
     return await db.transaction(async (trx) => {
-      const [inserted] = (await trx('import_batches')
-        .insert({
-          source: opts.source, idempotency_key: key, file_name: src.name.slice(0, 255), sha256: src.sha256, route_id: route?.id ?? null,
-          layout: layout.name, actor: opts.actor, lines: 0, stored: 0, rejected: 0, held: 0, skipped: 0, created_at: nowIso,
-        })
-        .returning('id')) as ({ id: number } | number)[];
-      const batchId = typeof inserted === 'object' ? Number(inserted.id) : Number(inserted);
+      const batchId = await insertReturningId(trx, 'import_batches', {
+        source: opts.source, idempotency_key: key, file_name: src.name.slice(0, 255), sha256: src.sha256, route_id: route?.id ?? null,
+        layout: layout.name, actor: opts.actor, lines: 0, stored: 0, rejected: 0, held: 0, skipped: 0, created_at: nowIso,
+      });
       const counts = { lines: 0, stored: 0, rejected: 0, held: 0, skipped: 0, exceptions: 0 };
       const seen = new Set<string>();
       let chunk: { text: string; no: number }[] = [];

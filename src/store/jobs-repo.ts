@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../db/sql-utils.js';
+import { insertReturningId, isUniqueViolation } from '../db/sql-utils.js';
 
 /**
  * Job leases and run history. A lease row per job says which gateway runs it and until when;
@@ -60,11 +60,7 @@ export interface JobRunRow {
 }
 
 export async function startRun(db: Knex, job: string, trigger: string, holder: string, now: Date): Promise<number> {
-  // `returning` is portable across pg, mssql and SQLite ≥ 3.35 (knex emits RETURNING / OUTPUT).
-  const [row] = (await db('job_runs')
-    .insert({ job, trigger, holder, status: 'running', started_at: now.toISOString() })
-    .returning('id')) as ({ id: number } | number)[];
-  return typeof row === 'object' ? Number(row.id) : Number(row);
+  return insertReturningId(db, 'job_runs', { job, trigger, holder, status: 'running', started_at: now.toISOString() });
 }
 
 export async function finishRun(db: Knex, id: number, status: 'ok' | 'failed', now: Date, counts: Record<string, number>, error?: string): Promise<void> {

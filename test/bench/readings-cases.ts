@@ -17,7 +17,7 @@ import { exportRoute } from '../../src/routes/export-route.js';
 import { runJob } from '../../src/scheduler/runner.js';
 import { localToUtc } from '../../src/core/local-time.js';
 import { readRoute } from '../../src/sim/read-route.js';
-import { insertMany } from '../../src/db/sql-utils.js';
+import { insertMany, insertReturningId } from '../../src/db/sql-utils.js';
 
 /**
  * One benchmark case per process (`node readings-cases.js <case> <dialect> <dir> [n]`), so
@@ -105,14 +105,14 @@ const CASES: Record<string, (t: Target, n: number) => Promise<number>> = {
     const layout = ctx.layout('read-v1');
     const source = await fileLineSource(path.join(t.dir, 'readings.txt'));
     const started = performance.now();
-    const [batch] = (await ctx.store.db('import_batches').insert({ source: 'naive', idempotency_key: 'naive', sha256: source.sha256, lines: 0, stored: 0, rejected: 0, held: 0, skipped: 0, created_at: NOW.toISOString() }).returning('id')) as { id: number }[];
+    const batchId = await insertReturningId(ctx.store.db, 'import_batches', { source: 'naive', idempotency_key: 'naive', sha256: source.sha256, lines: 0, stored: 0, rejected: 0, held: 0, skipped: 0, created_at: NOW.toISOString() });
     let count = 0;
     for await (const text of source.lines) {
       if (++count > n) break;
       const r = decodeLine(layout, text, count).record;
       const at = localToUtc(String(r.read_at), ctx.config.timeZone);
       await ctx.store.db('readings').insert({
-        batch_id: batch!.id, line_no: count, sequence: r.sequence, account: r.account, meter_id: r.meter_id, register: r.register, reading: r.reading,
+        batch_id: batchId, line_no: count, sequence: r.sequence, account: r.account, meter_id: r.meter_id, register: r.register, reading: r.reading,
         read_at: at.ok ? at.utc : null, method: r.method, status: 'valid', read_key: `${String(r.meter_id)}|${String(r.register)}|${count}`, created_at: NOW.toISOString(),
       });
     }
