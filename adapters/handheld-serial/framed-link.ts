@@ -15,16 +15,31 @@ export interface FramedLink {
   detach(): void;
 }
 
-export function frameLink(transport: Transport, opts: { now?: () => number; ackTimeoutMs?: number; window?: number; maxFrame?: number } = {}): FramedLink {
+export interface FrameLinkOptions {
+  now?: () => number;
+  ackTimeoutMs?: number;
+  window?: number;
+  maxFrame?: number;
+  /** Sees each good frame first; returning true keeps it from the link (a device's view of a refusal at seq 0). */
+  intercept?: (frame: Frame) => boolean;
+  /** Bytes as they arrive and leave, before framing: where a simulator injects line faults. */
+  inbound?: (bytes: Buffer) => Buffer;
+  outbound?: (frame: Frame) => Buffer;
+}
+
+export function frameLink(transport: Transport, opts: FrameLinkOptions = {}): FramedLink {
   const parser = new SlipFrameParser({ maxFrame: opts.maxFrame });
   const link = new ReliableLink({
-    write: (frame: Frame) => transport.write(encodeFrame(frame)),
+    write: (frame: Frame) => transport.write(opts.outbound ? opts.outbound(frame) : encodeFrame(frame)),
     now: opts.now ?? Date.now,
     ackTimeoutMs: opts.ackTimeoutMs,
     window: opts.window,
   });
-  const onItem = (item: ParsedItem) => ('frame' in item ? link.receive(item.frame) : link.corrupted());
-  const onData = (bytes: Buffer) => parser.write(bytes);
+  const onItem = (item: ParsedItem) => {
+    if (!('frame' in item)) return link.corrupted();
+    if (!opts.intercept?.(item.frame)) link.receive(item.frame);
+  };
+  const onData = (bytes: Buffer) => parser.write(opts.inbound ? opts.inbound(bytes) : bytes);
   const onClose = ({ reason }: { reason: string }) => link.close(reason);
   parser.on('data', onItem);
   transport.on('data', onData);

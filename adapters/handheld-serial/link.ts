@@ -21,6 +21,8 @@ export interface LinkEvents {
   message: [Frame];
   /** ACK/NAK/PING and anything else the session may want to see. */
   control: [Frame];
+  /** HELLO or WELCOME: seq 0, outside the sequence, starts a session (see resetSequences). */
+  session: [Frame];
   /** The same frame was resent 5 times without an ACK: the session is lost. */
   lost: [reason: string];
   resend: [seq: number];
@@ -110,6 +112,10 @@ export class ReliableLink extends EventEmitter<LinkEvents> {
       if (frame.type === FrameType.ACK) this.onAck(seq);
       else this.onNak(seq);
       this.emit('control', frame);
+      return;
+    }
+    if (frame.type === FrameType.HELLO || frame.type === FrameType.WELCOME) {
+      this.emit('session', frame);
       return;
     }
     if (UNSEQUENCED.has(frame.type)) {

@@ -40,7 +40,7 @@ export function transportFor(port: string, opts: { baudRate?: number } = {}): Tr
  * What both transports share: whether a close was ours or the other side's. A close we did not
  * ask for is a disconnect (cable pulled, device off, server gone), which the session reports.
  */
-abstract class ClosingTracker extends EventEmitter<TransportEvents> {
+export abstract class ClosingTracker extends EventEmitter<TransportEvents> {
   private closing = false;
 
   protected beginOpen(): void {

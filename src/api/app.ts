@@ -10,7 +10,9 @@ import { recentRuns } from '../store/jobs-repo.js';
 import { routeOverview } from '../routes/route-overview.js';
 import { describeSchedules } from '../scheduler/scheduler.js';
 import type { JobDefinition } from '../scheduler/job.js';
-import { allow, authenticate } from './auth.js';
+import { actorOf, allow, authenticate } from './auth.js';
+import { dockRouter } from './dock-routes.js';
+import type { DockService } from '../dock/dock-service.js';
 import { errorHandler } from './http-errors.js';
 
 export interface ApiDeps {
@@ -18,6 +20,7 @@ export interface ApiDeps {
   jobs: readonly JobDefinition[];
   runJobNow(job: JobDefinition): Promise<unknown>;
   health(): Promise<{ ok: boolean; checks: Record<string, string> }>;
+  dock: DockService;
 }
 
 const page = z.object({
@@ -106,10 +109,10 @@ export function createApi(deps: ApiDeps): express.Express {
     res.status(202).json(await deps.runJobNow(job));
   });
 
+  api.use(dockRouter(deps.dock));
   app.use('/api', api);
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));
   return app;
 }
 
-const actorOf = (p: { name: string; role: string } | undefined) => (p ? `${p.role}:${p.name}` : 'unknown');

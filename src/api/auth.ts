@@ -37,3 +37,6 @@ export function allow(...roles: Role[]): RequestHandler {
     next(new AppError('FORBIDDEN', `this action needs one of the roles: ${['admin', ...roles].join(', ')}`, { status: 403 }));
   };
 }
+
+/** Who did it, as recorded with route events and commands: `role:name`. */
+export const actorOf = (p: Principal | undefined) => (p ? `${p.role}:${p.name}` : 'unknown');

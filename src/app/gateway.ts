@@ -13,6 +13,7 @@ import { abandonStaleRuns } from '../store/jobs-repo.js';
 import { openStore, migrateStore } from '../store/store.js';
 import { createToken, tokenCount } from '../store/tokens-repo.js';
 import { layoutLoader, type GatewayContext } from './context.js';
+import { DockService } from '../dock/dock-service.js';
 
 /** Opens the store and billing connections (no migrations): what every CLI command starts from. */
 export function openContext(config: Config, log: Logger, clock: () => Date = () => new Date()): GatewayContext {
@@ -59,6 +60,7 @@ export interface RunningGateway {
   demoToken: string | null;
   ctx: GatewayContext;
   scheduler: Scheduler;
+  dock: DockService;
   stop(): Promise<void>;
 }
 
@@ -71,15 +73,20 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
     ctx.config.auth.createDemoToken && (await tokenCount(ctx.store.db)) === 0 ? await createToken(ctx.store.db, 'demo-admin', 'admin', ctx.clock()) : null;
 
   const scheduler = new Scheduler(ctx, ALL_JOBS);
+  const dock = new DockService(ctx);
   const app = createApi({
     ctx,
+    dock,
     jobs: ALL_JOBS,
     runJobNow: (job) => scheduler.trigger(job, 'manual'),
     health: async () => {
       const checks: Record<string, string> = {};
       await ctx.store.db.raw('select 1').then(() => (checks.store = 'ok'), (e) => (checks.store = errorMessage(e)));
       await ctx.billing.db.raw('select 1').then(() => (checks.billing = 'ok'), (e) => (checks.billing = errorMessage(e)));
-      return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+      const docks = dock.health();
+      checks.dock = docks.ok ? 'ok' : docks.detail;
+      // A dock port waiting to reopen is reported, but the gateway still serves: only the databases decide.
+      return { ok: checks.store === 'ok' && checks.billing === 'ok', checks };
     },
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -87,6 +94,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
     s.once('error', reject);
   });
   scheduler.start();
+  await dock.start();
   const address = server.address() as AddressInfo;
   const url = `http://${ctx.config.server.host}:${address.port}`;
   ctx.log.info('gateway listening', { module: 'gateway', url, store: ctx.store.dialect, billing: dialectOf(ctx.config.billing.url) });
@@ -97,11 +105,12 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
       ctx.log.info('gateway stopping: finishing work in flight', { module: 'gateway' });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      await dock.stop();
       await scheduler.stop(ctx.config.jobs.shutdownGraceSeconds * 1000);
       await Promise.race([closed, new Promise((r) => setTimeout(r, ctx.config.jobs.shutdownGraceSeconds * 1000).unref())]);
       server.closeAllConnections();
       await closeContext(ctx);
       ctx.log.info('gateway stopped', { module: 'gateway' });
     })());
-  return { url, demoToken, ctx, scheduler, stop };
+  return { url, demoToken, ctx, scheduler, dock, stop };
 }

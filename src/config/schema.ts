@@ -52,6 +52,25 @@ export const configSchema = z.strictObject({
   layouts: z.strictObject({ dir: z.string(), route: z.string(), read: z.string() }),
   codes: z.strictObject({ read: codeTable, skip: codeTable, trouble: codeTable }),
   auth: z.strictObject({ createDemoToken: z.boolean() }),
+  dock: z.strictObject({
+    /** Serial device paths (/dev/ttyUSB0, COM3) or serial device servers (tcp://host:port). */
+    ports: z.array(
+      z.strictObject({
+        name: z.string().min(1).max(40).optional(),
+        path: z.string().min(1),
+        baudRate: z.number().int().min(1200).max(4_000_000).default(115_200),
+      }),
+    ),
+    approveAllDevices: z.boolean(),
+    maxFrame: z.number().int().min(64).max(8192),
+    window: z.number().int().min(1).max(64),
+    ackTimeoutMs: z.number().int().min(50),
+    pingAfterMs: z.number().int().min(50),
+    replyTimeoutMs: z.number().int().min(100),
+    pollMs: z.number().int().min(50),
+    reopenMinMs: z.number().int().min(10),
+    reopenMaxMs: z.number().int().min(10),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

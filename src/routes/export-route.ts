@@ -32,20 +32,31 @@ export interface ExportResult {
 
 const DAY_MS = 86_400_000;
 
-export async function exportRoute(ctx: GatewayContext, opts: ExportOptions): Promise<ExportResult> {
-  const layout = ctx.layout(opts.layout ?? ctx.config.layouts.route);
-  const billingRoute = await ctx.billing.getRoute(opts.routeCode);
-  if (!billingRoute) throw new NotFoundError('route', opts.routeCode);
+/** A route file as billing has it today: its lines, the bytes in a layout, and their hash. */
+export interface RouteFileBuild {
+  routeCode: string;
+  cycle: string;
+  scheduledReadDate: string;
+  layout: string;
+  lines: StoredRouteLine[];
+  content: Buffer;
+  sha256: string;
+}
+
+export async function buildRouteFile(ctx: GatewayContext, routeCode: string, layoutName?: string): Promise<RouteFileBuild> {
+  const layout = ctx.layout(layoutName ?? ctx.config.layouts.route);
+  const billingRoute = await ctx.billing.getRoute(routeCode);
+  if (!billingRoute) throw new NotFoundError('route', routeCode);
   const cycle = billingRoute.nextReadDate.slice(0, 7);
   const since = new Date(Date.parse(billingRoute.nextReadDate) - 400 * DAY_MS).toISOString().slice(0, 10);
-  const registers = await ctx.billing.routeRegisters(opts.routeCode, since);
-  if (registers.length === 0) throw new AppError('ROUTE_EMPTY', `route ${opts.routeCode} has no active meters in billing`, { status: 409, record: opts.routeCode });
+  const registers = await ctx.billing.routeRegisters(routeCode, since);
+  if (registers.length === 0) throw new AppError('ROUTE_EMPTY', `route ${routeCode} has no active meters in billing`, { status: 409, record: routeCode });
   const sequence = layout.fields.find((f) => f.name === 'sequence');
   if (sequence && registers.length >= 10 ** sequence.length) {
     throw new AppError(
       'ROUTE_TOO_LARGE',
-      `route ${opts.routeCode} has ${registers.length} meter registers; layout ${layout.name} numbers lines with ${sequence.length} digits, so a route holds at most ${10 ** sequence.length - 1}: split the route in billing`,
-      { status: 409, record: opts.routeCode, field: 'sequence' },
+      `route ${routeCode} has ${registers.length} meter registers; layout ${layout.name} numbers lines with ${sequence.length} digits, so a route holds at most ${10 ** sequence.length - 1}: split the route in billing`,
+      { status: 409, record: routeCode, field: 'sequence' },
     );
   }
 
@@ -71,13 +82,19 @@ export async function exportRoute(ctx: GatewayContext, opts: ExportOptions): Pro
   });
   const content = Buffer.from(text.join(''), 'latin1');
   const sha256 = createHash('sha256').update(content).digest('hex');
+  return { routeCode, cycle, scheduledReadDate: billingRoute.nextReadDate, layout: layout.name, lines, content, sha256 };
+}
+
+export async function exportRoute(ctx: GatewayContext, opts: ExportOptions): Promise<ExportResult> {
+  const built = await buildRouteFile(ctx, opts.routeCode, opts.layout);
+  const { cycle, lines, content, sha256 } = built;
   const tmp = opts.out ? `${opts.out}.${process.pid}.tmp` : null;
   if (tmp) await writeFile(tmp, content);
   try {
     const now = ctx.clock().toISOString();
     const route = await ctx.store.db.transaction((trx) =>
       recordRouteLoad(trx, {
-        routeCode: opts.routeCode, cycle, scheduledReadDate: billingRoute.nextReadDate, layout: layout.name, sha256, bytes: content.length, lines,
+        routeCode: opts.routeCode, cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256, bytes: content.length, lines,
         deviceId: opts.deviceId ?? 'FILE', actor: opts.actor, reason: opts.reason, reload: opts.reload ?? false, now,
       }),
     );

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_JOBS } from '../../jobs/index.js';
 import { createApi } from '../../src/api/app.js';
 import { runJob } from '../../src/scheduler/runner.js';
+import { DockService } from '../../src/dock/dock-service.js';
 import { createToken } from '../../src/store/tokens-repo.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
@@ -23,6 +24,7 @@ describe.each(availableDialects())('HTTP API on $name', (dialect) => {
       jobs: ALL_JOBS,
       runJobNow: (job) => runJob(gw.ctx, job, { trigger: 'manual' }),
       health: async () => ({ ok: true, checks: { store: 'ok', billing: 'ok' } }),
+      dock: new DockService(gw.ctx),
     });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
