@@ -234,7 +234,7 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
 
   private startLiveness(): void {
     if (this.livenessTimer) clearInterval(this.livenessTimer);
-    const tick = Math.max(20, Math.floor(this.opts.pingAfterMs / 10));
+    const tick = Math.max(10, Math.floor(this.opts.pingAfterMs / 40));
     this.livenessTimer = setInterval(() => {
       const quietPeriods = Math.floor((Date.now() - this.lastHeard) / this.opts.pingAfterMs);
       if (quietPeriods >= LOST_AFTER_QUIET_PERIODS) {

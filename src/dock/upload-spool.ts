@@ -29,7 +29,9 @@ export class UploadSpool {
   async open(deviceId: string, route: string, sha256: string, fromOffset: number): Promise<SpoolFile> {
     const file = this.pathOf(deviceId, route, sha256);
     await mkdir(path.dirname(file), { recursive: true });
-    const handle = await open(file, 'a+');
+    // Not 'a': on Linux, positional writes to a file opened for append land at its end.
+    await (await open(file, 'a')).close();
+    const handle = await open(file, 'r+');
     await handle.truncate(fromOffset);
     return new SpoolFile(file, handle, fromOffset);
   }

@@ -21,14 +21,15 @@ export function dockService(ctx: GatewayContext, ports: string[], dock: Partial<
 }
 
 /** A simulated hand-held with its own flash directory, reading with the test zone and layouts. */
-export function handheld(ctx: GatewayContext, opts: Partial<HandheldOptions> & { deviceId: string; port: string }): HandheldDevice {
+export function handheld(ctx: GatewayContext, opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date }): HandheldDevice {
+  const { now, ...rest } = opts;
   return new HandheldDevice({
     dir: mkdtempSync(path.join(tmpdir(), `fg-${opts.deviceId}-`)),
     reading: {
       routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: ctx.config.timeZone, readerId: 'SIM01', seed: 11,
-      now: () => NOW,
+      now: now ?? (() => NOW),
     },
-    ...opts,
+    ...rest,
   });
 }
 

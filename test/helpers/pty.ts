@@ -11,10 +11,11 @@ export interface PtyPair {
   pull(): Promise<void>;
 }
 
-export async function ptyPair(): Promise<PtyPair> {
-  const dir = mkdtempSync(path.join(tmpdir(), 'fg-pty-'));
-  const a = path.join(dir, 'gateway');
-  const b = path.join(dir, 'handheld');
+/** A new pair, or (with `at`) one at the paths of a pulled pair: the cable plugged back in. */
+export async function ptyPair(at?: { a: string; b: string }): Promise<PtyPair> {
+  const dir = at ? null : mkdtempSync(path.join(tmpdir(), 'fg-pty-'));
+  const a = at?.a ?? path.join(dir!, 'gateway');
+  const b = at?.b ?? path.join(dir!, 'handheld');
   const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) => socat.once('error', (e) => reject(new Error(`socat could not start (${e.message}); run test/tools/ensure-tools.sh`))));
   const deadline = Date.now() + 5000;

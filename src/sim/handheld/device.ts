@@ -9,6 +9,7 @@ import { readRoute, type ReadMix } from '../read-route.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { EMPTY_SHA256, HandheldStorage } from './storage.js';
 import { TcpListenTransport } from './tcp-listener.js';
+import { paceWrites } from './pacing.js';
 
 /**
  * A hand-held meter reader on the device side of FDP/1, for demos, tests and benchmarks without
@@ -31,6 +32,8 @@ export interface HandheldOptions {
   /** With a session up and nothing heard from the gateway (which PINGs every 2 s) this long, start over. */
   gatewayQuietMs?: number;
   reconnectMs?: number;
+  /** Pace what the device sends at this line rate (as its UART would); unpaced when absent. */
+  paceBaud?: number;
   faults?: FaultOptions;
   reading?: { routeLayout: Layout; readLayout: Layout; zone: string; readerId: string; seed: number; mix?: ReadMix; now?: () => Date };
   /** Read each route this long after it loaded, then dock again (a whole day in one run). */
@@ -85,6 +88,7 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
     this.stopped = false;
     this.watchdog = setInterval(() => this.checkGateway(), 250);
     this.transport = (this.opts.openTransport ?? openDeviceTransport)(this.opts.port);
+    if (this.opts.paceBaud) paceWrites(this.transport, this.opts.paceBaud);
     // As a serial device server, listen now (a busy port is an error to report), then wait for the gateway.
     if (this.transport instanceof TcpListenTransport) await this.transport.listen();
     void this.connect();
@@ -115,6 +119,12 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
     this.loading = null;
     this.framed?.link.resetSequences();
     this.later(300, () => this.hello());
+  }
+
+  /** Goes silent for `ms`: hears nothing, says nothing (a hung device, a cable half out). */
+  stall(ms: number): void {
+    const until = Date.now() + ms;
+    this.stalled = () => Date.now() < until;
   }
 
   /** The meter reader's day: every loaded route without readings gets read. Returns routes read. */
@@ -165,6 +175,7 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const transport = this.transport ?? (this.opts.openTransport ?? openDeviceTransport)(this.opts.port);
+    if (this.opts.paceBaud && transport !== this.transport) paceWrites(transport, this.opts.paceBaud);
     this.transport = transport;
     try {
       await transport.open();
@@ -220,11 +231,8 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
     const event = this.faults.progress(n);
     if (!event) return;
     this.log(`fault: ${event}`);
-    if (event === 'stall') {
-      // A stalled device neither hears nor speaks.
-      const until = Date.now() + this.faults.stallMs;
-      this.stalled = () => Date.now() < until;
-    } else if (event === 'reset') {
+    if (event === 'stall') this.stall(this.faults.stallMs);
+    else if (event === 'reset') {
       queueMicrotask(() => this.reset());
     } else if (event === 'disconnect') {
       queueMicrotask(() => void this.transport?.close());

@@ -1,0 +1,107 @@
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeContext, openContext } from '../../src/app/gateway.js';
+import { loadConfig } from '../../src/config/load.js';
+import { assignRoute } from '../../src/dock/dock-commands.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { spawnCli } from '../helpers/cli.js';
+import { freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
+
+/**
+ * The gateway process killed with SIGKILL in the middle of an unload, and started again: the
+ * readings already received are on disk, the unload resumes from there, every reading is
+ * stored once, and the device is cleared only after the restarted gateway committed them.
+ */
+describe('gateway killed mid-unload', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  function startGateway(dir: string, configFile: string): Promise<ChildProcessWithoutNullStreams> {
+    const child = spawnCli(['start', '--config', configFile], { cwd: dir, env: { LOG_LEVEL: 'warn' } });
+    cleanup.push(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    let out = '';
+    return new Promise((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('fieldgate is running')) resolve(child);
+      });
+      child.stderr.on('data', (d) => (out += d));
+      child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
+    });
+  }
+
+  it('resumes from the bytes on disk and stores every reading once', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fg-kill-'));
+    const port = `tcp://127.0.0.1:${await freePort()}`;
+    const configFile = path.join(dir, 'fieldgate.json');
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        dataDir: path.join(dir, 'data'),
+        store: { url: `sqlite:${path.join(dir, 'store.sqlite')}` },
+        billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}`, demo: { seedOnFirstRun: true, accounts: 1010, routes: 1, seed: 42 } },
+        server: { port: 0 },
+        auth: { createDemoToken: false },
+        dock: { ports: [{ path: port }] },
+      }),
+    );
+    const first = await startGateway(dir, configFile);
+    const ctx = openContext(loadConfig({ file: configFile, env: {} }), silentLogger());
+    cleanup.push(() => closeContext(ctx));
+    const db = ctx.store.db;
+
+    // Paced like a hand-held's 230,400-baud cable, so there is time to kill the gateway mid-way.
+    const device = handheld(ctx, { deviceId: 'HH-0042', port, paceBaud: 230_400, now: () => new Date() });
+    const unloads: number[] = [];
+    device.on('unloadBegin', (_route, from) => unloads.push(from));
+    await device.start();
+    cleanup.push(() => device.stop());
+    await nextEvent(device, 'welcome');
+
+    const [route] = await ctx.billing.listRoutes();
+    const loaded = nextEvent<[string, number]>(device, 'loaded', 60_000);
+    await assignRoute(ctx, { routeCode: route!.code, deviceId: 'HH-0042', actor: 'csr:test' });
+    const [, records] = await loaded;
+    await waitFor(() => db('dock_commands').where({ status: 'done' }).first(), 'the load to be recorded');
+    device.readRoutes();
+    const readings = device.storage.readings(route!.code)!;
+    device.redock();
+
+    const spoolDir = path.join(dir, 'data', 'dock', 'incoming', 'HH-0042');
+    const spooled = () => {
+      try {
+        return readdirSync(spoolDir).reduce((n, f) => n + statSync(path.join(spoolDir, f)).size, 0);
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(() => spooled() > 0.4 * readings.length, 'the unload to be 40% on disk');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const kept = spooled();
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(readings.length);
+    expect(device.storage.readings(route!.code)).not.toBeNull();
+
+    const cleared = nextEvent(device, 'cleared', 60_000);
+    await startGateway(dir, configFile);
+    await cleared;
+    const row = await waitFor(async () => {
+      const r = await db('routes').where({ route_code: route!.code }).first();
+      return r.state === 'cleared' && r;
+    }, 'the route to be recorded as cleared');
+    const count = Number((await db('readings').where({ route_id: row.id }).count({ n: '*' }).first())!.n);
+    expect(count).toBe(records);
+    expect(Number((await db('import_batches').where({ source: 'dock' }).count({ n: '*' }).first())!.n)).toBe(1);
+    expect(unloads[0]).toBe(0);
+    expect(unloads.at(-1)).toBeGreaterThanOrEqual(kept - 8192);
+    expect(unloads.at(-1)).toBeGreaterThan(0);
+  });
+});
