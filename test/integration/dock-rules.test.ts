@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { FrameType, seqPayload } from '../../adapters/handheld-serial/codec/frame.js';
+import { decodeMessage, encodeMessage } from '../../adapters/handheld-serial/codec/messages.js';
+import { frameLink } from '../../adapters/handheld-serial/framed-link.js';
+import { TcpListenTransport } from '../../src/sim/handheld/tcp-listener.js';
+import { assignRoute, clearRoute, reloadRoute } from '../../src/dock/dock-commands.js';
+import type { DockService } from '../../src/dock/dock-service.js';
+import type { HandheldDevice } from '../../src/sim/handheld/device.js';
+import { setDeviceApproved } from '../../src/store/dock-repo.js';
+import { availableDialects } from '../helpers/databases.js';
+import { dockService, freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
+import { testGateway } from '../helpers/gateway.js';
+
+/**
+ * The dock's rules as a CSR meets them: new devices wait for approval, a device speaking
+ * another protocol is refused, a route is on one device at a time, and re-loads and clears
+ * carry a recorded reason and leave no readings behind.
+ */
+const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
+
+describe('dock rules', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function rig(label: string, docks: number, opts: { approveAll?: boolean } = {}) {
+    const gw = await testGateway(sqlite, { label, accounts: 200, routes: 2 });
+    cleanup.push(() => gw.close());
+    const ports = await Promise.all(Array.from({ length: docks }, async () => `tcp://127.0.0.1:${await freePort()}`));
+    const { service, ctx } = dockService(gw.ctx, ports, { approveAllDevices: opts.approveAll ?? true });
+    const routes = (await ctx.billing.listRoutes()).map((r) => r.code);
+    return { ctx, service, ports, routes, db: ctx.store.db };
+  }
+
+  async function dock(r: { ctx: Parameters<typeof handheld>[0]; service: DockService; ports: string[] }, index: number, deviceId: string, waitWelcome = true): Promise<HandheldDevice> {
+    const d = handheld(r.ctx, { deviceId, port: r.ports[index]! });
+    const welcomed = nextEvent(d, 'welcome');
+    await d.start();
+    cleanup.push(() => d.stop());
+    if (waitWelcome) await welcomed;
+    return d;
+  }
+
+  it('refuses an unapproved device with UNKNOWN_DEVICE, lists it, and welcomes it once approved', async () => {
+    const r = await rig('r_approve', 1, { approveAll: false });
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const d = await dock(r, 0, 'HH-0900', false);
+    const [code, message] = await nextEvent<[string, string]>(d, 'refused');
+    expect(code).toBe('UNKNOWN_DEVICE');
+    expect(message).toContain('HH-0900');
+    expect(await r.db('devices').where({ device_id: 'HH-0900' }).first()).toMatchObject({ approved: 0 });
+    await expect(assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0900', actor: 'csr:test' })).rejects.toMatchObject({ code: 'DEVICE_NOT_APPROVED' });
+    await setDeviceApproved(r.db, 'HH-0900', true);
+    await nextEvent(d, 'welcome', 10_000); // the device says HELLO again by itself
+  });
+
+  it('answers a HELLO for another protocol version with ERROR PROTO at seq 0', async () => {
+    const r = await rig('r_proto', 1);
+    const device = new TcpListenTransport('127.0.0.1', Number(r.ports[0]!.split(':').at(-1)));
+    await device.listen();
+    cleanup.push(() => device.shutdown());
+    const opened = device.open();
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    await opened;
+    const framed = frameLink(device);
+    const answers: { type: number; seq: number; payload: Buffer }[] = [];
+    framed.parser.on('data', (item) => 'frame' in item && answers.push(item.frame));
+    const hello = { device: 'HH-0001', proto: 2, maxFrame: 1024, window: 8, routes: [] };
+    await framed.link.sendRaw(FrameType.HELLO, 0, encodeMessage(FrameType.HELLO, hello));
+    await waitFor(() => answers.find((f) => f.type === FrameType.ERROR), 'the refusal');
+    expect(answers[0]).toEqual({ type: FrameType.ACK, seq: 0, payload: seqPayload(0) });
+    const error = answers.find((f) => f.type === FrameType.ERROR)!;
+    expect(error.seq).toBe(0);
+    expect(decodeMessage(FrameType.ERROR, error.payload).code).toBe('PROTO');
+    expect(answers.some((f) => f.type === FrameType.WELCOME)).toBe(false);
+  });
+
+  it('keeps a route on one device: a second assignment is refused with where the route is', async () => {
+    const r = await rig('r_one', 2);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const first = await dock(r, 0, 'HH-0001');
+    await dock(r, 1, 'HH-0002');
+    const loaded = nextEvent(first, 'loaded');
+    await assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0001', actor: 'csr:test' });
+    await loaded;
+    await waitFor(() => r.db('routes').where({ route_code: r.routes[0]!, state: 'loaded' }).first(), 'the load to be recorded');
+    const refused = assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' });
+    await expect(refused).rejects.toMatchObject({ code: 'ROUTE_ON_DEVICE', status: 409 });
+    await expect(refused).rejects.toThrow(/loaded on HH-0001 .*re-load it with a reason/);
+    await expect(reloadRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' })).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
+  });
+
+  it('re-loads a route onto another device with a reason, and the old device gives it up at its next dock', async () => {
+    const r = await rig('r_reload', 2);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const first = await dock(r, 0, 'HH-0001');
+    const second = await dock(r, 1, 'HH-0002');
+    const routeCode = r.routes[0]!;
+    const loaded = nextEvent(first, 'loaded');
+    await assignRoute(r.ctx, { routeCode, deviceId: 'HH-0001', actor: 'csr:test' });
+    await loaded;
+    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+
+    const loadedOnSecond = nextEvent(second, 'loaded');
+    await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0002', reason: 'HH-0001 screen cracked', actor: 'csr:maria' });
+    await loadedOnSecond;
+    const route = await waitFor(async () => {
+      const row = await r.db('routes').where({ route_code: routeCode }).first();
+      return row.device_id === 'HH-0002' && row.state === 'loaded' && row;
+    }, 'the re-load to be recorded');
+    const events = await r.db('route_events').where({ route_id: route.id }).orderBy('id');
+    expect(events.find((e: { event: string }) => e.event === 'reset')).toMatchObject({ actor: 'csr:maria', reason: 'HH-0001 screen cracked' });
+
+    // HH-0001 still holds the route with nothing read: at its next dock it is told to clear it.
+    const cleared = nextEvent(first, 'cleared');
+    first.redock();
+    await cleared;
+    expect(first.storage.meta(routeCode)).toBeUndefined();
+    await waitFor(() => r.db('dock_commands').where({ device_id: 'HH-0001', command: 'clear', status: 'done' }).first(), 'the clear command to be done');
+    expect((await r.db('routes').where({ route_code: routeCode }).first()).device_id).toBe('HH-0002');
+  });
+
+  it('clears a route a CSR takes off a device, unloading its readings first', async () => {
+    const r = await rig('r_clear', 1);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const d = await dock(r, 0, 'HH-0001');
+    const routeCode = r.routes[1]!;
+    const loaded = nextEvent(d, 'loaded');
+    await assignRoute(r.ctx, { routeCode, deviceId: 'HH-0001', actor: 'csr:test' });
+    await loaded;
+    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    await expect(clearRoute(r.ctx, { routeCode, actor: 'csr:test', reason: ' ' })).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
+    await clearRoute(r.ctx, { routeCode, actor: 'csr:maria', reason: 'route re-cut by billing' });
+    d.readRoutes();
+    const lines = d.storage.readings(routeCode)!.toString('latin1').split('\r\n').filter(Boolean).length;
+    const cleared = nextEvent(d, 'cleared');
+    d.redock();
+    await cleared;
+    await waitFor(() => r.db('dock_commands').where({ command: 'clear', status: 'done' }).first(), 'the clear command to be done');
+    const route = await r.db('routes').where({ route_code: routeCode }).first();
+    expect(route.state).toBe('cleared');
+    expect(Number((await r.db('readings').where({ route_id: route.id }).count({ n: '*' }).first())!.n)).toBe(lines);
+  });
+
+  it('refuses a load the device already holds (ROUTE_PRESENT) and records why', async () => {
+    const r = await rig('r_present', 1);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const d = await dock(r, 0, 'HH-0001');
+    const routeCode = r.routes[0]!;
+    const loaded = nextEvent(d, 'loaded');
+    await assignRoute(r.ctx, { routeCode, deviceId: 'HH-0001', actor: 'csr:test' });
+    await loaded;
+    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0001', reason: 'send it again', actor: 'csr:test' });
+    const failed = await waitFor(() => r.db('dock_commands').where({ status: 'failed' }).first(), 'the refused load to be recorded');
+    expect(failed.detail).toMatch(/HH-0001 refused: ROUTE_PRESENT/);
+    expect(r.service.status()[0]!.last).toMatch(/ROUTE_PRESENT/);
+  });
+});
