@@ -20,6 +20,8 @@ import { closeContext, openContext, prepare, startGateway } from '../app/gateway
 import { layoutLoader, type GatewayContext } from '../app/context.js';
 import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
+import { registerDockCommands, type CliKit } from './dock-cli.js';
+import { registerSimHandheld } from './sim-handheld-cli.js';
 
 /**
  * `fieldgate <command>`. Each command validates its input, does one thing, prints a result a
@@ -53,8 +55,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('start')
     .description('run the gateway: migrate, seed the demo billing database on first run, schedule jobs, serve the API')
     .option('-p, --port <port>', 'HTTP port (overrides server.port)', (v) => Number(v))
-    .action(async (opts: { port?: number }, cmd: Command) => {
-      const config = loadConfig({ file: cmd.optsWithGlobals().config as string | undefined, overrides: opts.port !== undefined ? { server: { port: opts.port } } : undefined });
+    .option('--dock <port...>', 'dock ports to open besides dock.ports: serial device paths or tcp://host:port')
+    .action(async (opts: { port?: number; dock?: string[] }, cmd: Command) => {
+      let config = loadConfig({ file: cmd.optsWithGlobals().config as string | undefined, overrides: opts.port !== undefined ? { server: { port: opts.port } } : undefined });
+      if (opts.dock) config = { ...config, dock: { ...config.dock, ports: [...config.dock.ports, ...opts.dock.map((path) => ({ path, baudRate: 115_200 }))] } };
       const log = loggerFor(config, false);
       const gateway = await startGateway(openContext(config, log));
       if (gateway.demoToken) {
@@ -214,7 +218,11 @@ export async function main(argv: string[]): Promise<number> {
       }),
     );
 
+  const kit: CliKit = { configOf, withContext: (cmd, work) => withContext(cmd, work), print };
+  registerDockCommands(program, kit);
+
   const sim = program.command('sim').description('simulators for trying fieldgate without field hardware');
+  registerSimHandheld(sim, kit);
   sim
     .command('read-route <routeFile>')
     .description("turn a route file into the readings file a meter reader's day would produce (skips, re-keys, high reads, GPS)")

@@ -73,6 +73,9 @@ function readJson(file: string, what: string): JsonObject {
  * FIELDGATE_SERVER__PORT=9000 sets server.port. Env names are upper case and cannot hold '-', so path
  * segments match existing keys ignoring case, '_' and '-'. Values are parsed as JSON when they can be.
  */
+/** FIELDGATE_ variables that are not config keys: the config file itself, and the CLI's API token. */
+const NOT_CONFIG = new Set(['FIELDGATE_CONFIG', 'FIELDGATE_TOKEN']);
+
 function envOverrides(env: NodeJS.ProcessEnv, shape: JsonObject): JsonObject {
   const out: JsonObject = {};
   for (const [name, pathKeys] of Object.entries(WELL_KNOWN_ENV)) {
@@ -80,7 +83,7 @@ function envOverrides(env: NodeJS.ProcessEnv, shape: JsonObject): JsonObject {
     if (raw !== undefined && raw !== '') setPath(out, pathKeys, parseEnvValue(raw));
   }
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || name === 'FIELDGATE_CONFIG' || raw === undefined) continue;
+    if (!name.startsWith(ENV_PREFIX) || NOT_CONFIG.has(name) || raw === undefined) continue;
     const segments = name.slice(ENV_PREFIX.length).split('__');
     setPath(out, matchKeys(segments, shape), parseEnvValue(raw));
   }
