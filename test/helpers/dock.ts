@@ -7,9 +7,16 @@ import type { Config } from '../../src/config/schema.js';
 import { DockService } from '../../src/dock/dock-service.js';
 import { HandheldDevice, type HandheldOptions } from '../../src/sim/handheld/device.js';
 import { NOW } from './gateway.js';
+import { transportFor } from '../../adapters/handheld-serial/transport.js';
+import { paceWrites } from '../../src/sim/handheld/pacing.js';
 
 /** A dock service on a test gateway's context, with its own data dir and the given ports. */
-export function dockService(ctx: GatewayContext, ports: string[], dock: Partial<Config['dock']> = {}): { service: DockService; ctx: GatewayContext; dataDir: string } {
+export function dockService(
+  ctx: GatewayContext,
+  ports: string[],
+  dock: Partial<Config['dock']> = {},
+  opts: { paceBaud?: number } = {},
+): { service: DockService; ctx: GatewayContext; dataDir: string } {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'fg-dock-'));
   const config: Config = {
     ...ctx.config,
@@ -17,7 +24,15 @@ export function dockService(ctx: GatewayContext, ports: string[], dock: Partial<
     dock: { ...ctx.config.dock, ...dock, ports: ports.map((p, i) => ({ name: `dock${i + 1}`, path: p, baudRate: 115_200 })) },
   };
   const dockCtx = { ...ctx, config };
-  return { service: new DockService(dockCtx), ctx: dockCtx, dataDir };
+  // Paced like a real UART, the gateway's side of the line drains at line rate too.
+  const openTransport = opts.paceBaud
+    ? (port: string, baudRate: number) => {
+        const t = transportFor(port, { baudRate });
+        paceWrites(t, opts.paceBaud!);
+        return t;
+      }
+    : undefined;
+  return { service: new DockService(dockCtx, { openTransport }), ctx: dockCtx, dataDir };
 }
 
 /** A simulated hand-held with its own flash directory, reading with the test zone and layouts. */
