@@ -27,7 +27,9 @@ function run(name: string, dialect: string, dir: string, n = N): Result {
 }
 
 const rows: string[][] = [];
-const dialects = ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
+// BENCH_ONLY=readings or BENCH_ONLY=dock runs one table.
+const only = process.env.BENCH_ONLY;
+const dialects = only === 'dock' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 for (const dialect of dialects) {
   const dir = mkdtempSync(path.join(tmpdir(), `fg-bench-${dialect}-`));
   try {
@@ -61,9 +63,61 @@ async function dropBenchDatabases(): Promise<void> {
   await client.end();
 }
 
-const head = ['case', 'items', 'seconds', 'items/s', 'peak RSS MB', 'vs baseline'];
-const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-console.log(line(head));
-console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
-for (const r of rows) console.log(line(r));
+if (rows.length) printTable(['case', 'items', 'seconds', 'items/s', 'peak RSS MB', 'vs baseline'], rows);
+console.log('');
+if (only !== 'readings') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
+
+interface DockRun {
+  loadBytes: number;
+  loadSeconds: number;
+  unloadBytes: number;
+  unloadSeconds: number;
+  dataFrames: number;
+  resent: number;
+}
+
+/**
+ * The dock's rows: useful file bytes a second through a relay pacing the line at 115,200 baud
+ * (11,520 B/s on the wire, the baseline), the same with eight docks at once, unpaced PTYs, and
+ * go-back-N's cost at 1% of frames corrupted.
+ */
+function dockRows(): string[][] {
+  const dock = (name: string): DockRun[] => {
+    process.stderr.write(`[dock] ${name}…\n`);
+    const out = execFileSync(process.execPath, [path.join(here, 'dock-cases.js'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return JSON.parse(out.trim().split('\n').pop()!) as DockRun[];
+  };
+  const LINE = 11_520;
+  const n = (v: number) => Math.round(v).toLocaleString('en-US');
+  const out: string[][] = [];
+  const [paced] = dock('paced');
+  const load = paced!.loadBytes / paced!.loadSeconds;
+  const unload = paced!.unloadBytes / paced!.unloadSeconds;
+  out.push(['load at 115,200 baud (relay)', n(paced!.loadBytes), paced!.loadSeconds.toFixed(2), n(load), `${((100 * load) / LINE).toFixed(1)}% of line`]);
+  out.push(['unload at 115,200 baud (relay)', n(paced!.unloadBytes), paced!.unloadSeconds.toFixed(2), n(unload), `${((100 * unload) / LINE).toFixed(1)}% of line`]);
+  out.push(['  baseline: the line itself, 8N1', '', '', n(LINE), '100%']);
+  const eight = dock('eight');
+  const rates = eight.map((r) => r.loadBytes / r.loadSeconds);
+  const slowest = Math.min(...rates);
+  out.push(['8 docks at once, slowest load', n(eight[rates.indexOf(slowest)]!.loadBytes), eight[rates.indexOf(slowest)]!.loadSeconds.toFixed(2), n(slowest), `${((100 * slowest) / LINE).toFixed(1)}% of line`]);
+  const [fast] = dock('unpaced');
+  const fastLoad = fast!.loadBytes / fast!.loadSeconds;
+  const fastUnload = fast!.unloadBytes / fast!.unloadSeconds;
+  out.push(['load, unpaced PTY', n(fast!.loadBytes), fast!.loadSeconds.toFixed(3), n(fastLoad), `${(fastLoad / LINE).toFixed(0)}× line`]);
+  out.push(['unload, unpaced PTY', n(fast!.unloadBytes), fast!.unloadSeconds.toFixed(3), n(fastUnload), `${(fastUnload / LINE).toFixed(0)}× line`]);
+  const [bad] = dock('corrupt');
+  const badRate = (bad!.loadBytes + bad!.unloadBytes) / (bad!.loadSeconds + bad!.unloadSeconds);
+  out.push([
+    `1% of frames corrupted: ${((1000 * bad!.resent) / bad!.dataFrames).toFixed(0)} resent per 1,000`, n(bad!.loadBytes + bad!.unloadBytes),
+    (bad!.loadSeconds + bad!.unloadSeconds).toFixed(3), n(badRate), `${((100 * badRate) / ((fast!.loadBytes + fast!.unloadBytes) / (fast!.loadSeconds + fast!.unloadSeconds))).toFixed(0)}% of unpaced`,
+  ]);
+  return out;
+}
+
+function printTable(head: string[], body: string[][]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  console.log(line(head));
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const r of body) console.log(line(r));
+}

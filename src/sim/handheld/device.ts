@@ -59,6 +59,8 @@ const PACE_SECONDS = 30;
 export class HandheldDevice extends EventEmitter<HandheldEvents> {
   readonly storage: HandheldStorage;
   readonly faults: FaultInjector;
+  /** Frames this device sent again (go-back-N), over all its sessions: for the bench. */
+  framesResent = 0;
   private transport: Transport | null = null;
   private framed: FramedLink | null = null;
   private stopped = true;
@@ -224,6 +226,7 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
       this.work = this.work.then(() => this.handle(frame, gen)).catch((err: Error) => this.log(`error handling a frame: ${err.message}`));
     });
     framed.link.on('lost', (reason) => this.sessionDown(reason));
+    framed.link.on('resend', () => this.framesResent++);
     this.hello();
   }
 
