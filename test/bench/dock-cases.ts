@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SerialTransport } from '../../adapters/handheld-serial/transport.js';
+import { SerialTransport, transportFor } from '../../adapters/handheld-serial/transport.js';
+import { paceWrites } from '../../src/sim/handheld/pacing.js';
 import { closeContext, openContext, prepare } from '../../src/app/gateway.js';
 import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
 import { loadConfig } from '../../src/config/load.js';
@@ -11,6 +12,7 @@ import { silentLogger } from '../../src/log/logger.js';
 import { HandheldDevice } from '../../src/sim/handheld/device.js';
 import { ptyPair, type PtyPair } from '../helpers/pty.js';
 import { relay, type Relay } from './line-relay.js';
+import type { DockRun } from './dock-run.js';
 
 /**
  * Dock benchmark cases, one per process (`node dock-cases.js <case>`), each printing one JSON
@@ -22,14 +24,6 @@ import { relay, type Relay } from './line-relay.js';
 const NOW = new Date('2026-11-23T23:00:00Z');
 const METERS_PER_ROUTE = 1010;
 
-interface DockRun {
-  loadBytes: number;
-  loadSeconds: number;
-  unloadBytes: number;
-  unloadSeconds: number;
-  dataFrames: number;
-  resent: number;
-}
 
 async function runDocks(docks: number, line: { baud?: number; corruptFrameFraction?: number }): Promise<DockRun[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-dock-'));
@@ -67,7 +61,18 @@ async function runDocks(docks: number, line: { baud?: number; corruptFrameFracti
   const ctx = openContext(config, silentLogger(), () => NOW);
   await seedReferenceBilling(ctx.billing.db, { accounts: METERS_PER_ROUTE * docks, routes: docks, seed: 42, today: NOW.toISOString().slice(0, 10) });
   await prepare(ctx);
-  const service = new DockService(ctx);
+  // With a baud rate, both ends write like a UART (a write drains when its last byte left the
+  // line), so FDP/1's resend timer starts at line time, as on a real serial port; the relay
+  // between them is the line itself.
+  const paced = line.baud;
+  const openTransport = paced
+    ? (port: string, baudRate: number) => {
+        const t = transportFor(port, { baudRate });
+        paceWrites(t, paced);
+        return t;
+      }
+    : undefined;
+  const service = new DockService(ctx, { openTransport });
   try {
     await service.start();
     const layouts = { routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1') };
@@ -75,7 +80,7 @@ async function runDocks(docks: number, line: { baud?: number; corruptFrameFracti
     const runs = await Promise.all(
       ports.map(async (p, i) => {
         const device = new HandheldDevice({
-          deviceId: `HH-${100 + i}`, port: p.device, dir: path.join(dir, `hh-${i}`), maxFrame: 4096,
+          deviceId: `HH-${100 + i}`, port: p.device, dir: path.join(dir, `hh-${i}`), maxFrame: 4096, paceBaud: paced,
           reading: { ...layouts, zone: config.timeZone, readerId: 'BENCH', seed: i, now: () => NOW },
         });
         devices.push(device);
@@ -138,7 +143,7 @@ function once(emitter: { once(event: string, fn: (...a: unknown[]) => void): unk
 const cases: Record<string, () => Promise<DockRun[]>> = {
   paced: () => runDocks(1, { baud: 115_200 }),
   unpaced: () => runDocks(1, {}),
-  corrupt: () => runDocks(1, { corruptFrameFraction: 0.01 }),
+  corrupt: () => runDocks(1, { baud: 115_200, corruptFrameFraction: 0.01 }),
   eight: () => runDocks(8, { baud: 115_200 }),
 };
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { DockRun } from './dock-run.js';
 
 /**
  * `npm run bench`: fieldgate's throughput against naive baselines measured in the same run,
@@ -67,14 +68,6 @@ if (rows.length) printTable(['case', 'items', 'seconds', 'items/s', 'peak RSS MB
 console.log('');
 if (only !== 'readings') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
 
-interface DockRun {
-  loadBytes: number;
-  loadSeconds: number;
-  unloadBytes: number;
-  unloadSeconds: number;
-  dataFrames: number;
-  resent: number;
-}
 
 /**
  * The dock's rows: useful file bytes a second through a relay pacing the line at 115,200 baud
@@ -108,8 +101,8 @@ function dockRows(): string[][] {
   const [bad] = dock('corrupt');
   const badRate = (bad!.loadBytes + bad!.unloadBytes) / (bad!.loadSeconds + bad!.unloadSeconds);
   out.push([
-    `1% of frames corrupted: ${((1000 * bad!.resent) / bad!.dataFrames).toFixed(0)} resent per 1,000`, n(bad!.loadBytes + bad!.unloadBytes),
-    (bad!.loadSeconds + bad!.unloadSeconds).toFixed(3), n(badRate), `${((100 * badRate) / ((fast!.loadBytes + fast!.unloadBytes) / (fast!.loadSeconds + fast!.unloadSeconds))).toFixed(0)}% of unpaced`,
+    `115,200 baud, 1% of frames corrupted (${((1000 * bad!.resent) / bad!.dataFrames).toFixed(0)} resent per 1,000)`, n(bad!.loadBytes + bad!.unloadBytes),
+    (bad!.loadSeconds + bad!.unloadSeconds).toFixed(2), n(badRate), `${((100 * badRate) / LINE).toFixed(1)}% of line`,
   ]);
   return out;
 }

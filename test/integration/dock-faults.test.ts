@@ -100,10 +100,11 @@ describe('dock faults', () => {
   it('unloads with 1% of frames corrupted both ways, and with 1 byte in 10,000 flipped', async () => {
     const r = await rig('f_corrupt');
     const { records, device } = await morningLoad(r, { faults: { corruptFrames: 0.01, seed: 3 } });
-    const { d } = await readAndRedock(r, device, { faults: { corruptFrames: 0.01, corruptBytes: 0.0001, seed: 5 } });
+    const { d } = await readAndRedock(r, device, { faults: { corruptFrames: 0.01, corruptBytes: 0.0001, dropBytes: 0.0001, seed: 5 } });
     const result = await afternoonUnload(r, d);
     expect(result).toEqual({ readings: records, distinct: records, batches: 1 });
-    expect(d.faults.counts.corruptedFrames + d.faults.counts.flipped).toBeGreaterThan(0);
+    expect(d.faults.counts.corruptedFrames).toBeGreaterThan(0);
+    expect(d.faults.counts.flipped + d.faults.counts.dropped).toBeGreaterThan(0);
     expect(r.service.status()[0]!.counters.dropped).toBeGreaterThan(0);
   });
 
@@ -135,6 +136,16 @@ describe('dock faults', () => {
     const result = await afternoonUnload(r, d);
     expect(result).toEqual({ readings: records, distinct: records, batches: 1 });
     expect(unloads[0]).toBe(0);
+    expect(unloads.at(-1)).toBeGreaterThan(0);
+    expect(unloads.at(-1)).toBeLessThan(readings.length);
+  });
+
+  it('resumes an unload when the device drops the line mid-way and reconnects (disconnect switch)', async () => {
+    const r = await rig('f_drop');
+    const { records, device } = await morningLoad(r);
+    const { d, readings, unloads } = await readAndRedock(r, device, { faults: { disconnectAfterBytes: 60_000 } });
+    const result = await afternoonUnload(r, d);
+    expect(result).toEqual({ readings: records, distinct: records, batches: 1 });
     expect(unloads.at(-1)).toBeGreaterThan(0);
     expect(unloads.at(-1)).toBeLessThan(readings.length);
   });

@@ -42,6 +42,14 @@ describe('dock rules', () => {
     return d;
   }
 
+  /** Assigns a route to a docked device and waits until the gateway recorded the load. */
+  async function assignAndLoad(r: { ctx: Parameters<typeof handheld>[0]; db: Parameters<typeof setDeviceApproved>[0] }, d: HandheldDevice, deviceId: string, routeCode: string) {
+    const loaded = nextEvent(d, 'loaded');
+    await assignRoute(r.ctx, { routeCode, deviceId, actor: 'csr:test' });
+    await loaded;
+    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded', device_id: deviceId }).first(), 'the load to be recorded');
+  }
+
   it('refuses an unapproved device with UNKNOWN_DEVICE, lists it, and welcomes it once approved', async () => {
     const r = await rig('r_approve', 1, { approveAll: false });
     await r.service.start();
@@ -84,10 +92,7 @@ describe('dock rules', () => {
     cleanup.push(() => r.service.stop());
     const first = await dock(r, 0, 'HH-0001');
     await dock(r, 1, 'HH-0002');
-    const loaded = nextEvent(first, 'loaded');
-    await assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0001', actor: 'csr:test' });
-    await loaded;
-    await waitFor(() => r.db('routes').where({ route_code: r.routes[0]!, state: 'loaded' }).first(), 'the load to be recorded');
+    await assignAndLoad(r, first, 'HH-0001', r.routes[0]!);
     const refused = assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' });
     await expect(refused).rejects.toMatchObject({ code: 'ROUTE_ON_DEVICE', status: 409 });
     await expect(refused).rejects.toThrow(/loaded on HH-0001 .*re-load it with a reason/);
@@ -101,10 +106,7 @@ describe('dock rules', () => {
     const first = await dock(r, 0, 'HH-0001');
     const second = await dock(r, 1, 'HH-0002');
     const routeCode = r.routes[0]!;
-    const loaded = nextEvent(first, 'loaded');
-    await assignRoute(r.ctx, { routeCode, deviceId: 'HH-0001', actor: 'csr:test' });
-    await loaded;
-    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    await assignAndLoad(r, first, 'HH-0001', routeCode);
 
     const loadedOnSecond = nextEvent(second, 'loaded');
     await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0002', reason: 'HH-0001 screen cracked', actor: 'csr:maria' });
@@ -131,10 +133,7 @@ describe('dock rules', () => {
     cleanup.push(() => r.service.stop());
     const d = await dock(r, 0, 'HH-0001');
     const routeCode = r.routes[1]!;
-    const loaded = nextEvent(d, 'loaded');
-    await assignRoute(r.ctx, { routeCode, deviceId: 'HH-0001', actor: 'csr:test' });
-    await loaded;
-    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    await assignAndLoad(r, d, 'HH-0001', routeCode);
     await expect(clearRoute(r.ctx, { routeCode, actor: 'csr:test', reason: ' ' })).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
     await clearRoute(r.ctx, { routeCode, actor: 'csr:maria', reason: 'route re-cut by billing' });
     d.readRoutes();
@@ -154,10 +153,7 @@ describe('dock rules', () => {
     cleanup.push(() => r.service.stop());
     const d = await dock(r, 0, 'HH-0001');
     const routeCode = r.routes[0]!;
-    const loaded = nextEvent(d, 'loaded');
-    await assignRoute(r.ctx, { routeCode, deviceId: 'HH-0001', actor: 'csr:test' });
-    await loaded;
-    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    await assignAndLoad(r, d, 'HH-0001', routeCode);
     await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0001', reason: 'send it again', actor: 'csr:test' });
     const failed = await waitFor(() => r.db('dock_commands').where({ status: 'failed' }).first(), 'the refused load to be recorded');
     expect(failed.detail).toMatch(/HH-0001 refused: ROUTE_PRESENT/);
