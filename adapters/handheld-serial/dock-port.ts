@@ -70,6 +70,8 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   private livenessTimer: NodeJS.Timeout | null = null;
   private lastHeard = 0;
   private pingsSent = 0;
+  /** Counts HELLOs: a session is begun only for the latest (a device repeats HELLO while it waits). */
+  private helloCount = 0;
 
   constructor(
     private readonly opts: DockPortOptions,
@@ -185,8 +187,9 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       return;
     }
     this.emit('hello', hello);
+    const count = ++this.helloCount;
     const previous = this.running;
-    this.running = previous.catch(() => undefined).then(() => this.beginSession(framed, hello));
+    this.running = previous.catch(() => undefined).then(() => (count === this.helloCount ? this.beginSession(framed, hello) : undefined));
   }
 
   private refuseHello(hello: Hello | null, code: string, message: string): void {
@@ -197,7 +200,9 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
 
   private async beginSession(framed: FramedLink, hello: Hello): Promise<void> {
     if (this.framed !== framed || this.stopping) return;
+    const count = this.helloCount;
     const refusal = await this.handler.admit(hello, this);
+    if (count !== this.helloCount) return; // another HELLO came while we looked the device up
     if (refusal) {
       this.refuseHello(hello, refusal.code, refusal.message);
       return;
