@@ -79,8 +79,8 @@ export class GatewaySession {
   async load(file: RouteFile, progress: (p: TransferProgress) => void = () => undefined): Promise<{ records: number; fromOffset: number }> {
     this.send(FrameType.LOAD_BEGIN, { route: file.route, cycle: file.cycle, records: file.records, bytes: file.content.length, layout: file.layout, sha256: file.sha256 });
     const ready = await this.expect(FrameType.READY, 'READY');
-    if (ready.route !== file.route) throw await this.violation('ROUTE', `READY names route ${ready.route}, not ${file.route}`);
-    if (ready.fromOffset > file.content.length) throw await this.violation('OFFSET', `READY fromOffset ${ready.fromOffset} is past the end of the ${file.content.length}-byte file`);
+    if (ready.route !== file.route) throw this.violation('ROUTE', `READY names route ${ready.route}, not ${file.route}`);
+    if (ready.fromOffset > file.content.length) throw this.violation('OFFSET', `READY fromOffset ${ready.fromOffset} is past the end of the ${file.content.length}-byte file`);
     const fromOffset = ready.fromOffset;
     const chunk = this.opts.maxFrame - 4;
     const total = file.content.length;
@@ -118,7 +118,7 @@ export class GatewaySession {
   ): Promise<{ info: MessageOf<typeof FrameType.UNLOAD_INFO>; accepted: boolean }> {
     this.send(FrameType.UNLOAD_BEGIN, { route, fromOffset });
     const info = await this.expect(FrameType.UNLOAD_INFO, 'UNLOAD_INFO');
-    if (info.route !== route) throw await this.violation('ROUTE', `UNLOAD_INFO names route ${info.route}, not ${route}`);
+    if (info.route !== route) throw this.violation('ROUTE', `UNLOAD_INFO names route ${info.route}, not ${route}`);
     const accepted = onInfo(info);
     let done = fromOffset;
     progress({ direction: 'unload', route, bytesDone: done, bytesTotal: info.bytes, fromOffset });
@@ -126,15 +126,15 @@ export class GatewaySession {
       const frame = await this.next('DATA or UNLOAD_END');
       if (frame.type === FrameType.UNLOAD_END) {
         const end = this.decode(FrameType.UNLOAD_END, frame);
-        if (end.sha256 !== info.sha256) throw await this.violation('HASH', `UNLOAD_END hash ${end.sha256} differs from UNLOAD_INFO's ${info.sha256}`);
+        if (end.sha256 !== info.sha256) throw this.violation('HASH', `UNLOAD_END hash ${end.sha256} differs from UNLOAD_INFO's ${info.sha256}`);
         return { info, accepted };
       }
-      if (frame.type !== FrameType.DATA) throw await this.unexpected(frame, 'DATA or UNLOAD_END');
+      if (frame.type !== FrameType.DATA) throw this.unexpected(frame, 'DATA or UNLOAD_END');
       const data = readData(frame.payload);
-      if (data instanceof FrameError) throw await this.violation('DATA', data.message);
+      if (data instanceof FrameError) throw this.violation('DATA', data.message);
       if (!accepted) continue;
-      if (data.offset > done) throw await this.violation('OFFSET', `DATA at offset ${data.offset} leaves a gap after byte ${done}`);
-      if (data.offset + data.bytes.length > info.bytes) throw await this.violation('OFFSET', `DATA runs past the ${info.bytes} bytes UNLOAD_INFO announced`);
+      if (data.offset > done) throw this.violation('OFFSET', `DATA at offset ${data.offset} leaves a gap after byte ${done}`);
+      if (data.offset + data.bytes.length > info.bytes) throw this.violation('OFFSET', `DATA runs past the ${info.bytes} bytes UNLOAD_INFO announced`);
       await sink.write(data.offset, data.bytes);
       done = Math.max(done, data.offset + data.bytes.length);
       progress({ direction: 'unload', route, bytesDone: done, bytesTotal: info.bytes, fromOffset });
@@ -145,7 +145,7 @@ export class GatewaySession {
   async clear(route: string, sha256: string): Promise<void> {
     this.send(FrameType.CLEAR, { route, sha256 });
     const cleared = await this.expect(FrameType.CLEARED, 'CLEARED');
-    if (cleared.route !== route) throw await this.violation('ROUTE', `CLEARED names route ${cleared.route}, not ${route}`);
+    if (cleared.route !== route) throw this.violation('ROUTE', `CLEARED names route ${cleared.route}, not ${route}`);
   }
 
   /**
@@ -154,7 +154,7 @@ export class GatewaySession {
    */
   async idle(ms: number): Promise<void> {
     const frame = await this.next('nothing (idle)', ms);
-    throw await this.unexpected(frame, 'nothing while idle');
+    throw this.unexpected(frame, 'nothing while idle');
   }
 
   /** An ERROR for a person at the device; FATAL ends the session. */
@@ -191,7 +191,7 @@ export class GatewaySession {
 
   private async expect<T extends JsonFrameType>(type: T, name: string): Promise<MessageOf<T>> {
     const frame = await this.next(name);
-    if (frame.type !== type) throw await this.unexpected(frame, name);
+    if (frame.type !== type) throw this.unexpected(frame, name);
     return this.decode(type, frame);
   }
 
@@ -208,11 +208,12 @@ export class GatewaySession {
     }
   }
 
-  private async unexpected(frame: Frame, wanted: string): Promise<ProtocolError> {
+  private unexpected(frame: Frame, wanted: string): ProtocolError {
     return this.violation('UNEXPECTED', `expected ${wanted}, got ${frameTypeName(frame.type as FrameTypeCode) ?? frame.type}`);
   }
 
-  private async violation(code: string, message: string): Promise<ProtocolError> {
+  /** Tells the device what it did wrong (ERROR) and returns the error that ends this transfer. */
+  private violation(code: string, message: string): ProtocolError {
     this.refuse(code, message);
     return new ProtocolError(code, message);
   }

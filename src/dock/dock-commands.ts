@@ -1,7 +1,7 @@
 import type { GatewayContext } from '../app/context.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { createCommand, finishCommand, getDevice, pendingCommands, type DockCommandRow } from '../store/dock-repo.js';
-import { applyRouteEvent, type RouteRow } from '../store/routes-repo.js';
+import { applyRouteEvent, latestRoute } from '../store/routes-repo.js';
 
 /**
  * What a CSR asks of the docks: assign a route to a hand-held, re-load it (onto the same or
@@ -15,10 +15,6 @@ export interface CsrAction {
   routeCode: string;
   actor: string;
   reason?: string;
-}
-
-async function latestRoute(ctx: GatewayContext, routeCode: string): Promise<RouteRow | undefined> {
-  return ctx.store.db<RouteRow>('routes').where({ route_code: routeCode }).orderBy('cycle', 'desc').first();
 }
 
 async function requireApprovedDevice(ctx: GatewayContext, deviceId: string): Promise<void> {
@@ -41,7 +37,7 @@ export async function assignRoute(ctx: GatewayContext, action: CsrAction & { dev
     if (waiting[0]) {
       throw new ConflictError('ROUTE_ASSIGNED', `route ${action.routeCode} is already assigned to ${waiting[0].device_id} (waiting for it to dock since ${waiting[0].created_at})`, { record: action.routeCode });
     }
-    const route = await trx<RouteRow>('routes').where({ route_code: action.routeCode }).orderBy('cycle', 'desc').first();
+    const route = await latestRoute(trx, action.routeCode);
     if (route && OUT_ON_DEVICE.includes(route.state)) {
       throw new ConflictError(
         'ROUTE_ON_DEVICE',
@@ -63,7 +59,7 @@ export async function reloadRoute(ctx: GatewayContext, action: CsrAction & { dev
     for (const waiting of await pendingCommands(trx, { routeCode: action.routeCode, command: 'load' })) {
       await finishCommand(trx, waiting.id, 'cancelled', now, `replaced by a re-load to ${action.deviceId}: ${reason}`);
     }
-    const route = await trx<RouteRow>('routes').where({ route_code: action.routeCode }).orderBy('cycle', 'desc').first();
+    const route = await latestRoute(trx, action.routeCode);
     if (route && OUT_ON_DEVICE.includes(route.state)) {
       const previous = route.device_id;
       await applyRouteEvent(trx, route, 'reset', { actor: action.actor, now, reason });
@@ -79,7 +75,7 @@ export async function reloadRoute(ctx: GatewayContext, action: CsrAction & { dev
 /** Takes a route off the device that holds it at its next dock; any readings are unloaded first. */
 export async function clearRoute(ctx: GatewayContext, action: CsrAction): Promise<DockCommandRow> {
   const reason = requireReason(action.reason, 'clearing a route');
-  const route = await latestRoute(ctx, action.routeCode);
+  const route = await latestRoute(ctx.store.db, action.routeCode);
   if (!route) throw new NotFoundError('route', action.routeCode);
   if (!route.device_id || route.device_id === 'FILE' || route.state === 'cleared') {
     throw new ConflictError('ROUTE_NOT_ON_DEVICE', `route ${route.route_code} (${route.cycle}) is ${route.state.replace('_', ' ')} and not on a hand-held`, { record: action.routeCode });

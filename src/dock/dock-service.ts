@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { fileLineSource } from '../readings/file-source.js';
 import { importReadings, type ImportSummary } from '../readings/import-readings.js';
 import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen, type DockCommandRow } from '../store/dock-repo.js';
-import { applyRouteEvent, findRoute, recordRouteLoad, type RouteRow } from '../store/routes-repo.js';
+import { applyRouteEvent, findRoute, latestRoute, recordRouteLoad, type RouteRow } from '../store/routes-repo.js';
 import { LoadFiles } from './load-files.js';
 import { TransferTracker, type TransferStatus } from './transfer-progress.js';
 import { sha256OfFile, UploadSpool } from './upload-spool.js';
@@ -155,8 +155,7 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
   }
 
   private async routeFor(code: string, cycle: string | undefined): Promise<RouteRow | undefined> {
-    if (cycle) return findRoute(this.ctx.store.db, code, cycle);
-    return this.ctx.store.db<RouteRow>('routes').where({ route_code: code }).orderBy('cycle', 'desc').first();
+    return cycle ? findRoute(this.ctx.store.db, code, cycle) : latestRoute(this.ctx.store.db, code);
   }
 
   /** A route the device holds: unload its readings, or take it off when a CSR asked to. */

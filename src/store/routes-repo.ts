@@ -33,6 +33,11 @@ export async function findRoute(db: Db, routeCode: string, cycle: string): Promi
   return db<RouteRow>('routes').where({ route_code: routeCode, cycle }).first();
 }
 
+/** The newest cycle of a route code: what a CSR means by "route R01". */
+export async function latestRoute(db: Db, routeCode: string): Promise<RouteRow | undefined> {
+  return db<RouteRow>('routes').where({ route_code: routeCode }).orderBy('cycle', 'desc').first();
+}
+
 export async function getRouteById(db: Db, id: number): Promise<RouteRow | undefined> {
   return db<RouteRow>('routes').where({ id }).first();
 }

@@ -79,10 +79,12 @@ export class FaultInjector {
   progress(bytes: number): FaultEvent | null {
     this.bytes += bytes;
     const o = this.opts;
-    const due = (event: FaultEvent, after: number | undefined) => after !== undefined && this.bytes >= after && !this.fired.has(event) && this.fired.add(event);
-    if (due('disconnect', o.disconnectAfterBytes)) return 'disconnect';
-    if (due('reset', o.resetAfterBytes)) return 'reset';
-    if (due('stall', o.stallAfterBytes)) return 'stall';
+    const thresholds: [FaultEvent, number | undefined][] = [['disconnect', o.disconnectAfterBytes], ['reset', o.resetAfterBytes], ['stall', o.stallAfterBytes]];
+    for (const [event, after] of thresholds) {
+      if (after === undefined || this.bytes < after || this.fired.has(event)) continue;
+      this.fired.add(event);
+      return event;
+    }
     return null;
   }
 
