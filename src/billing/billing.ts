@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { connect } from '../db/connect.js';
-import { insertMany, selectWhereIn } from '../db/sql-utils.js';
+import { insertMany, isConnectionError, selectWhereIn } from '../db/sql-utils.js';
 import { BillingError, errorMessage } from '../errors.js';
 import type { BillingMapping, MappedEntity } from './mapping.js';
 import * as q from './queries.js';
@@ -194,15 +194,6 @@ export function readsChecksum(rows: readonly q.ReadUploadRow[]): string {
 
 function toRoute(r: Record<string, unknown>): BillingRoute {
   return { code: String(r.code), description: String(r.description), cycle: Number(r.cycle), nextReadDate: isoDate(r.nextReadDate) };
-}
-
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ESOCKET', 'ELOGIN', 'ETIMEOUT', '57P01', '57P03', '08006', '08001', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
-
-export function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: string; name?: string; message?: string } | undefined;
-  return Boolean(
-    (e?.code && CONNECTION_CODES.has(e.code)) || e?.name === 'KnexTimeoutError' || /connect|Connection terminated|timeout acquiring/i.test(e?.message ?? ''),
-  );
 }
 
 function unavailable(err: unknown): BillingError {

@@ -14,6 +14,7 @@ const WELL_KNOWN_ENV: Record<string, string[]> = {
   PORT: ['server', 'port'],
   LOG_LEVEL: ['log', 'level'],
   TZ_UTILITY: ['timeZone'],
+  MQTT_URL: ['mqtt', 'url'],
 };
 const ENV_PREFIX = 'FIELDGATE_';
 

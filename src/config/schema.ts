@@ -71,6 +71,25 @@ export const configSchema = z.strictObject({
     reopenMinMs: z.number().int().min(10),
     reopenMaxMs: z.number().int().min(10),
   }),
+  mqtt: z.strictObject({
+    enabled: z.boolean(),
+    /** An external broker (MQTT_URL): mqtt://, mqtts://, ws://, wss://. Null runs the embedded broker. */
+    url: z.string().regex(/^(mqtts?|wss?):\/\//, 'expected mqtt://host:port (or mqtts://, ws://, wss://)').nullable(),
+    username: z.string().nullable(),
+    password: z.string().nullable(),
+    tls: z.strictObject({ ca: z.string().nullable(), cert: z.string().nullable(), key: z.string().nullable(), rejectUnauthorized: z.boolean() }),
+    prefix: z.string().regex(/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/, 'a topic prefix such as "fieldgate" (no wildcards, no leading /)'),
+    /** MQTT 5 shared-subscription group, so several gateways split the work (external brokers only). */
+    sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).nullable(),
+    sessionExpirySeconds: z.number().int().min(0),
+    outboxPollMs: z.number().int().min(10),
+    broker: z.strictObject({
+      host: z.string(),
+      port: z.number().int().min(0).max(65535),
+      /** When the port is taken (a system Mosquitto on 1883), take the next free one and log it. */
+      portFallback: z.boolean(),
+    }),
+  }),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -34,6 +34,7 @@ export const EXCEPTION_KINDS = {
   MISSING_READ: 'info',
   TROUBLE: 'info',
   NOT_READ: 'info',
+  BAD_MESSAGE: 'reject',
 } as const satisfies Record<string, Severity>;
 
 export type ExceptionKind = keyof typeof EXCEPTION_KINDS;

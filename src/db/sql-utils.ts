@@ -96,3 +96,13 @@ function sqliteValue(v: unknown): Knex.Value {
 export function nowIso(clock: () => Date = () => new Date()): string {
   return clock().toISOString();
 }
+
+/** The database could not be reached (down, restarting, network): worth retrying, unlike a bad query. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ESOCKET', 'ELOGIN', 'ETIMEOUT', '57P01', '57P03', '08006', '08001', 'SQLITE_CANTOPEN', 'SQLITE_BUSY']);
+
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; name?: string; message?: string } | undefined;
+  return Boolean(
+    (e?.code && CONNECTION_CODES.has(e.code)) || e?.name === 'KnexTimeoutError' || /connect|Connection terminated|timeout acquiring/i.test(e?.message ?? ''),
+  );
+}

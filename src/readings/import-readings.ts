@@ -23,6 +23,13 @@ export interface ImportOptions {
   layout?: string;
   /** Route and cycle when the caller knows them (a dock session); otherwise found from the meters. */
   route?: { code: string; cycle?: string };
+  /**
+   * One batch of a route being read in the field (MQTT): meters not in it are not "not read",
+   * and the route is committed only by the batch marked `final`.
+   */
+  partial?: { final: boolean };
+  /** Replaces `<source>:<sha256>` when the sender names its batches (device + batch id + hash). */
+  idempotencyKey?: string;
 }
 
 export interface ImportSummary {
@@ -49,7 +56,7 @@ interface Pending {
 export async function importReadings(ctx: GatewayContext, src: LineSource, opts: ImportOptions): Promise<ImportSummary> {
   const db = ctx.store.db;
   const layout = ctx.layout(opts.layout ?? ctx.config.layouts.read);
-  const key = `${opts.source}:${src.sha256}`;
+  const key = opts.idempotencyKey ?? `${opts.source}:${src.sha256}`;
   const earlier = await db('import_batches').where({ idempotency_key: key }).first();
   if (earlier) return duplicateSummary(db, earlier);
 
@@ -105,7 +112,7 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
       await flush();
 
       let state = route?.state ?? null;
-      if (route && route.state === 'loaded') {
+      if (route && route.state === 'loaded' && !opts.partial) {
         const notRead = lines.filter((l) => !seen.has(`${l.meterId}|${l.register}`));
         await insertMany(trx, 'exceptions', notRead.map((l) => exceptionRow(batchId, route.id, opts.source, nowIso, null, l.meterId, null, {
           kind: 'NOT_READ', field: 'sequence', value: String(l.sequence), message: `meter ${l.meterId} register ${l.register} on the route has no line in the readings file`,
@@ -115,7 +122,7 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
       if (route && (route.state === 'loaded' || route.state === 'uploaded')) {
         let r: RouteRow = route;
         if (r.state === 'loaded') r = await applyRouteEvent(trx, r, 'upload', { actor: opts.actor, now: nowIso });
-        r = await applyRouteEvent(trx, r, 'commit', { actor: opts.actor, now: nowIso });
+        if (!opts.partial || opts.partial.final) r = await applyRouteEvent(trx, r, 'commit', { actor: opts.actor, now: nowIso });
         state = r.state;
       }
       await trx('import_batches').where({ id: batchId }).update({ lines: counts.lines, stored: counts.stored, rejected: counts.rejected, held: counts.held, skipped: counts.skipped });

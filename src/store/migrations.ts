@@ -236,7 +236,35 @@ const dock: Migration = {
   },
 };
 
-export const STORE_MIGRATIONS: readonly Migration[] = [initial, dock];
+/**
+ * Who may connect to the embedded MQTT broker: field devices (each only under its own topics),
+ * CSR and admin accounts. Secrets are stored as scrypt hashes with their salt.
+ */
+const mqtt: Migration = {
+  name: '003_mqtt',
+  async up(db) {
+    await db.schema.createTable('mqtt_accounts', (t) => {
+      t.string('username', 64).primary();
+      t.string('role', 12).notNullable();
+      t.string('secret_hash', 200).notNullable();
+      ts(t, 'created_at').notNullable();
+      ts(t, 'revoked_at');
+    });
+    await db.schema.alterTable('devices', (t) => {
+      t.boolean('online');
+      t.string('app_version', 40);
+    });
+  },
+  async down(db) {
+    await db.schema.alterTable('devices', (t) => {
+      t.dropColumn('online');
+      t.dropColumn('app_version');
+    });
+    await db.schema.dropTableIfExists('mqtt_accounts');
+  },
+};
+
+export const STORE_MIGRATIONS: readonly Migration[] = [initial, dock, mqtt];
 
 /** A knex migration source over an in-code list (shared by the store and the reference billing DB). */
 export function listSource(migrations: readonly Migration[]): Knex.MigrationSource<Migration> {

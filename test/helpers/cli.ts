@@ -16,6 +16,6 @@ export function runCli(args: string[], opts: { cwd: string; env?: NodeJS.Process
 
 export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }): ChildProcessWithoutNullStreams {
   // The CLI runs on its own defaults in `cwd` unless a test points it elsewhere.
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: undefined, BILLING_DATABASE_URL: undefined, ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: undefined, BILLING_DATABASE_URL: undefined, MQTT_URL: undefined, ...opts.env };
   return spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env });
 }

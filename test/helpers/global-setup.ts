@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import pg from 'pg';
 
 /**
@@ -5,6 +6,7 @@ import pg from 'pg';
  * answer, fail the whole run instead of letting those suites skip. Locally they skip with a note.
  */
 export default async function setup(): Promise<void> {
+  await checkMqtt();
   const url = process.env.DATABASE_URL;
   if (!url) {
     if (process.env.CI) throw new Error('CI: DATABASE_URL is not set; the PostgreSQL suites would be skipped');
@@ -19,5 +21,21 @@ export default async function setup(): Promise<void> {
     throw new Error(`PostgreSQL at DATABASE_URL is unreachable: ${(err as Error).message}`);
   } finally {
     await client.end().catch(() => undefined);
+  }
+}
+
+/** The same for the MQTT broker: MQTT_URL must answer in CI; without it locally, only the embedded broker is tested. */
+async function checkMqtt(): Promise<void> {
+  const url = process.env.MQTT_URL;
+  if (!url) {
+    if (process.env.CI) throw new Error('CI: MQTT_URL is not set; the Mosquitto suites would be skipped');
+    console.warn('MQTT_URL not set: suites run on the embedded broker only (set it to include Mosquitto, as .ci/run does)');
+    return;
+  }
+  try {
+    const client = await mqtt.connectAsync(url, { connectTimeout: 5000, reconnectPeriod: 0 });
+    await client.endAsync();
+  } catch (err) {
+    throw new Error(`the MQTT broker at MQTT_URL is unreachable: ${(err as Error).message}`);
   }
 }

@@ -1,0 +1,61 @@
+/**
+ * The MQTT topic tree (docs/mqtt.md), pure. Everything of one device lives under
+ * `<prefix>/devices/<deviceId>/`, which is also what the broker's ACL lets that device touch.
+ */
+export const DEVICE_TO_GATEWAY = ['status', 'readings', 'routes/request', 'routes/ack'] as const;
+export type DeviceTopic = (typeof DEVICE_TO_GATEWAY)[number];
+
+export class Topics {
+  constructor(readonly prefix: string) {}
+
+  device(deviceId: string): string {
+    return `${this.prefix}/devices/${deviceId}`;
+  }
+
+  /** What a device publishes: status (retained, and its last will), readings, route requests and route acks. */
+  fromDevice(deviceId: string, kind: DeviceTopic): string {
+    return `${this.device(deviceId)}/${kind}`;
+  }
+
+  acks(deviceId: string): string {
+    return `${this.device(deviceId)}/acks`;
+  }
+
+  errors(deviceId: string): string {
+    return `${this.device(deviceId)}/errors`;
+  }
+
+  route(deviceId: string, route: string): string {
+    return `${this.device(deviceId)}/routes/${route}`;
+  }
+
+  /** The gateway's subscriptions, as shared subscriptions when a group is given (MQTT 5). */
+  gatewayFilters(sharedGroup: string | null): string[] {
+    return DEVICE_TO_GATEWAY.map((kind) => {
+      const filter = `${this.prefix}/devices/+/${kind}`;
+      return sharedGroup ? `$share/${sharedGroup}/${filter}` : filter;
+    });
+  }
+
+  /** Which device and what kind a received topic is, or null for anything else. */
+  parse(topic: string): { deviceId: string; kind: DeviceTopic } | null {
+    const head = `${this.prefix}/devices/`;
+    if (!topic.startsWith(head)) return null;
+    const rest = topic.slice(head.length);
+    const slash = rest.indexOf('/');
+    if (slash <= 0) return null;
+    const kind = rest.slice(slash + 1) as DeviceTopic;
+    return DEVICE_TO_GATEWAY.includes(kind) ? { deviceId: rest.slice(0, slash), kind } : null;
+  }
+
+  /** Device ACL: publish only its own device-to-gateway topics. */
+  deviceMayPublish(deviceId: string, topic: string): boolean {
+    return DEVICE_TO_GATEWAY.some((kind) => topic === this.fromDevice(deviceId, kind));
+  }
+
+  /** Device ACL: subscribe only below its own device topic (wildcards after that cannot leave it). */
+  deviceMaySubscribe(deviceId: string, filter: string): boolean {
+    const own = `${this.device(deviceId)}/`;
+    return filter.startsWith(own) && !filter.slice(0, own.length).includes('+') && !filter.includes('$share');
+  }
+}

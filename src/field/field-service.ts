@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { EmbeddedBroker } from '../../adapters/mqtt/broker.js';
+import { batchAckSchema, parsePayload, PayloadError, readingsBatchSchema, routeAckSchema, routeRequestSchema, statusSchema, type BatchAck, type DeviceError, type RouteMessage } from '../../adapters/mqtt/messages.js';
+import { MqttAdapter, type FieldMessage } from '../../adapters/mqtt/mqtt-adapter.js';
+import { Topics } from '../../adapters/mqtt/topics.js';
+import type { GatewayContext } from '../app/context.js';
+import { LoadFiles } from '../dock/load-files.js';
+import { isConnectionError, isUniqueViolation } from '../db/sql-utils.js';
+import { AppError, errorMessage } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { bufferLineSource } from '../readings/file-source.js';
+import { importReadings } from '../readings/import-readings.js';
+import { INSTANCE_ID } from '../scheduler/runner.js';
+import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen } from '../store/dock-repo.js';
+import { verifyMqttSecret } from '../store/mqtt-accounts-repo.js';
+import { enqueue } from '../store/outbox-repo.js';
+import { recordRouteLoad } from '../store/routes-repo.js';
+import { OutboxPublisher, MQTT_PUBLISH, type PublishItem } from './outbox-publisher.js';
+
+/**
+ * Field devices over MQTT (docs/mqtt.md): readings batches in, acknowledgements, errors and
+ * routes out. A batch is stored through the same import as readings files, once per device,
+ * batch id and content hash, and acknowledged only after the commit. Everything the gateway
+ * sends goes through the store's outbox, so a restart of the gateway or the broker resends what
+ * was not yet confirmed. While the store is down, a batch waits (not acknowledged) and retries.
+ */
+export class FieldService {
+  readonly topics: Topics;
+  readonly broker: EmbeddedBroker | null;
+  private adapter: MqttAdapter | null = null;
+  private publisher: OutboxPublisher | null = null;
+  private readonly log: Logger;
+  private readonly loadFiles: LoadFiles;
+  private stopping = false;
+  private offerTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly ctx: GatewayContext) {
+    const cfg = ctx.config.mqtt;
+    this.topics = new Topics(cfg.prefix);
+    this.log = ctx.log.child({ module: 'mqtt' });
+    this.loadFiles = new LoadFiles(path.resolve(ctx.config.dataDir, 'mqtt', 'outgoing'));
+    this.broker = cfg.url
+      ? null
+      : new EmbeddedBroker({
+          ...cfg.broker,
+          topics: this.topics,
+          verify: (username, secret) => verifyMqttSecret(ctx.store.db, username, secret),
+          log: (message, meta) => this.log.info(message, meta),
+        });
+  }
+
+  /** Where devices connect: the external broker, or the embedded one once started. */
+  get brokerUrl(): string {
+    return this.ctx.config.mqtt.url ?? this.broker!.url;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.ctx.config.mqtt;
+    if (this.broker) {
+      await this.broker.start();
+      this.log.info(`embedded MQTT broker listening on ${this.broker.url}`);
+    }
+    const adapter = new MqttAdapter(
+      {
+        url: this.brokerUrl,
+        clientId: `fieldgate-${INSTANCE_ID.replace(/[^A-Za-z0-9_-]/g, '-')}`,
+        username: this.broker ? this.broker.gatewayLogin.username : cfg.username,
+        password: this.broker ? this.broker.gatewayLogin.password : cfg.password,
+        tls: cfg.tls,
+        protocolVersion: this.broker ? 4 : 5,
+        sharedGroup: cfg.sharedGroup,
+        sessionExpirySeconds: cfg.sessionExpirySeconds,
+        topics: this.topics,
+      },
+      (message) => this.handle(message),
+    );
+    this.adapter = adapter;
+    await adapter.start();
+    this.publisher = new OutboxPublisher(this.ctx, adapter, cfg.outboxPollMs, this.log);
+    this.publisher.start();
+    // A route assigned while its device is online goes out without waiting for the device to ask.
+    this.offerTimer = setInterval(() => void this.offerNewAssignments().catch((err: unknown) => this.log.warn(`route offers: ${errorMessage(err)}`)), this.ctx.config.dock.pollMs);
+    this.offerTimer.unref();
+    this.log.info(`connected to ${this.brokerUrl}`);
+  }
+
+  private async offerNewAssignments(): Promise<void> {
+    const rows = (await this.ctx.store.db('dock_commands')
+      .join('devices', 'devices.device_id', 'dock_commands.device_id')
+      .distinct('dock_commands.device_id')
+      .where({ 'dock_commands.status': 'pending', 'dock_commands.command': 'load', 'devices.online': true })
+      .whereNull('dock_commands.file_sha256')) as { device_id: string }[];
+    for (const r of rows) await this.offerRoutes(r.device_id);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.offerTimer) clearInterval(this.offerTimer);
+    await this.publisher?.stop();
+    await this.adapter?.stop();
+    await this.broker?.stop();
+  }
+
+  health(): { ok: boolean; detail: string } {
+    const h = this.adapter?.health();
+    return { ok: h?.state === 'running', detail: h?.detail ?? 'not started' };
+  }
+
+  /** One message from a device; resolves once it is dealt with, which is when the broker gets its PUBACK. */
+  async handle(message: FieldMessage): Promise<void> {
+    await this.untilStored(`${message.kind} from ${message.deviceId}`, async () => {
+      try {
+        switch (message.kind) {
+          case 'readings':
+            return await this.onReadings(message);
+          case 'status':
+            return await this.onStatus(message);
+          case 'routes/request':
+            parsePayload(routeRequestSchema, message.payload);
+            return await this.offerRoutes(message.deviceId);
+          case 'routes/ack':
+            return await this.onRouteAck(message);
+        }
+      } catch (err) {
+        if (err instanceof PayloadError || err instanceof AppError) return this.reject(message, err);
+        throw err;
+      }
+    });
+  }
+
+  /** Retries while the store is unreachable (a restart, a failover): the message stays unacknowledged meanwhile. */
+  private async untilStored(what: string, work: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (err) {
+        if (this.stopping || !isConnectionError(err)) throw err;
+        const wait = Math.min(5000, 200 * 2 ** attempt);
+        this.log.warn(`${what}: the store is unreachable (${errorMessage(err)}); retrying in ${wait} ms`);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  private async onReadings(message: FieldMessage): Promise<void> {
+    const batch = parsePayload(readingsBatchSchema, message.payload);
+    const content = Buffer.from(batch.lines.map((l) => `${l}\r\n`).join(''), 'latin1');
+    const contentSha = createHash('sha256').update(content).digest('hex');
+    const key = `mqtt:${createHash('sha256').update(`${message.deviceId}\n${batch.batchId}\n${contentSha}`).digest('hex')}`;
+    const summary = await importReadings(this.ctx, bufferLineSource(`${message.deviceId}-${batch.batchId}`, content), {
+      source: 'mqtt', actor: `mqtt:${message.deviceId}`, route: { code: batch.route, cycle: batch.cycle }, partial: { final: batch.final }, idempotencyKey: key,
+    });
+    const ack: BatchAck = batchAckSchema.parse({
+      batchId: batch.batchId, status: summary.duplicateOf ? 'duplicate' : 'stored', lines: summary.lines, stored: summary.stored, rejected: summary.rejected, exceptions: summary.exceptions,
+    });
+    await this.send([{ topic: this.topics.acks(message.deviceId), payload: JSON.stringify(ack) }], `ack:${message.deviceId}:${batch.batchId}:${contentSha.slice(0, 16)}`);
+    this.log.info(`readings batch ${batch.batchId} from ${message.deviceId}: ${ack.status}, ${ack.stored} stored, ${ack.rejected} rejected`, { device: message.deviceId, batch: summary.batchId });
+  }
+
+  private async onStatus(message: FieldMessage): Promise<void> {
+    const status = parsePayload(statusSchema, message.payload);
+    const now = this.ctx.clock().toISOString();
+    const db = this.ctx.store.db;
+    // A device that can log in to the broker holds a secret an admin issued: it is approved.
+    await recordDeviceSeen(db, { device: message.deviceId, battery: status.battery, model: status.model, fw: status.app }, { now, approve: true });
+    await db('devices').where({ device_id: message.deviceId }).update({ online: status.online, app_version: status.app ?? null });
+    if (status.online) await this.offerRoutes(message.deviceId);
+  }
+
+  /** Publishes (retained) every route assigned to the device; the command is done when the device acks it. */
+  private async offerRoutes(deviceId: string): Promise<void> {
+    const db = this.ctx.store.db;
+    for (const cmd of await pendingCommands(db, { deviceId, command: 'load' })) {
+      const built = await this.loadFiles.prepare(this.ctx, cmd.id, cmd.route_code);
+      if (!cmd.file_sha256) await noteCommand(db, cmd.id, { file_sha256: built.sha256 });
+      const route: RouteMessage = {
+        route: built.routeCode, cycle: built.cycle, layout: built.layout, records: built.lines.length, sha256: built.sha256,
+        lines: built.content.toString('latin1').split('\r\n').filter(Boolean),
+      };
+      await this.send([{ topic: this.topics.route(deviceId, built.routeCode), payload: JSON.stringify(route), retain: true }], `route:${deviceId}:${cmd.id}`);
+    }
+  }
+
+  private async onRouteAck(message: FieldMessage): Promise<void> {
+    const ack = parsePayload(routeAckSchema, message.payload);
+    const db = this.ctx.store.db;
+    const cmd = (await pendingCommands(db, { deviceId: message.deviceId, routeCode: ack.route, command: 'load' })).find((c) => c.file_sha256 === ack.sha256);
+    if (!cmd) return; // acked twice, or a route not sent by this gateway: nothing to record
+    const built = await this.loadFiles.prepare(this.ctx, cmd.id, cmd.route_code);
+    const now = this.ctx.clock().toISOString();
+    await db.transaction(async (trx) => {
+      await recordRouteLoad(trx, {
+        routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256, bytes: built.content.length,
+        lines: built.lines, deviceId: message.deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
+      });
+      await finishCommand(trx, cmd.id, 'done', now, `loaded ${built.lines.length} records on ${message.deviceId} over MQTT`);
+    });
+    // The retained copy is no longer needed: an empty retained message removes it.
+    await this.send([{ topic: this.topics.route(message.deviceId, ack.route), payload: '', retain: true }], `unroute:${message.deviceId}:${cmd.id}`);
+    await this.loadFiles.discard(cmd.id);
+  }
+
+  /** A message a device must fix: answered on its error topic, and kept for a CSR. */
+  private async reject(message: FieldMessage, err: PayloadError | AppError): Promise<void> {
+    const field = err instanceof PayloadError ? err.field : (err.detail.field ?? null);
+    const batchId = (() => {
+      try {
+        const id = (JSON.parse(message.payload.toString('utf8')) as { batchId?: unknown }).batchId;
+        return typeof id === 'string' ? id.slice(0, 64) : null;
+      } catch {
+        return null;
+      }
+    })();
+    const error: DeviceError = { batchId, code: err.code, field, message: err.message };
+    const now = this.ctx.clock().toISOString();
+    const raw = message.payload.toString('utf8').slice(0, 100_000);
+    await this.ctx.store.db('exceptions').insert({
+      source: 'mqtt', kind: 'BAD_MESSAGE', severity: 'reject', field: field?.slice(0, 40) ?? null, value: message.topic.slice(0, 100),
+      message: `${message.deviceId} on ${message.kind}: ${err.message}`.slice(0, 500), raw, status: 'open', created_at: now,
+    });
+    await this.send([{ topic: this.topics.errors(message.deviceId), payload: JSON.stringify(error) }], `error:${message.deviceId}:${createHash('sha256').update(raw).digest('hex').slice(0, 24)}:${now}`);
+    this.log.warn(`bad ${message.kind} from ${message.deviceId}: ${err.message}`, { device: message.deviceId, field });
+  }
+
+  private async send(items: PublishItem[], key: string): Promise<void> {
+    try {
+      await enqueue(this.ctx.store.db, MQTT_PUBLISH, items.map((payload, i) => ({ key: items.length > 1 ? `${key}:${i}` : key, payload })), this.ctx.clock().toISOString());
+    } catch (err) {
+      // The same answer is already waiting to go out (a duplicate arrived before it was sent).
+      if (!isUniqueViolation(err)) throw err;
+    }
+    this.publisher?.wake();
+  }
+}

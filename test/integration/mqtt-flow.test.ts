@@ -1,0 +1,91 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RouteMessage } from '../../adapters/mqtt/messages.js';
+import { assignRoute } from '../../src/dock/dock-commands.js';
+import { issueMqttSecret } from '../../src/store/mqtt-accounts-repo.js';
+import { availableDialects } from '../helpers/databases.js';
+import { nextEvent, waitFor } from '../helpers/dock.js';
+import { testGateway } from '../helpers/gateway.js';
+import { availableBrokers, fieldConfig, fieldDevice, startField } from '../helpers/mqtt.js';
+
+/**
+ * A tablet in the field over MQTT, on the embedded broker and on this machine's Mosquitto: it
+ * gets its route, reads it, and sends its readings in batches; each batch is stored once and
+ * acknowledged after the commit; a bad payload is answered with the field named and kept.
+ */
+const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
+
+describe.each(availableBrokers())('field devices over MQTT ($name broker)', (broker) => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  async function rig(label: string, deviceOpts: { resendMs?: number } = {}) {
+    const gw = await testGateway(sqlite, { label, accounts: 300, routes: 2 });
+    cleanup.push(() => gw.close());
+    const ctx = fieldConfig(gw.ctx, broker);
+    const field = await startField(ctx);
+    cleanup.push(() => field.stop());
+    const secret = await issueMqttSecret(ctx.store.db, 'T-17', 'device', ctx.clock());
+    const device = fieldDevice(ctx, field, { deviceId: 'T-17', secret, batchSize: 40, ...deviceOpts });
+    await device.start();
+    cleanup.push(() => device.stop());
+    await waitFor(() => ctx.store.db('devices').where({ device_id: 'T-17', online: true }).first(), 'the device to say it is online');
+    const routeCode = (await ctx.billing.listRoutes())[0]!.code;
+    return { ctx, field, device, routeCode, db: ctx.store.db };
+  }
+
+  it('sends a route down, and stores every reading of it once, acknowledged batch by batch', async () => {
+    const r = await rig('mq_flow');
+    const got = nextEvent<[RouteMessage]>(r.device, 'route');
+    await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-17', actor: 'csr:test' });
+    const [route] = await got;
+    const loaded = await waitFor(() => r.db('routes').where({ route_code: r.routeCode, state: 'loaded', device_id: 'T-17' }).first(), 'the route to be recorded as loaded');
+    expect(route.records).toBe(loaded.records);
+
+    const acks: string[] = [];
+    r.device.on('acked', (a) => acks.push(`${a.batchId}:${a.status}`));
+    const batches = r.device.readRoutes();
+    expect(batches).toBeGreaterThan(3);
+    await waitFor(() => r.device.queued().length === 0, 'every batch to be acknowledged');
+    expect(acks.filter((a) => a.endsWith(':stored'))).toHaveLength(batches);
+    const stored = Number((await r.db('readings').where({ route_id: loaded.id }).count({ n: '*' }).first())!.n);
+    expect(stored).toBe(route.records);
+    expect((await r.db('routes').where({ id: loaded.id }).first()).state).toBe('committed');
+    // Partial batches do not call the rest of the route "not read".
+    expect(await r.db('exceptions').where({ kind: 'NOT_READ' }).first()).toBeUndefined();
+  });
+
+  it('stores batches sent again before their ack came once', async () => {
+    const r = await rig('mq_twice', { resendMs: 1 });
+    await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-17', actor: 'csr:test' });
+    const [route] = await nextEvent<[RouteMessage]>(r.device, 'route');
+    await waitFor(() => r.db('routes').where({ route_code: r.routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    const arrived: string[] = [];
+    const handle = r.field.handle.bind(r.field);
+    r.field.handle = async (m) => {
+      if (m.kind === 'readings') arrived.push(m.topic);
+      return handle(m);
+    };
+    const batches = r.device.readRoutes();
+    // No ack yet after 2 ms: the device sends every batch again, as after a lost ack.
+    await new Promise((res) => setTimeout(res, 2));
+    r.device.flush();
+    await waitFor(() => r.device.queued().length === 0, 'every batch to be acknowledged');
+    await waitFor(() => arrived.length === 2 * batches, 'both copies of every batch to arrive');
+    expect(Number((await r.db('import_batches').where({ source: 'mqtt' }).count({ n: '*' }).first())!.n)).toBe(batches);
+    expect(Number((await r.db('readings').count({ n: '*' }).first())!.n)).toBe(route.records);
+    expect(await r.db('readings').countDistinct({ n: 'read_key' }).first()).toMatchObject({ n: route.records });
+  });
+
+  it('answers a bad payload on the device\'s error topic, naming the field, and keeps it for a CSR', async () => {
+    const r = await rig('mq_bad');
+    const errors = nextEvent<[{ code: string; field: string | null; message: string; batchId: string | null }]>(r.device, 'gatewayError');
+    await r.device.sendRaw('readings', JSON.stringify({ batchId: 'B-1', route: r.routeCode, lines: [] }));
+    const [err] = await errors;
+    expect(err).toMatchObject({ batchId: 'B-1', code: 'BAD_MESSAGE', field: 'lines' });
+    const kept = await waitFor(() => r.db('exceptions').where({ kind: 'BAD_MESSAGE' }).first(), 'the bad message to be kept');
+    expect(kept).toMatchObject({ source: 'mqtt', field: 'lines', status: 'open' });
+    expect(JSON.parse(kept.raw)).toMatchObject({ batchId: 'B-1' });
+  });
+});
