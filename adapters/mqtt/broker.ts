@@ -83,7 +83,8 @@ export class EmbeddedBroker {
           ((account?.role === 'csr' || account?.role === 'admin') && sub.topic.startsWith(`${topics.prefix}/devices/`));
         if (ok) return done(null, sub);
         this.opts.log(`mqtt subscribe refused: ${account?.username ?? client.id} may not subscribe to ${sub.topic}`);
-        done(new Error(`not allowed to subscribe to ${sub.topic}`));
+        // A null subscription is refused in the SUBACK (0x80); the client stays connected.
+        done(null, null);
       },
     });
     this.aedes = aedes;

@@ -25,8 +25,9 @@ export class Topics {
     return `${this.device(deviceId)}/errors`;
   }
 
+  /** A route for the device (retained until it confirmed it), apart from the device's own routes/… topics. */
   route(deviceId: string, route: string): string {
-    return `${this.device(deviceId)}/routes/${route}`;
+    return `${this.device(deviceId)}/route/${route}`;
   }
 
   /** The gateway's subscriptions, as shared subscriptions when a group is given (MQTT 5). */

@@ -14,6 +14,7 @@ import { openStore, migrateStore } from '../store/store.js';
 import { createToken, tokenCount } from '../store/tokens-repo.js';
 import { layoutLoader, type GatewayContext } from './context.js';
 import { DockService } from '../dock/dock-service.js';
+import { FieldService } from '../field/field-service.js';
 
 /** Opens the store and billing connections (no migrations): what every CLI command starts from. */
 export function openContext(config: Config, log: Logger, clock: () => Date = () => new Date()): GatewayContext {
@@ -61,6 +62,8 @@ export interface RunningGateway {
   ctx: GatewayContext;
   scheduler: Scheduler;
   dock: DockService;
+  /** Field devices over MQTT; null when mqtt.enabled is false. */
+  field: FieldService | null;
   stop(): Promise<void>;
 }
 
@@ -74,6 +77,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
 
   const scheduler = new Scheduler(ctx, ALL_JOBS);
   const dock = new DockService(ctx);
+  const field = ctx.config.mqtt.enabled ? new FieldService(ctx) : null;
   const app = createApi({
     ctx,
     dock,
@@ -85,6 +89,10 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
       await ctx.billing.db.raw('select 1').then(() => (checks.billing = 'ok'), (e) => (checks.billing = errorMessage(e)));
       const docks = dock.health();
       checks.dock = docks.ok ? 'ok' : docks.detail;
+      if (field) {
+        const mqtt = field.health();
+        checks.mqtt = mqtt.ok ? 'ok' : mqtt.detail;
+      }
       // A dock port waiting to reopen is reported, but the gateway still serves: only the databases decide.
       return { ok: checks.store === 'ok' && checks.billing === 'ok', checks };
     },
@@ -95,9 +103,10 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
   });
   scheduler.start();
   await dock.start();
+  await field?.start();
   const address = server.address() as AddressInfo;
   const url = `http://${ctx.config.server.host}:${address.port}`;
-  ctx.log.info('gateway listening', { module: 'gateway', url, store: ctx.store.dialect, billing: dialectOf(ctx.config.billing.url) });
+  ctx.log.info('gateway listening', { module: 'gateway', url, store: ctx.store.dialect, billing: dialectOf(ctx.config.billing.url), mqtt: field?.brokerUrl ?? 'off' });
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -106,11 +115,12 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await dock.stop();
+      await field?.stop();
       await scheduler.stop(ctx.config.jobs.shutdownGraceSeconds * 1000);
       await Promise.race([closed, new Promise((r) => setTimeout(r, ctx.config.jobs.shutdownGraceSeconds * 1000).unref())]);
       server.closeAllConnections();
       await closeContext(ctx);
       ctx.log.info('gateway stopped', { module: 'gateway' });
     })());
-  return { url, demoToken, ctx, scheduler, dock, stop };
+  return { url, demoToken, ctx, scheduler, dock, field, stop };
 }

@@ -5,6 +5,7 @@ import { assignRoute, clearRoute, reloadRoute } from '../dock/dock-commands.js';
 import type { DockStatus } from '../dock/dock-service.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { listDevices, recentCommands, setDeviceApproved } from '../store/dock-repo.js';
+import { issueMqttSecret } from '../store/mqtt-accounts-repo.js';
 import { formatTable } from './output.js';
 
 /**
@@ -71,7 +72,7 @@ export function registerDockCommands(program: Command, kit: CliKit): void {
     .action(async (route: string, device: string, _o, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
         const c = await assignRoute(ctx, { routeCode: route, deviceId: device, actor: actor() });
-        console.log(`route ${route} assigned to ${device} (command ${c.id}); it loads when ${device} docks`);
+        console.log(`route ${route} assigned to ${device} (command ${c.id}); it goes to ${device} when it docks or syncs over MQTT`);
       }),
     );
   dock
@@ -115,6 +116,15 @@ export function registerDockCommands(program: Command, kit: CliKit): void {
       kit.withContext(cmd, async (ctx) => {
         const rows = await listDevices(ctx.store.db);
         kit.print(Boolean(opts.json), rows, () => formatTable(rows));
+      }),
+    );
+  devices
+    .command('secret <device>')
+    .description('issue (or rotate) the MQTT secret a field device logs in with; printed once')
+    .action(async (device: string, _o, cmd: Command) =>
+      kit.withContext(cmd, async (ctx) => {
+        const secret = await issueMqttSecret(ctx.store.db, device, 'device', ctx.clock());
+        console.log(secret);
       }),
     );
   devices

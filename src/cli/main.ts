@@ -22,6 +22,7 @@ import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
 import { registerDockCommands, type CliKit } from './dock-cli.js';
 import { registerSimHandheld } from './sim-handheld-cli.js';
+import { registerSimField } from './sim-field-cli.js';
 
 /**
  * `fieldgate <command>`. Each command validates its input, does one thing, prints a result a
@@ -64,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
       if (gateway.demoToken) {
         console.log(`\nDemo admin API token (shown once, keep it):\n  ${gateway.demoToken}\n  curl -H "Authorization: Bearer ${gateway.demoToken}" ${gateway.url}/api/routes\n`);
       }
+      if (gateway.field) console.log(`field devices connect over MQTT to ${gateway.field.brokerUrl} (topics under ${config.mqtt.prefix}/devices/<id>/)`);
       console.log(`fieldgate is running at ${gateway.url}  (health: ${gateway.url}/healthz, stop with Ctrl-C)`);
       await new Promise<void>((resolve) => {
         const onSignal = (signal: string) => {
@@ -223,6 +225,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const sim = program.command('sim').description('simulators for trying fieldgate without field hardware');
   registerSimHandheld(sim, kit);
+  registerSimField(sim, kit);
   sim
     .command('read-route <routeFile>')
     .description("turn a route file into the readings file a meter reader's day would produce (skips, re-keys, high reads, GPS)")

@@ -75,7 +75,7 @@ function readJson(file: string, what: string): JsonObject {
  * segments match existing keys ignoring case, '_' and '-'. Values are parsed as JSON when they can be.
  */
 /** FIELDGATE_ variables that are not config keys: the config file itself, and the CLI's API token. */
-const NOT_CONFIG = new Set(['FIELDGATE_CONFIG', 'FIELDGATE_TOKEN']);
+const NOT_CONFIG = new Set(['FIELDGATE_CONFIG', 'FIELDGATE_TOKEN', 'FIELDGATE_DEVICE_SECRET']);
 
 function envOverrides(env: NodeJS.ProcessEnv, shape: JsonObject): JsonObject {
   const out: JsonObject = {};

@@ -87,7 +87,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
     this.client = client;
     client.on('connect', () => {
       this.inFlight.clear();
-      client.subscribe([this.topics.acks(deviceId), this.topics.errors(deviceId), `${this.topics.device(deviceId)}/routes/+`], { qos: 1 }, () => {
+      client.subscribe([this.topics.acks(deviceId), this.topics.errors(deviceId), this.topics.route(deviceId, '+')], { qos: 1 }, () => {
         void client.publishAsync(this.topics.fromDevice(deviceId, 'status'), status(true), { qos: 1, retain: true }).catch(() => undefined);
         void client.publishAsync(this.topics.fromDevice(deviceId, 'routes/request'), '{}', { qos: 1 }).catch(() => undefined);
         this.flush();
@@ -204,7 +204,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
           this.inFlight.delete(err.batchId);
         }
         this.emit('gatewayError', err);
-      } else if (topic.startsWith(`${this.topics.device(deviceId)}/routes/`) && payload.length > 0) {
+      } else if (topic.startsWith(this.topics.route(deviceId, '')) && payload.length > 0) {
         const route = routeMessageSchema.parse(JSON.parse(payload.toString('utf8')));
         const file = path.join(this.routesDir, `${route.route}.json`);
         const hash = createHash('sha256').update(route.lines.map((l) => `${l}\r\n`).join(''), 'latin1').digest('hex');
