@@ -11,7 +11,7 @@ import { AppError, errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { bufferLineSource } from '../readings/file-source.js';
 import { importReadings } from '../readings/import-readings.js';
-import { INSTANCE_ID } from '../scheduler/runner.js';
+import { hostname } from 'node:os';
 import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen } from '../store/dock-repo.js';
 import { verifyMqttSecret } from '../store/mqtt-accounts-repo.js';
 import { enqueue } from '../store/outbox-repo.js';
@@ -64,7 +64,7 @@ export class FieldService {
     const adapter = new MqttAdapter(
       {
         url: this.brokerUrl,
-        clientId: `fieldgate-${INSTANCE_ID.replace(/[^A-Za-z0-9_-]/g, '-')}`,
+        clientId: gatewayClientId(this.ctx),
         username: this.broker ? this.broker.gatewayLogin.username : cfg.username,
         password: this.broker ? this.broker.gatewayLogin.password : cfg.password,
         tls: cfg.tls,
@@ -232,4 +232,14 @@ export class FieldService {
     }
     this.publisher?.wake();
   }
+}
+
+/**
+ * The same gateway keeps the same client id across restarts, so its persistent session (and the
+ * messages the broker holds for it) is there when it comes back; two gateways on one host differ
+ * by data directory and port.
+ */
+export function gatewayClientId(ctx: GatewayContext): string {
+  const where = createHash('sha256').update(`${path.resolve(ctx.config.dataDir)}|${ctx.config.server.port}`).digest('hex').slice(0, 8);
+  return `fieldgate-${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 30)}-${where}`;
 }

@@ -24,6 +24,8 @@ export interface FieldDeviceOptions {
   batchSize?: number;
   /** Send unacknowledged batches again after this long without an ack. */
   resendMs?: number;
+  /** Batches sent and not yet acknowledged, at most (default: all at once). */
+  window?: number;
   protocolVersion?: 4 | 5;
   reading: { routeLayout: Layout; readLayout: Layout; zone: string; readerId: string; seed: number; mix?: ReadMix; now?: () => Date };
   battery?: number;
@@ -166,9 +168,11 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
     const client = this.client;
     if (!client?.connected || this.offline) return;
     const now = Date.now();
+    const window = this.opts.window ?? Infinity;
     for (const id of this.queued()) {
       const sentAt = this.inFlight.get(id);
       if (sentAt !== undefined && now - sentAt < (this.opts.resendMs ?? 30_000)) continue;
+      if (sentAt === undefined && this.inFlight.size >= window) break;
       let payload: string;
       try {
         payload = readFileSync(path.join(this.queueDir, `${id}.json`), 'utf8');
@@ -190,6 +194,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
         rmSync(path.join(this.queueDir, `${ack.batchId}.json`), { force: true });
         this.inFlight.delete(ack.batchId);
         this.emit('acked', ack);
+        this.flush();
       } else if (topic === this.topics.errors(deviceId)) {
         const err = deviceErrorSchema.parse(JSON.parse(payload.toString('utf8')));
         this.log(`gateway error: ${err.code} ${err.message}`);
