@@ -100,7 +100,7 @@ describe('MQTT faults', () => {
   });
 
   it.skipIf(!postgres)('PostgreSQL unreachable for 30 s while the device publishes', async () => {
-    const r = await rig('mqf_pg', { name: 'embedded', url: null }, { dialect: postgres });
+    const r = await rig('mqf_pg', { name: 'embedded', url: null }, { dialect: postgres, brokerPort: await freePort() });
     const url = new URL(r.ctx.config.store.url);
     const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     cleanup.push(() => proxy.close());
