@@ -48,6 +48,8 @@ export const batchAckSchema = z.strictObject({
   stored: z.number().int(),
   rejected: z.number().int(),
   exceptions: z.number().int(),
+  /** Which gateway stored it (several may share the work). */
+  gateway: z.string().optional(),
 });
 export type BatchAck = z.infer<typeof batchAckSchema>;
 

@@ -27,6 +27,8 @@ import { OutboxPublisher, MQTT_PUBLISH, type PublishItem } from './outbox-publis
  */
 export class FieldService {
   readonly topics: Topics;
+  /** This gateway's MQTT client id, also named in its acks. */
+  readonly clientId: string;
   readonly broker: EmbeddedBroker | null;
   private adapter: MqttAdapter | null = null;
   private publisher: OutboxPublisher | null = null;
@@ -38,6 +40,7 @@ export class FieldService {
   constructor(private readonly ctx: GatewayContext) {
     const cfg = ctx.config.mqtt;
     this.topics = new Topics(cfg.prefix);
+    this.clientId = gatewayClientId(ctx);
     this.log = ctx.log.child({ module: 'mqtt' });
     this.loadFiles = new LoadFiles(path.resolve(ctx.config.dataDir, 'mqtt', 'outgoing'));
     this.broker = cfg.url
@@ -64,7 +67,7 @@ export class FieldService {
     const adapter = new MqttAdapter(
       {
         url: this.brokerUrl,
-        clientId: gatewayClientId(this.ctx),
+        clientId: this.clientId,
         username: this.broker ? this.broker.gatewayLogin.username : cfg.username,
         password: this.broker ? this.broker.gatewayLogin.password : cfg.password,
         tls: cfg.tls,
@@ -77,7 +80,7 @@ export class FieldService {
     );
     this.adapter = adapter;
     await adapter.start();
-    this.publisher = new OutboxPublisher(this.ctx, adapter, cfg.outboxPollMs, this.log);
+    this.publisher = new OutboxPublisher(this.ctx, adapter, cfg.outboxPollMs, this.log, this.clientId);
     this.publisher.start();
     // A route assigned while its device is online goes out without waiting for the device to ask.
     this.offerTimer = setInterval(() => void this.offerNewAssignments().catch((err: unknown) => this.log.warn(`route offers: ${errorMessage(err)}`)), this.ctx.config.dock.pollMs);
@@ -153,6 +156,7 @@ export class FieldService {
     });
     const ack: BatchAck = batchAckSchema.parse({
       batchId: batch.batchId, status: summary.duplicateOf ? 'duplicate' : 'stored', lines: summary.lines, stored: summary.stored, rejected: summary.rejected, exceptions: summary.exceptions,
+      gateway: this.clientId,
     });
     await this.send([{ topic: this.topics.acks(message.deviceId), payload: JSON.stringify(ack) }], `ack:${message.deviceId}:${batch.batchId}:${contentSha.slice(0, 16)}`);
     this.log.info(`readings batch ${batch.batchId} from ${message.deviceId}: ${ack.status}, ${ack.stored} stored, ${ack.rejected} rejected`, { device: message.deviceId, batch: summary.batchId });

@@ -2,13 +2,14 @@ import type { MqttAdapter } from '../../adapters/mqtt/mqtt-adapter.js';
 import type { GatewayContext } from '../app/context.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { markFailedAttempt, markSent, nextPending } from '../store/outbox-repo.js';
+import { claimPending, markFailedAttempt, markSent, releaseClaims } from '../store/outbox-repo.js';
 
 /**
  * Sends the outbox's MQTT messages (acks, errors, routes) with QoS 1, and marks each sent only
  * when the broker acknowledged it. Not sent (broker down, gateway killed): still in the outbox,
- * sent by the next run or the next gateway. Several gateways may send the same item twice; every
- * message is safe to receive twice (acks and errors name their batch, routes are retained).
+ * sent by the next run or the next gateway. Gateways sharing the store claim items before sending,
+ * so each goes out once; a claim left by a killed gateway expires. Every message is still safe to
+ * receive twice (acks and errors name their batch, routes are retained).
  */
 export const MQTT_PUBLISH = 'mqtt.publish';
 
@@ -19,6 +20,8 @@ export interface PublishItem {
 }
 
 const BATCH = 200;
+/** A claim older than this belongs to a sender that died: others may take the item. */
+const STALE_CLAIM_MS = 30_000;
 
 export class OutboxPublisher {
   private timer: NodeJS.Timeout | null = null;
@@ -31,6 +34,7 @@ export class OutboxPublisher {
     private readonly adapter: MqttAdapter,
     private readonly pollMs: number,
     private readonly log: Logger,
+    private readonly holder: string,
   ) {}
 
   start(): void {
@@ -68,7 +72,7 @@ export class OutboxPublisher {
     const db = this.ctx.store.db;
     for (;;) {
       if (this.stopped || !this.adapter.connected) return;
-      const items = await nextPending<PublishItem>(db, MQTT_PUBLISH, BATCH);
+      const items = await claimPending<PublishItem>(db, MQTT_PUBLISH, BATCH, this.holder, this.ctx.clock(), STALE_CLAIM_MS);
       if (items.length === 0) return;
       const sent: typeof items = [];
       const results = await Promise.allSettled(items.map((i) => this.adapter.publish(i.payload.topic, i.payload.payload, { retain: i.payload.retain })));
@@ -78,6 +82,7 @@ export class OutboxPublisher {
       if (failed.length) {
         const reason = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')!.reason as Error;
         await markFailedAttempt(db, failed.map((i) => i.id), reason.message);
+        await releaseClaims(db, failed.map((i) => i.id));
         return;
       }
     }

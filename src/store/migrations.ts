@@ -254,8 +254,17 @@ const mqtt: Migration = {
       t.boolean('online');
       t.string('app_version', 40);
     });
+    // Several gateways share one outbox: a sender claims rows first, so each goes out once.
+    await db.schema.alterTable('outbox', (t) => {
+      t.string('claimed_by', 120);
+      ts(t, 'claimed_at');
+    });
   },
   async down(db) {
+    await db.schema.alterTable('outbox', (t) => {
+      t.dropColumn('claimed_by');
+      t.dropColumn('claimed_at');
+    });
     await db.schema.alterTable('devices', (t) => {
       t.dropColumn('online');
       t.dropColumn('app_version');

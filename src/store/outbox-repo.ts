@@ -54,3 +54,31 @@ export async function pendingCount(db: Db, kind: string): Promise<number> {
   const row = (await db('outbox').count({ n: '*' }).where({ kind, status: 'pending' }).first()) as { n: number } | undefined;
   return Number(row?.n ?? 0);
 }
+
+/**
+ * Claims up to `limit` pending items of a kind for `holder` (unclaimed, or claimed longer than
+ * `staleMs` ago by a sender that died), so gateways sharing the outbox do not send the same item.
+ */
+export async function claimPending<T>(db: Knex, kind: string, limit: number, holder: string, now: Date, staleMs: number): Promise<OutboxItem<T>[]> {
+  const at = now.toISOString();
+  const staleBefore = new Date(now.getTime() - staleMs).toISOString();
+  const candidates = db('outbox')
+    .select('id')
+    .where({ kind, status: 'pending' })
+    .andWhere((q) => q.whereNull('claimed_by').orWhere('claimed_at', '<', staleBefore))
+    .orderBy('id')
+    .limit(limit);
+  await db('outbox')
+    .whereIn('id', candidates)
+    .andWhere((q) => q.whereNull('claimed_by').orWhere('claimed_at', '<', staleBefore))
+    .update({ claimed_by: holder, claimed_at: at });
+  const rows = (await db('outbox').select('id', 'kind', 'key', 'payload', 'attempts').where({ kind, status: 'pending', claimed_by: holder, claimed_at: at }).orderBy('id')) as {
+    id: number; kind: string; key: string; payload: string; attempts: number;
+  }[];
+  return rows.map((r) => ({ ...r, id: Number(r.id), payload: JSON.parse(r.payload) as T }));
+}
+
+/** Gives claimed items back (the send failed), for this or another sender to try again. */
+export async function releaseClaims(db: Db, ids: readonly number[]): Promise<void> {
+  for (const q of whereIdIn(db, ids, 'id', () => db('outbox'))) await q.update({ claimed_by: null, claimed_at: null });
+}

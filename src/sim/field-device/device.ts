@@ -127,6 +127,11 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
     this.client?.reconnect();
   }
 
+  /** Takes a route as if it had arrived earlier (a route file loaded another way, for tests and the bench). */
+  holdRoute(route: RouteMessage): void {
+    writeFileSync(path.join(this.routesDir, `${route.route}.json`), JSON.stringify(route));
+  }
+
   /** Fault switch: publishes a payload as it is on one of the device's topics (a buggy app, a truncated message). */
   async sendRaw(kind: 'readings' | 'status' | 'routes/request' | 'routes/ack', payload: string): Promise<void> {
     await this.client!.publishAsync(this.topics.fromDevice(this.opts.deviceId, kind), payload, { qos: 1 });

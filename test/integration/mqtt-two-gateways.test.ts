@@ -1,0 +1,106 @@
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { exportRoute } from '../../src/routes/export-route.js';
+import { FieldDevice } from '../../src/sim/field-device/device.js';
+import { availableDialects } from '../helpers/databases.js';
+import { spawnCli } from '../helpers/cli.js';
+import { waitFor } from '../helpers/dock.js';
+import { testGateway } from '../helpers/gateway.js';
+
+/**
+ * Scale-out: two gateway processes on one PostgreSQL store and one Mosquitto, subscribed with an
+ * MQTT 5 shared subscription. 50 devices send 10,000 readings; each batch is handled by one
+ * gateway, every reading is stored once, and both gateways take part.
+ */
+const postgres = availableDialects().find((d) => d.name === 'postgres');
+const mqttUrl = process.env.MQTT_URL;
+
+describe.skipIf(!postgres || !mqttUrl)('two gateways sharing the work', () => {
+  const cleanup: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  });
+
+  function startGateway(configFile: string, cwd: string): Promise<ChildProcessWithoutNullStreams> {
+    const child = spawnCli(['start', '--config', configFile], { cwd });
+    cleanup.push(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const late = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(late);
+    });
+    let out = '';
+    return new Promise((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('fieldgate is running')) resolve(child);
+      });
+      child.stderr.on('data', (d) => (out += d));
+      child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
+    });
+  }
+
+  it('stores 10,000 readings from 50 devices exactly once, spread over both gateways', async () => {
+    const gw = await testGateway(postgres!, { label: 'two_gw', accounts: 10_000, routes: 50 });
+    cleanup.push(() => gw.close());
+    const prefix = `fgtwo/${randomBytes(3).toString('hex')}`;
+    const gateways = await Promise.all(
+      [1, 2].map(async (n) => {
+        const dir = mkdtempSync(path.join(tmpdir(), `fg-gw${n}-`));
+        const file = path.join(dir, 'fieldgate.json');
+        writeFileSync(file, JSON.stringify({
+          dataDir: path.join(dir, 'data'), store: { url: gw.config.store.url }, server: { port: 0 }, auth: { createDemoToken: false },
+          billing: { url: gw.config.billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
+          mqtt: { url: mqttUrl, prefix, sharedGroup: `two${randomBytes(3).toString('hex')}`, outboxPollMs: 100 },
+        }));
+        return startGateway(file, dir);
+      }),
+    );
+    expect(gateways).toHaveLength(2);
+
+    // Each device holds one route, exported to it as a file would be: 50 routes of about 200 registers.
+    const routes = (await gw.ctx.billing.listRoutes()).map((r) => r.code);
+    const devices: FieldDevice[] = [];
+    let expected = 0;
+    for (const [i, code] of routes.entries()) {
+      const exported = await exportRoute(gw.ctx, { routeCode: code, deviceId: `T-${i}`, actor: 'test' });
+      const lines = exported.content.toString('latin1').split('\r\n').filter(Boolean);
+      expected += lines.length;
+      const device = new FieldDevice({
+        deviceId: `T-${i}`, url: mqttUrl!, prefix, dir: mkdtempSync(path.join(tmpdir(), `fg-T${i}-`)), batchSize: 50, resendMs: 20_000, protocolVersion: 5,
+        reading: { routeLayout: gw.ctx.layout('route-v1'), readLayout: gw.ctx.layout('read-v1'), zone: gw.config.timeZone, readerId: 'TAB01', seed: i, now: () => new Date() },
+      });
+      device.holdRoute({ route: code, cycle: exported.route.cycle, layout: 'route-v1', records: lines.length, sha256: exported.sha256, lines });
+      devices.push(device);
+    }
+    expect(expected).toBeGreaterThanOrEqual(10_000);
+    // Which gateway acknowledged each batch first (an ack may come twice; it names the same batch).
+    const firstAck = new Map<string, { gateway: string; stored: number }>();
+    await Promise.all(devices.map((d) => d.start()));
+    cleanup.push(() => Promise.all(devices.map((d) => d.stop())));
+    for (const d of devices) d.on('acked', (a) => firstAck.has(`${a.batchId}`) || firstAck.set(a.batchId, { gateway: a.gateway ?? '?', stored: a.stored }));
+    let acks = 0;
+    for (const d of devices) d.on('acked', () => acks++);
+    let batches = 0;
+    for (const d of devices) batches += d.readRoutes();
+    await waitFor(() => devices.every((d) => d.queued().length === 0), 'every batch of every device to be acknowledged', 120_000);
+
+    const db = gw.ctx.store.db;
+    expect(Number((await db('readings').count({ n: '*' }).first())!.n)).toBe(expected);
+    expect(Number((await db('readings').countDistinct({ n: 'read_key' }).first())!.n)).toBe(expected);
+    const byGateway = new Map<string, number>();
+    for (const a of firstAck.values()) byGateway.set(a.gateway, (byGateway.get(a.gateway) ?? 0) + a.stored);
+    const shares = [...byGateway.values()];
+    expect(shares).toHaveLength(2);
+    expect(shares.reduce((a, b) => a + b, 0)).toBe(expected);
+    expect(Math.min(...shares)).toBeGreaterThan(expected * 0.2);
+    // Both gateways send from one outbox: claims keep each ack to one copy.
+    expect(acks).toBe(batches);
+  }, 180_000);
+});
