@@ -152,13 +152,14 @@ export class FieldService {
     const contentSha = createHash('sha256').update(content).digest('hex');
     const key = `mqtt:${createHash('sha256').update(`${message.deviceId}\n${batch.batchId}\n${contentSha}`).digest('hex')}`;
     const summary = await importReadings(this.ctx, bufferLineSource(`${message.deviceId}-${batch.batchId}`, content), {
-      source: 'mqtt', actor: `mqtt:${message.deviceId}`, route: { code: batch.route, cycle: batch.cycle }, partial: { final: batch.final }, idempotencyKey: key,
+      source: 'mqtt', actor: `mqtt:${message.deviceId}@${this.clientId}`.slice(0, 64), route: { code: batch.route, cycle: batch.cycle }, partial: { final: batch.final }, idempotencyKey: key,
     });
     const ack: BatchAck = batchAckSchema.parse({
       batchId: batch.batchId, status: summary.duplicateOf ? 'duplicate' : 'stored', lines: summary.lines, stored: summary.stored, rejected: summary.rejected, exceptions: summary.exceptions,
       gateway: this.clientId,
     });
-    await this.send([{ topic: this.topics.acks(message.deviceId), payload: JSON.stringify(ack) }], `ack:${message.deviceId}:${batch.batchId}:${contentSha.slice(0, 16)}`);
+    // Keyed by status too: when two gateways race on one batch, the "stored" ack is never lost to the "duplicate" one.
+    await this.send([{ topic: this.topics.acks(message.deviceId), payload: JSON.stringify(ack) }], `ack:${message.deviceId}:${batch.batchId}:${contentSha.slice(0, 16)}:${ack.status}`);
     this.log.info(`readings batch ${batch.batchId} from ${message.deviceId}: ${ack.status}, ${ack.stored} stored, ${ack.rejected} rejected`, { device: message.deviceId, batch: summary.batchId });
   }
 
