@@ -14,6 +14,12 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 pg.types.setTypeParser(1082, (v) => v);
 
 /**
+ * knex prints pool connection errors to the console itself; the same errors reach the caller,
+ * which logs them once with context (and retries where that is right).
+ */
+const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined };
+
+/**
  * Opens a knex instance from a URL: `sqlite:./data/x.sqlite`, `sqlite::memory:`,
  * `postgres://user@host:5432/db`, `mssql://user:pass@host:1433/db?encrypt=false`.
  */
@@ -43,9 +49,9 @@ export function connect(url: string, opts: { pool?: { min: number; max: number }
     });
   }
   if (dialect === 'postgres') {
-    return knexFactory({ client: 'pg', connection: url, pool: opts.pool ?? { min: 0, max: 8 } });
+    return knexFactory({ client: 'pg', connection: url, pool: opts.pool ?? { min: 0, max: 8 }, log: QUIET });
   }
-  return knexFactory({ client: 'mssql', connection: mssqlConnection(url), pool: opts.pool ?? { min: 0, max: 8 } });
+  return knexFactory({ client: 'mssql', connection: mssqlConnection(url), pool: opts.pool ?? { min: 0, max: 8 }, log: QUIET });
 }
 
 export function dialectOf(urlOrDb: string | Knex): Dialect {

@@ -109,6 +109,8 @@ describe('MQTT faults', () => {
     cleanup.push(() => store.close());
     const proxied = { ...r.ctx, store };
     await r.restartGateway(proxied);
+    // Stop the gateway before its store closes (cleanup runs in reverse).
+    cleanup.push(() => r.field.stop());
     await sendThrough({ ...r, ctx: proxied }, 3, () => proxy.cut(30_000), 90_000);
   }, 120_000);
 });

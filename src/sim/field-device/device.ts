@@ -34,6 +34,8 @@ export interface FieldDeviceOptions {
 
 export interface FieldDeviceEvents {
   connected: [];
+  /** A batch went to the broker (first time or again). */
+  sent: [batchId: string];
   route: [RouteMessage];
   acked: [BatchAck];
   gatewayError: [DeviceError];
@@ -67,6 +69,17 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
   /** Batches on the device not yet confirmed by the gateway. */
   queued(): string[] {
     return readdirSync(this.queueDir).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).sort();
+  }
+
+  /** The queued batches as they go on the wire. */
+  queuedPayloads(): string[] {
+    return this.queued().flatMap((id) => {
+      try {
+        return [readFileSync(path.join(this.queueDir, `${id}.json`), 'utf8')];
+      } catch {
+        return [];
+      }
+    });
   }
 
   routes(): RouteMessage[] {
@@ -185,6 +198,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
         continue; // acked meanwhile
       }
       this.inFlight.set(id, now);
+      this.emit('sent', id);
       client.publish(this.topics.fromDevice(this.opts.deviceId, 'readings'), payload, { qos: 1 }, (err) => {
         if (err) this.inFlight.delete(id);
       });

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { closeContext, openContext, prepare } from '../../src/app/gateway.js';
+import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
+import { loadConfig } from '../../src/config/load.js';
+import { packageRoot } from '../../src/config/paths.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { exportRoute } from '../../src/routes/export-route.js';
+import { FieldDevice } from '../../src/sim/field-device/device.js';
+
+/**
+ * End-to-end MQTT ingest, one case per process: `node mqtt-cases.js <gateways>`. 100 simulated
+ * devices each send one route's readings in batches at QoS 1 through the broker at MQTT_URL;
+ * 1 or 2 gateway processes (shared subscription) store them in PostgreSQL and acknowledge.
+ * Prints { readings, seconds, rate, p50Ms, p99Ms } where latency is publish → ack at the device.
+ */
+const DEVICES = Number(process.env.BENCH_MQTT_DEVICES ?? 100);
+const PER_DEVICE = Number(process.env.BENCH_MQTT_READINGS ?? 200);
+const BATCH = Number(process.env.BENCH_MQTT_BATCH ?? 100);
+
+const gateways = Number(process.argv[2] ?? 1);
+const mqttUrl = process.env.MQTT_URL;
+const dbUrl = process.env.DATABASE_URL;
+if (!mqttUrl || !dbUrl) {
+  console.error('mqtt-cases needs MQTT_URL and DATABASE_URL');
+  process.exit(2);
+}
+
+async function admin(sql: string[]): Promise<void> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  for (const s of sql) await c.query(s);
+  await c.end();
+}
+
+const tag = `g${gateways}`;
+const at = (name: string) => Object.assign(new URL(dbUrl), { pathname: `/${name}` }).toString();
+const storeUrl = at(`fg_bench_mq_store_${tag}`);
+const billingUrl = at(`fg_bench_mq_billing_${tag}`);
+await admin([`drop database if exists fg_bench_mq_store_${tag} with (force)`, `drop database if exists fg_bench_mq_billing_${tag} with (force)`, `create database fg_bench_mq_store_${tag}`, `create database fg_bench_mq_billing_${tag}`]);
+
+const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-mqtt-'));
+const children: ChildProcess[] = [];
+const devices: FieldDevice[] = [];
+const config = loadConfig({ env: {}, overrides: { store: { url: storeUrl }, billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } } } });
+const ctx = openContext(config, silentLogger());
+try {
+  await seedReferenceBilling(ctx.billing.db, { accounts: DEVICES * PER_DEVICE, routes: DEVICES, seed: 42, today: new Date().toISOString().slice(0, 10) });
+  await prepare(ctx);
+  const prefix = `fgbench/${randomBytes(3).toString('hex')}`;
+  for (let n = 0; n < gateways; n++) {
+    const file = path.join(dir, `gw${n}.json`);
+    writeFileSync(file, JSON.stringify({
+      dataDir: path.join(dir, `gw${n}`), store: { url: storeUrl }, server: { port: 0 }, auth: { createDemoToken: false }, log: { level: 'warn', format: 'json' },
+      billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
+      mqtt: { url: mqttUrl, prefix, sharedGroup: `bench${randomBytes(3).toString('hex')}`, outboxPollMs: 50 },
+      jobs: { schedules: { 'post-readings': { cron: '0 3 * * *', enabled: false } } },
+    }));
+    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'fieldgate.js'), 'start', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: undefined, MQTT_URL: undefined } });
+    children.push(child);
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('fieldgate is running')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`gateway exited ${code}`)));
+    });
+  }
+
+  const routes = (await ctx.billing.listRoutes()).map((r) => r.code);
+  let expected = 0;
+  for (const [i, code] of routes.entries()) {
+    const exported = await exportRoute(ctx, { routeCode: code, deviceId: `B-${i}`, actor: 'bench' });
+    const lines = exported.content.toString('latin1').split('\r\n').filter(Boolean);
+    expected += lines.length;
+    const device = new FieldDevice({
+      deviceId: `B-${i}`, url: mqttUrl, prefix, dir: path.join(dir, `dev${i}`), batchSize: BATCH, resendMs: 120_000, protocolVersion: 5,
+      reading: { routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: config.timeZone, readerId: 'BENCH', seed: i },
+    });
+    device.holdRoute({ route: code, cycle: exported.route.cycle, layout: 'route-v1', records: lines.length, sha256: exported.sha256, lines });
+    devices.push(device);
+  }
+  await Promise.all(devices.map((d) => d.start()));
+
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let stored = 0;
+  let lastAck = 0;
+  const done = new Promise<void>((resolve) => {
+    for (const d of devices) {
+      d.on('sent', (id) => sentAt.has(`${d.topics.prefix}${id}`) || sentAt.set(`${d.topics.prefix}${id}`, performance.now()));
+      d.on('acked', (a) => {
+        if (a.status !== 'stored') return;
+        lastAck = performance.now();
+        latencies.push(lastAck - sentAt.get(`${d.topics.prefix}${a.batchId}`)!);
+        stored += a.stored;
+        if (stored >= expected) resolve();
+      });
+    }
+  });
+  // The routes are read beforehand; the clock starts when the devices begin to publish.
+  const started = performance.now();
+  for (const d of devices) d.readRoutes();
+  await done;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const seconds = (lastAck - started) / 1000;
+  console.log(JSON.stringify({ readings: stored, batches: latencies.length, seconds, rate: stored / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) }));
+} finally {
+  await Promise.all(devices.map((d) => d.stop()));
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+  await closeContext(ctx);
+  await admin([`drop database if exists fg_bench_mq_store_${tag} with (force)`, `drop database if exists fg_bench_mq_billing_${tag} with (force)`]);
+  rmSync(dir, { recursive: true, force: true });
+}
+process.exit(0);
