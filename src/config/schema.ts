@@ -82,6 +82,11 @@ export const configSchema = z.strictObject({
     /** MQTT 5 shared-subscription group, so several gateways split the work (external brokers only). */
     sharedGroup: z.string().regex(/^[A-Za-z0-9_-]+$/).nullable(),
     sessionExpirySeconds: z.number().int().min(0),
+    /**
+     * Connections that take readings, each in the shared group: a gateway stores that many
+     * batches at once (a connection handles its messages one after another). External MQTT 5 brokers only.
+     */
+    consumers: z.number().int().min(1).max(32),
     outboxPollMs: z.number().int().min(10),
     broker: z.strictObject({
       host: z.string(),

@@ -30,7 +30,7 @@ export class FieldService {
   /** This gateway's MQTT client id, also named in its acks. */
   readonly clientId: string;
   readonly broker: EmbeddedBroker | null;
-  private adapter: MqttAdapter | null = null;
+  private adapters: MqttAdapter[] = [];
   private publisher: OutboxPublisher | null = null;
   private readonly log: Logger;
   private readonly loadFiles: LoadFiles;
@@ -64,22 +64,27 @@ export class FieldService {
       await this.broker.start();
       this.log.info(`embedded MQTT broker listening on ${this.broker.url}`);
     }
-    const adapter = new MqttAdapter(
-      {
-        url: this.brokerUrl,
-        clientId: this.clientId,
-        username: this.broker ? this.broker.gatewayLogin.username : cfg.username,
-        password: this.broker ? this.broker.gatewayLogin.password : cfg.password,
-        tls: cfg.tls,
-        protocolVersion: this.broker ? 4 : 5,
-        sharedGroup: cfg.sharedGroup,
-        sessionExpirySeconds: cfg.sessionExpirySeconds,
-        topics: this.topics,
-      },
-      (message) => this.handle(message),
-    );
-    this.adapter = adapter;
-    await adapter.start();
+    // Without shared subscriptions (the embedded broker) a second connection would get every message again.
+    const consumers = this.broker || !cfg.sharedGroup ? 1 : cfg.consumers;
+    for (let n = 0; n < consumers; n++) {
+      const adapter = new MqttAdapter(
+        {
+          url: this.brokerUrl,
+          clientId: n === 0 ? this.clientId : `${this.clientId}-${n}`,
+          username: this.broker ? this.broker.gatewayLogin.username : cfg.username,
+          password: this.broker ? this.broker.gatewayLogin.password : cfg.password,
+          tls: cfg.tls,
+          protocolVersion: this.broker ? 4 : 5,
+          sharedGroup: cfg.sharedGroup,
+          sessionExpirySeconds: cfg.sessionExpirySeconds,
+          topics: this.topics,
+        },
+        (message) => this.handle(message),
+      );
+      this.adapters.push(adapter);
+      await adapter.start();
+    }
+    const adapter = this.adapters[0]!;
     this.publisher = new OutboxPublisher(this.ctx, adapter, cfg.outboxPollMs, this.log, this.clientId);
     this.publisher.start();
     // A route assigned while its device is online goes out without waiting for the device to ask.
@@ -101,13 +106,14 @@ export class FieldService {
     this.stopping = true;
     if (this.offerTimer) clearInterval(this.offerTimer);
     await this.publisher?.stop();
-    await this.adapter?.stop();
+    await Promise.all(this.adapters.map((a) => a.stop()));
     await this.broker?.stop();
   }
 
   health(): { ok: boolean; detail: string } {
-    const h = this.adapter?.health();
-    return { ok: h?.state === 'running', detail: h?.detail ?? 'not started' };
+    const states = this.adapters.map((a) => a.health());
+    const bad = states.find((h) => h.state !== 'running');
+    return { ok: states.length > 0 && !bad, detail: bad?.detail ?? states[0]?.detail ?? 'not started' };
   }
 
   /** One message from a device; resolves once it is dealt with, which is when the broker gets its PUBACK. */

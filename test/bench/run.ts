@@ -66,8 +66,34 @@ async function dropBenchDatabases(): Promise<void> {
 
 if (rows.length) printTable(['case', 'items', 'seconds', 'items/s', 'peak RSS MB', 'vs baseline'], rows);
 console.log('');
-if (only !== 'readings') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
+if (only !== 'readings' && only !== 'mqtt') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
 
+
+if ((only === undefined || only === 'mqtt') && process.env.MQTT_URL && process.env.DATABASE_URL) {
+  console.log('');
+  printTable(['MQTT ingest (100 devices, QoS 1, Mosquitto, PostgreSQL)', 'readings', 'seconds', 'readings/s', 'p50 ms', 'p99 ms', 'vs one gateway'], mqttRows());
+}
+
+interface MqttRun {
+  readings: number;
+  seconds: number;
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** End to end: device publish → stored → ack received by the device; one gateway, then two sharing the work. */
+function mqttRows(): string[][] {
+  const run = (gateways: number): MqttRun => {
+    process.stderr.write(`[mqtt] ${gateways} gateway(s)…\n`);
+    const out = execFileSync(process.execPath, [path.join(here, 'mqtt-cases.js'), String(gateways)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    return JSON.parse(out.trim().split('\n').pop()!) as MqttRun;
+  };
+  const one = run(1);
+  const two = run(2);
+  const row = (name: string, r: MqttRun) => [name, r.readings.toLocaleString('en-US'), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'), Math.round(r.p50Ms).toLocaleString('en-US'), Math.round(r.p99Ms).toLocaleString('en-US'), `${(r.rate / one.rate).toFixed(2)}×`];
+  return [row('one gateway (4 consumer connections)', one), row('two gateways, shared subscription', two)];
+}
 
 /**
  * The dock's rows: useful file bytes a second through a relay pacing the line at 115,200 baud

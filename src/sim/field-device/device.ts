@@ -151,7 +151,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
   }
 
   /** Reads every route it holds and queues the readings in batches; sends them when online. */
-  readRoutes(): number {
+  readRoutes(opts: { send?: boolean } = {}): number {
     let batches = 0;
     for (const route of this.routes()) {
       const r = this.opts.reading;
@@ -171,7 +171,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
       }
       rmSync(path.join(this.routesDir, `${route.route}.json`), { force: true });
     }
-    this.flush();
+    if (opts.send !== false) this.flush();
     return batches;
   }
 
