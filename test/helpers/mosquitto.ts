@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +22,7 @@ export async function ownMosquitto(): Promise<OwnMosquitto> {
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'max_queued_messages 100000', ''].join('\n'));
   let proc: ChildProcess | null = null;
   const start = async () => {
-    proc = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    proc = spawn(existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf], { stdio: 'ignore' });
     const deadline = Date.now() + 5000;
     for (;;) {
       const up = await new Promise<boolean>((resolve) => {

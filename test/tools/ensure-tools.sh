@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the system tools the test suites drive for real (socat makes serial PTY pairs).
+# Installs the system tools the test suites drive for real (socat makes serial PTY pairs;
+# mosquitto is started by the MQTT fault tests).
 # Runs before `npm test`; does nothing when they are already there.
 set -euo pipefail
 missing=()
 command -v socat >/dev/null 2>&1 || missing+=(socat)
+# The MQTT fault tests start a Mosquitto of their own to restart it mid-stream.
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "the tests need: ${missing[*]} (install them, e.g. sudo apt-get install -y ${missing[*]})" >&2
