@@ -30,7 +30,7 @@ function run(name: string, dialect: string, dir: string, n = N): Result {
 const rows: string[][] = [];
 // BENCH_ONLY=readings or BENCH_ONLY=dock runs one table.
 const only = process.env.BENCH_ONLY;
-const dialects = only === 'dock' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
+const dialects = only === 'dock' || only === 'mqtt' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 for (const dialect of dialects) {
   const dir = mkdtempSync(path.join(tmpdir(), `fg-bench-${dialect}-`));
   try {

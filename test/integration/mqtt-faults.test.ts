@@ -82,9 +82,11 @@ describe('MQTT faults', () => {
     const r = await rig('mqf_off', broker);
     await sendThrough(r, 3, async () => {
       r.device.goOffline();
-      await new Promise((res) => setTimeout(res, 1000));
+      // The broker publishes the device's last will: the gateway shows it offline.
+      await waitFor(() => r.ctx.store.db('devices').where({ device_id: 'T-17', online: false }).first(), 'the device shown offline', 10_000);
       r.device.goOnline();
     });
+    expect(await r.ctx.store.db('devices').where({ device_id: 'T-17' }).first()).toMatchObject({ online: expect.anything(), app_version: 'fieldgate-sim 1.0' });
   });
 
   it('the embedded broker restarted with the gateway mid-stream', async () => {
