@@ -19,3 +19,28 @@ export function spawnCli(args: string[], opts: { cwd: string; env?: NodeJS.Proce
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', DATABASE_URL: undefined, BILLING_DATABASE_URL: undefined, MQTT_URL: undefined, ...opts.env };
   return spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd, env });
 }
+
+/**
+ * `fieldgate start --config <file>` as its own process, resolved once it says it is running.
+ * `stop` is registered with the caller's cleanup: SIGTERM (SIGKILL after 10 s), or SIGKILL for a crash test.
+ */
+export function startGatewayProcess(configFile: string, cwd: string, cleanup: (() => Promise<unknown>)[]): Promise<ChildProcessWithoutNullStreams> {
+  const child = spawnCli(['start', '--config', configFile], { cwd });
+  cleanup.push(async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    const late = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(late);
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('fieldgate is running')) resolve(child);
+    });
+    child.stderr.on('data', (d) => (out += d));
+    child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
+  });
+}

@@ -17,10 +17,11 @@ describe.each(availableDialects())('eight docks at once on $name', (dialect) => 
     cleanup.push(() => gw.close());
     const pairs = await Promise.all(Array.from({ length: 8 }, () => ptyPair()));
     cleanup.push(() => Promise.all(pairs.map((p) => p.pull())));
-    const { service, ctx } = dockService(gw.ctx, pairs.map((p) => p.a));
+    // Paced like 115,200-baud cables (a load takes about 3 s), so the eight transfers truly run side by side.
+    const { service, ctx } = dockService(gw.ctx, pairs.map((p) => p.a), {}, { paceBaud: 115_200 });
     await service.start();
     cleanup.push(() => service.stop());
-    const devices = pairs.map((p, i) => handheld(ctx, { deviceId: `HH-10${i}`, port: p.b }));
+    const devices = pairs.map((p, i) => handheld(ctx, { deviceId: `HH-10${i}`, port: p.b, paceBaud: 115_200 }));
     await Promise.all(
       devices.map(async (d) => {
         const welcomed = nextEvent(d, 'welcome');

@@ -1,13 +1,12 @@
 import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeContext, openContext } from '../../src/app/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { assignRoute } from '../../src/dock/dock-commands.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { spawnCli } from '../helpers/cli.js';
+import { startGatewayProcess } from '../helpers/cli.js';
 import { freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
 
 /**
@@ -21,21 +20,6 @@ describe('gateway killed mid-unload', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  function startGateway(dir: string, configFile: string): Promise<ChildProcessWithoutNullStreams> {
-    const child = spawnCli(['start', '--config', configFile], { cwd: dir, env: { LOG_LEVEL: 'warn' } });
-    cleanup.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    let out = '';
-    return new Promise((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('fieldgate is running')) resolve(child);
-      });
-      child.stderr.on('data', (d) => (out += d));
-      child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
-    });
-  }
 
   it('resumes from the bytes on disk and stores every reading once', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'fg-kill-'));
@@ -52,7 +36,7 @@ describe('gateway killed mid-unload', () => {
         dock: { ports: [{ path: port }] },
       }),
     );
-    const first = await startGateway(dir, configFile);
+    const first = await startGatewayProcess(configFile, dir, cleanup);
     const ctx = openContext(loadConfig({ file: configFile, env: {} }), silentLogger());
     cleanup.push(() => closeContext(ctx));
     const db = ctx.store.db;
@@ -91,7 +75,7 @@ describe('gateway killed mid-unload', () => {
     expect(device.storage.readings(route!.code)).not.toBeNull();
 
     const cleared = nextEvent(device, 'cleared', 60_000);
-    await startGateway(dir, configFile);
+    await startGatewayProcess(configFile, dir, cleanup);
     await cleared;
     const row = await waitFor(async () => {
       const r = await db('routes').where({ route_code: route!.code }).first();

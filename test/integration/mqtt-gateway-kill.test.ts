@@ -1,4 +1,3 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,7 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { assignRoute } from '../../src/dock/dock-commands.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { FieldDevice } from '../../src/sim/field-device/device.js';
-import { spawnCli } from '../helpers/cli.js';
+import { startGatewayProcess } from '../helpers/cli.js';
 import { nextEvent, waitFor } from '../helpers/dock.js';
 import { ownMosquitto } from '../helpers/mosquitto.js';
 
@@ -24,21 +23,6 @@ describe('gateway killed mid-batch (MQTT)', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  function startGateway(dir: string, configFile: string): Promise<ChildProcessWithoutNullStreams> {
-    const child = spawnCli(['start', '--config', configFile], { cwd: dir });
-    cleanup.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    let out = '';
-    return new Promise((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('fieldgate is running')) resolve(child);
-      });
-      child.stderr.on('data', (d) => (out += d));
-      child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
-    });
-  }
 
   it('stores every reading once after a SIGKILL and a restart', async () => {
     const mosquitto = await ownMosquitto();
@@ -57,7 +41,7 @@ describe('gateway killed mid-batch (MQTT)', () => {
         mqtt: { url: mosquitto.url, prefix: 'fgkill', outboxPollMs: 100 },
       }),
     );
-    const first = await startGateway(dir, configFile);
+    const first = await startGatewayProcess(configFile, dir, cleanup);
     const ctx = openContext(loadConfig({ file: configFile, env: {} }), silentLogger());
     cleanup.push(() => closeContext(ctx));
     const db = ctx.store.db;
@@ -84,7 +68,7 @@ describe('gateway killed mid-batch (MQTT)', () => {
     const storedWhenKilled = Number((await db('readings').count({ n: '*' }).first())!.n);
     expect(storedWhenKilled).toBeLessThan(route.records);
     await new Promise((r) => setTimeout(r, 1000)); // the device keeps sending into the broker meanwhile
-    await startGateway(dir, configFile);
+    await startGatewayProcess(configFile, dir, cleanup);
     await waitFor(() => device.queued().length === 0, 'every batch to be acknowledged', 60_000);
     expect(Number((await db('readings').count({ n: '*' }).first())!.n)).toBe(route.records);
     expect(Number((await db('readings').countDistinct({ n: 'read_key' }).first())!.n)).toBe(route.records);

@@ -1,4 +1,3 @@
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { exportRoute } from '../../src/routes/export-route.js';
 import { FieldDevice } from '../../src/sim/field-device/device.js';
 import { availableDialects } from '../helpers/databases.js';
-import { spawnCli } from '../helpers/cli.js';
+import { startGatewayProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/dock.js';
 import { testGateway } from '../helpers/gateway.js';
 
@@ -25,26 +24,6 @@ describe.skipIf(!postgres || !mqttUrl)('two gateways sharing the work', () => {
     for (const c of cleanup.splice(0).reverse()) await c();
   });
 
-  function startGateway(configFile: string, cwd: string): Promise<ChildProcessWithoutNullStreams> {
-    const child = spawnCli(['start', '--config', configFile], { cwd });
-    cleanup.push(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const late = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(late);
-    });
-    let out = '';
-    return new Promise((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        if (out.includes('fieldgate is running')) resolve(child);
-      });
-      child.stderr.on('data', (d) => (out += d));
-      child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
-    });
-  }
 
   it('stores 10,000 readings from 50 devices exactly once, spread over both gateways', async () => {
     const gw = await testGateway(postgres!, { label: 'two_gw', accounts: 10_000, routes: 50 });
@@ -59,7 +38,7 @@ describe.skipIf(!postgres || !mqttUrl)('two gateways sharing the work', () => {
           billing: { url: gw.config.billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
           mqtt: { url: mqttUrl, prefix, sharedGroup: `two${randomBytes(3).toString('hex')}`, outboxPollMs: 100 },
         }));
-        return startGateway(file, dir);
+        return startGatewayProcess(file, dir, cleanup);
       }),
     );
     expect(gateways).toHaveLength(2);
