@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { GatewayContext } from '../app/context.js';
 import type { Config } from '../config/schema.js';
 import { assignRoute, clearRoute, reloadRoute } from '../dock/dock-commands.js';
@@ -125,6 +125,15 @@ export function registerDockCommands(program: Command, kit: CliKit): void {
       kit.withContext(cmd, async (ctx) => {
         const secret = await issueMqttSecret(ctx.store.db, device, 'device', ctx.clock());
         console.log(secret);
+      }),
+    );
+  program
+    .command('mqtt-account <name>')
+    .description('issue (or rotate) a CSR or admin login for the embedded MQTT broker (may watch device topics); printed once')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['csr', 'admin']).makeOptionMandatory())
+    .action(async (name: string, opts: { role: 'csr' | 'admin' }, cmd: Command) =>
+      kit.withContext(cmd, async (ctx) => {
+        console.log(await issueMqttSecret(ctx.store.db, name, opts.role, ctx.clock()));
       }),
     );
   devices

@@ -66,6 +66,16 @@ describe('embedded MQTT broker security', () => {
     }
   });
 
+  it('lets a CSR account watch device topics but not publish', async () => {
+    const secret = await issueMqttSecret(ctx.store.db, 'maria', 'csr', ctx.clock());
+    const csr = await connect({ clientId: 'maria-console', username: 'maria', password: secret });
+    const granted = await csr.subscribeAsync(`${ctx.config.mqtt.prefix}/devices/+/status`, { qos: 1 });
+    expect(granted[0]!.qos).toBe(1);
+    const gone = new Promise((r) => csr.once('close', () => r(undefined)));
+    csr.publish(`${ctx.config.mqtt.prefix}/devices/T-A/readings`, '{}', { qos: 1 });
+    await gone;
+  });
+
   it('does not let device A publish as device B: the message never reaches the gateway', async () => {
     const seen: string[] = [];
     const handle = field.handle.bind(field);
