@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { DockPort, type DockHandler } from '../../adapters/handheld-serial/dock-port.js';
@@ -51,6 +52,7 @@ interface PortState {
 }
 
 const EMIT_EVERY_MS = 250;
+const EMPTY_SHA256 = createHash('sha256').digest('hex');
 
 export class DockService extends EventEmitter<DockEvents> implements DockHandler {
   private readonly ports: PortState[] = [];
@@ -138,9 +140,21 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
     log.info(`${hello.device} docked: battery ${hello.battery ?? '?'}%, ${hello.routes.length} route(s) on board, maxFrame ${session.opts.maxFrame}, window ${session.opts.window}`);
     this.note(state, `${hello.device} docked`);
 
-    for (const held of hello.routes) await this.handleHeldRoute(state, session, held, log);
+    // What the device holds as this session goes on: what it said in HELLO, plus what it loads now.
+    const held = new Map(hello.routes.map((r) => [r.route, r]));
+    for (const route of [...held.values()]) {
+      await this.handleHeldRoute(state, session, route, log);
+      held.delete(route.route);
+    }
     for (;;) {
-      await this.runLoads(state, session, log);
+      for (const loaded of await this.runLoads(state, session, log)) held.set(loaded.route, loaded);
+      // A CSR may take a route off a device while it sits in the dock.
+      for (const cmd of await pendingCommands(this.ctx.store.db, { deviceId: session.deviceId, command: 'clear' })) {
+        const route = held.get(cmd.route_code);
+        if (!route) continue;
+        await this.handleHeldRoute(state, session, route, log);
+        held.delete(cmd.route_code);
+      }
       try {
         await session.idle(this.ctx.config.dock.pollMs);
       } catch (err) {
@@ -235,8 +249,9 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
   }
 
   /** Loads every route assigned to this device; a refusal fails that command, a lost link leaves it for the next dock. */
-  private async runLoads(state: PortState, session: GatewaySession, log: Logger): Promise<void> {
+  private async runLoads(state: PortState, session: GatewaySession, log: Logger): Promise<HeldRoute[]> {
     const db = this.ctx.store.db;
+    const loadedNow: HeldRoute[] = [];
     const layout = this.ctx.layout(this.ctx.config.layouts.route);
     for (const cmd of await pendingCommands(db, { deviceId: session.deviceId, command: 'load' })) {
       const fail = async (why: string) => {
@@ -289,7 +304,10 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
       state.status.routes = [...state.status.routes.filter((r) => r.route !== built.routeCode), { route: built.routeCode, cycle: built.cycle, records: result.records, read: 0, state: 'loaded' }];
       log.info(`route ${built.routeCode} (${built.cycle}) loaded on ${session.deviceId}: ${result.records} records${result.fromOffset ? `, resumed at byte ${result.fromOffset}` : ''}`, { command: cmd.id });
       this.note(state, `route ${built.routeCode} loaded: ${result.records} records`, built.routeCode, 'loaded');
+      // Nothing read yet: its readings file is empty, and CLEAR names that empty file's hash.
+      loadedNow.push({ route: built.routeCode, cycle: built.cycle, records: result.records, read: 0, bytes: 0, sha256: EMPTY_SHA256 });
     }
+    return loadedNow;
   }
 
   private progress(state: PortState, p: TransferProgress, recordBytes: number): void {

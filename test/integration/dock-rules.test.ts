@@ -99,7 +99,7 @@ describe('dock rules', () => {
     await expect(reloadRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' })).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
   });
 
-  it('re-loads a route onto another device with a reason, and the old device gives it up at its next dock', async () => {
+  it('re-loads a route onto another device with a reason, and the old device gives it up', async () => {
     const r = await rig('r_reload', 2);
     await r.service.start();
     cleanup.push(() => r.service.stop());
@@ -109,6 +109,8 @@ describe('dock rules', () => {
     await assignAndLoad(r, first, 'HH-0001', routeCode);
 
     const loadedOnSecond = nextEvent(second, 'loaded');
+    // HH-0001 sits in its dock holding the route with nothing read: it is told to clear it.
+    const cleared = nextEvent(first, 'cleared');
     await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0002', reason: 'HH-0001 screen cracked', actor: 'csr:maria' });
     await loadedOnSecond;
     const route = await waitFor(async () => {
@@ -118,9 +120,6 @@ describe('dock rules', () => {
     const events = await r.db('route_events').where({ route_id: route.id }).orderBy('id');
     expect(events.find((e: { event: string }) => e.event === 'reset')).toMatchObject({ actor: 'csr:maria', reason: 'HH-0001 screen cracked' });
 
-    // HH-0001 still holds the route with nothing read: at its next dock it is told to clear it.
-    const cleared = nextEvent(first, 'cleared');
-    first.redock();
     await cleared;
     expect(first.storage.meta(routeCode)).toBeUndefined();
     await waitFor(() => r.db('dock_commands').where({ device_id: 'HH-0001', command: 'clear', status: 'done' }).first(), 'the clear command to be done');
@@ -145,6 +144,25 @@ describe('dock rules', () => {
     const route = await r.db('routes').where({ route_code: routeCode }).first();
     expect(route.state).toBe('cleared');
     expect(Number((await r.db('readings').where({ route_id: route.id }).count({ n: '*' }).first())!.n)).toBe(lines);
+  });
+
+  it('takes a route off a device while it sits in the dock, without waiting for it to dock again', async () => {
+    const r = await rig('r_clear_idle', 1);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const d = await dock(r, 0, 'HH-0001');
+    const routeCode = r.routes[0]!;
+    await assignAndLoad(r, d, 'HH-0001', routeCode);
+    const cleared = nextEvent(d, 'cleared');
+    await clearRoute(r.ctx, { routeCode, actor: 'csr:maria', reason: 'reader went home sick' });
+    await cleared;
+    expect(d.storage.meta(routeCode)).toBeUndefined();
+    const route = await waitFor(async () => {
+      const row = await r.db('routes').where({ route_code: routeCode }).first();
+      return row.state === 'ready' && row;
+    }, 'the route to be back to ready');
+    const last = await r.db('route_events').where({ route_id: route.id }).orderBy('id', 'desc').first();
+    expect(last).toMatchObject({ event: 'reset', actor: 'csr:maria', reason: 'reader went home sick' });
   });
 
   it('refuses a load the device already holds (ROUTE_PRESENT) and records why', async () => {
