@@ -165,7 +165,7 @@ export class FieldService {
       gateway: this.clientId,
     });
     // Keyed by status too: when two gateways race on one batch, the "stored" ack is never lost to the "duplicate" one.
-    await this.send([{ topic: this.topics.acks(message.deviceId), payload: JSON.stringify(ack) }], `ack:${message.deviceId}:${batch.batchId}:${contentSha.slice(0, 16)}:${ack.status}`);
+    await this.send({ topic: this.topics.acks(message.deviceId), payload: JSON.stringify(ack) }, `ack:${message.deviceId}:${batch.batchId}:${contentSha.slice(0, 16)}:${ack.status}`);
     this.log.info(`readings batch ${batch.batchId} from ${message.deviceId}: ${ack.status}, ${ack.stored} stored, ${ack.rejected} rejected`, { device: message.deviceId, batch: summary.batchId });
   }
 
@@ -189,7 +189,7 @@ export class FieldService {
         route: built.routeCode, cycle: built.cycle, layout: built.layout, records: built.lines.length, sha256: built.sha256,
         lines: built.content.toString('latin1').split('\r\n').filter(Boolean),
       };
-      await this.send([{ topic: this.topics.route(deviceId, built.routeCode), payload: JSON.stringify(route), retain: true }], `route:${deviceId}:${cmd.id}`);
+      await this.send({ topic: this.topics.route(deviceId, built.routeCode), payload: JSON.stringify(route), retain: true }, `route:${deviceId}:${cmd.id}`);
     }
   }
 
@@ -208,7 +208,7 @@ export class FieldService {
       await finishCommand(trx, cmd.id, 'done', now, `loaded ${built.lines.length} records on ${message.deviceId} over MQTT`);
     });
     // The retained copy is no longer needed: an empty retained message removes it.
-    await this.send([{ topic: this.topics.route(message.deviceId, ack.route), payload: '', retain: true }], `unroute:${message.deviceId}:${cmd.id}`);
+    await this.send({ topic: this.topics.route(message.deviceId, ack.route), payload: '', retain: true }, `unroute:${message.deviceId}:${cmd.id}`);
     await this.loadFiles.discard(cmd.id);
   }
 
@@ -230,13 +230,13 @@ export class FieldService {
       source: 'mqtt', kind: 'BAD_MESSAGE', severity: 'reject', field: field?.slice(0, 40) ?? null, value: message.topic.slice(0, 100),
       message: `${message.deviceId} on ${message.kind}: ${err.message}`.slice(0, 500), raw, status: 'open', created_at: now,
     });
-    await this.send([{ topic: this.topics.errors(message.deviceId), payload: JSON.stringify(error) }], `error:${message.deviceId}:${createHash('sha256').update(raw).digest('hex').slice(0, 24)}:${now}`);
+    await this.send({ topic: this.topics.errors(message.deviceId), payload: JSON.stringify(error) }, `error:${message.deviceId}:${createHash('sha256').update(raw).digest('hex').slice(0, 24)}:${now}`);
     this.log.warn(`bad ${message.kind} from ${message.deviceId}: ${err.message}`, { device: message.deviceId, field });
   }
 
-  private async send(items: PublishItem[], key: string): Promise<void> {
+  private async send(item: PublishItem, key: string): Promise<void> {
     try {
-      await enqueue(this.ctx.store.db, MQTT_PUBLISH, items.map((payload, i) => ({ key: items.length > 1 ? `${key}:${i}` : key, payload })), this.ctx.clock().toISOString());
+      await enqueue(this.ctx.store.db, MQTT_PUBLISH, [{ key, payload: item }], this.ctx.clock().toISOString());
     } catch (err) {
       // The same answer is already waiting to go out (a duplicate arrived before it was sent).
       if (!isUniqueViolation(err)) throw err;
