@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/config/paths.js';
 
@@ -43,4 +45,25 @@ export function startGatewayProcess(configFile: string, cwd: string, cleanup: ((
     child.stderr.on('data', (d) => (out += d));
     child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before it was running:\n${out}`)));
   });
+}
+
+/**
+ * A gateway of its own in a fresh directory: SQLite store and a demo billing database seeded on
+ * first run with `accounts` over one route, HTTP on a free port, no demo token; `extra` overrides.
+ */
+export function gatewayDir(label: string, accounts: number, extra: Record<string, unknown>): { dir: string; configFile: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), `fg-${label}-`));
+  const configFile = path.join(dir, 'fieldgate.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      dataDir: path.join(dir, 'data'),
+      store: { url: `sqlite:${path.join(dir, 'store.sqlite')}` },
+      billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}`, demo: { seedOnFirstRun: true, accounts, routes: 1, seed: 42 } },
+      server: { port: 0 },
+      auth: { createDemoToken: false },
+      ...extra,
+    }),
+  );
+  return { dir, configFile };
 }

@@ -1,12 +1,11 @@
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeContext, openContext } from '../../src/app/gateway.js';
 import { loadConfig } from '../../src/config/load.js';
 import { assignRoute } from '../../src/dock/dock-commands.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { startGatewayProcess } from '../helpers/cli.js';
+import { gatewayDir, startGatewayProcess } from '../helpers/cli.js';
 import { freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
 
 /**
@@ -22,20 +21,8 @@ describe('gateway killed mid-unload', () => {
 
 
   it('resumes from the bytes on disk and stores every reading once', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'fg-kill-'));
     const port = `tcp://127.0.0.1:${await freePort()}`;
-    const configFile = path.join(dir, 'fieldgate.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        dataDir: path.join(dir, 'data'),
-        store: { url: `sqlite:${path.join(dir, 'store.sqlite')}` },
-        billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}`, demo: { seedOnFirstRun: true, accounts: 1010, routes: 1, seed: 42 } },
-        server: { port: 0 },
-        auth: { createDemoToken: false },
-        dock: { ports: [{ path: port }] },
-      }),
-    );
+    const { dir, configFile } = gatewayDir('kill', 1010, { dock: { ports: [{ path: port }] } });
     const first = await startGatewayProcess(configFile, dir, cleanup);
     const ctx = openContext(loadConfig({ file: configFile, env: {} }), silentLogger());
     cleanup.push(() => closeContext(ctx));

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { assignRoute } from '../../src/dock/dock-commands.js';
 import { silentLogger } from '../../src/log/logger.js';
 import { FieldDevice } from '../../src/sim/field-device/device.js';
-import { startGatewayProcess } from '../helpers/cli.js';
+import { gatewayDir, startGatewayProcess } from '../helpers/cli.js';
 import { nextEvent, waitFor } from '../helpers/dock.js';
 import { ownMosquitto } from '../helpers/mosquitto.js';
 
@@ -27,20 +27,7 @@ describe('gateway killed mid-batch (MQTT)', () => {
   it('stores every reading once after a SIGKILL and a restart', async () => {
     const mosquitto = await ownMosquitto();
     cleanup.push(() => mosquitto.stop());
-    const dir = mkdtempSync(path.join(tmpdir(), 'fg-mqkill-'));
-    const configFile = path.join(dir, 'fieldgate.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        dataDir: path.join(dir, 'data'),
-        store: { url: `sqlite:${path.join(dir, 'store.sqlite')}` },
-        billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}`, demo: { seedOnFirstRun: true, accounts: 300, routes: 1, seed: 42 } },
-        server: { port: 0 },
-        auth: { createDemoToken: false },
-        dock: { pollMs: 200 },
-        mqtt: { url: mosquitto.url, prefix: 'fgkill', outboxPollMs: 100 },
-      }),
-    );
+    const { dir, configFile } = gatewayDir('mqkill', 300, { dock: { pollMs: 200 }, mqtt: { url: mosquitto.url, prefix: 'fgkill', outboxPollMs: 100 } });
     const first = await startGatewayProcess(configFile, dir, cleanup);
     const ctx = openContext(loadConfig({ file: configFile, env: {} }), silentLogger());
     cleanup.push(() => closeContext(ctx));
