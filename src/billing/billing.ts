@@ -148,6 +148,11 @@ export class Billing {
     });
   }
 
+  /** Every meter and register, for matching AMI data (see MeterDirectory). */
+  async meterRegisters(): Promise<Record<string, unknown>[]> {
+    return this.run(() => q.selectMeterRegisters(this.db, this.mapping));
+  }
+
   /** Posts reads in one transaction: one upload-batch row, then the reads billing does not hold yet. */
   async postReads(rows: readonly q.ReadUploadRow[], opts: { source: string; now: Date }): Promise<PostResult> {
     return this.guard(() =>

@@ -81,6 +81,25 @@ export function selectHistory(db: Db, m: BillingMapping, meterIds: readonly stri
     .orderBy([col(m, 'readHistory', 'meterId'), col(m, 'readHistory', 'registerNo'), col(m, 'readHistory', 'readDate')]);
 }
 
+/** Every meter with its registers: the directory AMI sources are matched against (by id or radio id). */
+export function selectMeterRegisters(db: Db, m: BillingMapping): Knex.QueryBuilder {
+  return db({ mt: m.meters.table })
+    .join({ rg: m.registers.table }, col(m, 'registers', 'meterId', 'rg'), col(m, 'meters', 'meterId', 'mt'))
+    .select({
+      meterId: col(m, 'meters', 'meterId', 'mt'),
+      radioId: col(m, 'meters', 'radioId', 'mt'),
+      meterType: col(m, 'meters', 'meterType', 'mt'),
+      dials: col(m, 'meters', 'dials', 'mt'),
+      multiplier: col(m, 'meters', 'multiplier', 'mt'),
+      accountNo: col(m, 'meters', 'accountNo', 'mt'),
+      registerNo: col(m, 'registers', 'registerNo', 'rg'),
+      uom: col(m, 'registers', 'uom', 'rg'),
+      lastReadValue: col(m, 'registers', 'lastReadValue', 'rg'),
+      lastReadDate: col(m, 'registers', 'lastReadDate', 'rg'),
+    })
+    .orderBy([col(m, 'meters', 'meterId', 'mt'), col(m, 'registers', 'registerNo', 'rg')]);
+}
+
 export function selectMetersById(db: Db, m: BillingMapping, meterIds: readonly string[]): Knex.QueryBuilder {
   return db(m.meters.table)
     .select({ meterId: col(m, 'meters', 'meterId'), routeCode: col(m, 'meters', 'routeCode'), accountNo: col(m, 'meters', 'accountNo') })

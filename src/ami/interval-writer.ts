@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
+import type BetterSqlite3 from 'better-sqlite3';
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import { dialectOf } from '../db/connect.js';
+import type { Interval } from '../core/vee/types.js';
+
+/**
+ * Writes intervals to `ami_intervals` in large transactions, by the fastest path each store has:
+ * SQLite through one prepared statement on the driver, PostgreSQL through COPY into a
+ * temporary table and one INSERT … SELECT. Either way the key (meter, channel, start) makes a
+ * second delivery harmless: an actual reading replaces an estimate, nothing else is overwritten.
+ */
+export interface IntervalWriter {
+  add(meterId: string, channel: number, intervals: readonly Interval[], batchId: number): void;
+  /** Rows waiting; the caller flushes when it wants a commit. */
+  readonly pending: number;
+  /** Commits what is waiting; returns rows inserted or changed. */
+  flush(): Promise<number>;
+}
+
+interface Row {
+  meterId: string;
+  channel: number;
+  iv: Interval;
+  batchId: number;
+}
+
+const UPSERT_TAIL =
+  'ON CONFLICT (meter_id, channel, start_at) DO UPDATE SET seconds = excluded.seconds, value = excluded.value, ' +
+  "quality = excluded.quality, flags = excluded.flags, batch_id = excluded.batch_id WHERE ami_intervals.quality = 'E' AND excluded.quality = 'A'";
+
+export function intervalWriter(db: Knex): IntervalWriter {
+  return dialectOf(db) === 'postgres' ? new PostgresWriter(db) : new SqliteWriter(db);
+}
+
+abstract class BufferedWriter implements IntervalWriter {
+  protected rows: Row[] = [];
+  constructor(protected readonly db: Knex) {}
+  get pending(): number {
+    return this.rows.length;
+  }
+  add(meterId: string, channel: number, intervals: readonly Interval[], batchId: number): void {
+    for (const iv of intervals) this.rows.push({ meterId, channel, iv, batchId });
+  }
+  async flush(): Promise<number> {
+    if (this.rows.length === 0) return 0;
+    const rows = this.rows;
+    this.rows = [];
+    // knex's pool hands out the driver's connection; it goes back as soon as the commit is done
+    // (SQLite has one connection, which the rest of the import needs too).
+    const conn = (await this.db.client.acquireConnection()) as unknown;
+    try {
+      return await this.write(conn, rows);
+    } finally {
+      await this.db.client.releaseConnection(conn);
+    }
+  }
+  protected abstract write(conn: unknown, rows: Row[]): Promise<number>;
+}
+
+class SqliteWriter extends BufferedWriter {
+  private readonly statements = new WeakMap<object, (rows: Row[]) => number>();
+
+  protected async write(conn: unknown, rows: Row[]): Promise<number> {
+    const sqlite = conn as BetterSqlite3.Database;
+    let run = this.statements.get(sqlite);
+    if (!run) {
+      const stmt = sqlite.prepare(`INSERT INTO ami_intervals (meter_id, channel, start_at, seconds, value, quality, flags, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_TAIL}`);
+      run = sqlite.transaction((batch: Row[]) => {
+        let changed = 0;
+        for (const r of batch) changed += stmt.run(r.meterId, r.channel, r.iv.startAt, r.iv.seconds, r.iv.value, r.iv.quality, r.iv.flags, r.batchId).changes;
+        return changed;
+      });
+      this.statements.set(sqlite, run);
+    }
+    return run(rows);
+  }
+}
+
+class PostgresWriter extends BufferedWriter {
+  protected async write(conn: unknown, rows: Row[]): Promise<number> {
+    const client = conn as pg.Client;
+    await client.query('BEGIN');
+    try {
+      await client.query('CREATE TEMP TABLE IF NOT EXISTS ami_intervals_in (LIKE ami_intervals) ON COMMIT DELETE ROWS');
+      await pipeline(Readable.from(copyText(rows)), client.query(copyFrom('COPY ami_intervals_in FROM STDIN')));
+      const result = await client.query(`INSERT INTO ami_intervals SELECT * FROM ami_intervals_in ${UPSERT_TAIL}`);
+      await client.query('COMMIT');
+      return result.rowCount ?? 0;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+/** COPY text format, in chunks of a few thousand rows so the stream is not one string per row. */
+function* copyText(rows: Row[]): Generator<string> {
+  let out = '';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    out += `${r.meterId}\t${r.channel}\t${r.iv.startAt}\t${r.iv.seconds}\t${r.iv.value}\t${r.iv.quality}\t${r.iv.flags ?? '\\N'}\t${r.batchId}\n`;
+    if (out.length > 256_000) {
+      yield out;
+      out = '';
+    }
+  }
+  if (out) yield out;
+}
