@@ -23,7 +23,7 @@ export class Nem12Parser {
     const f = text.split(',');
     const type = f[0]!;
     if (type !== '400') this.flushPending();
-    if (this.sawEnd) return this.bad(type, 'record indicator', 'record after the 900 end record; kept', type);
+    if (this.sawEnd) this.bad(type, 'record indicator', 'record after the 900 end record; read all the same', type);
     switch (type) {
       case '100':
         if (f[1] !== 'NEM12') this.bad(type, 'version header', 'expected NEM12', f[1]);

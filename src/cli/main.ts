@@ -20,6 +20,7 @@ import { closeContext, openContext, prepare, startGateway } from '../app/gateway
 import { layoutLoader, type GatewayContext } from '../app/context.js';
 import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
+import { registerAmiCommands } from './ami-cli.js';
 import { registerDockCommands, type CliKit } from './dock-cli.js';
 import { registerSimHandheld } from './sim-handheld-cli.js';
 import { registerSimField } from './sim-field-cli.js';
@@ -222,6 +223,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const kit: CliKit = { configOf, withContext: (cmd, work) => withContext(cmd, work), print };
   registerDockCommands(program, kit);
+  registerAmiCommands(program, kit);
 
   const sim = program.command('sim').description('simulators for trying fieldgate without field hardware');
   registerSimHandheld(sim, kit);

@@ -2,6 +2,7 @@ import { IANAZone } from 'luxon';
 import cron from 'node-cron';
 import { z } from 'zod';
 import { billingMappingSchema } from '../billing/mapping.js';
+import { veeConfigSchema } from '../core/vee/config.js';
 
 /**
  * The whole configuration. Defaults live in config/defaults.json (one place); this schema
@@ -94,6 +95,21 @@ export const configSchema = z.strictObject({
       /** When the port is taken (a system Mosquitto on 1883), take the next free one and log it. */
       portFallback: z.boolean(),
     }),
+  }),
+  ami: z.strictObject({
+    /** Drop folder for AMI files (relative to dataDir); processed files move to done/ or failed/. */
+    dropDir: z.string().min(1),
+    watch: z.boolean(),
+    /** Intervals held before a commit: larger is faster, smaller holds less memory. */
+    flushIntervals: z.number().int().min(100).max(1_000_000),
+    /** Findings kept as exceptions per file; the rest are counted in one summary exception. */
+    maxExceptionsPerFile: z.number().int().min(1),
+    cmep: z.strictObject({
+      zone: z.string().refine((zone) => zone === 'UTC' || IANAZone.isValidZone(zone), 'expected UTC or an IANA time zone'),
+      timestampMarks: z.enum(['end', 'start']),
+    }),
+    nem12: z.strictObject({ zone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'expected an IANA time zone') }),
+    vee: veeConfigSchema,
   }),
 });
 

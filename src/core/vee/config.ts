@@ -17,12 +17,3 @@ export const veeConfigSchema = z.strictObject({
 });
 
 export type VeeConfig = z.infer<typeof veeConfigSchema>;
-
-export const DEFAULT_VEE: VeeConfig = {
-  maxLinearGapMinutes: 60,
-  historyWeeks: 4,
-  spike: { factor: 10, window: 8, minValue: 1 },
-  daily: { highFactor: 3, lowFactor: 0.2, historyDays: 28, minHistoryDays: 7 },
-  zeroDays: 3,
-  sumTolerance: 0.02,
-};

@@ -30,7 +30,7 @@ export function flagSpikes(intervals: Interval[], s: SpikeSettings): VeeFinding[
     const median = around.length % 2 ? around[mid]! : (around[mid - 1]! + around[mid]!) / 2;
     if (v > s.factor * median) {
       intervals[i] = { ...intervals[i]!, flags: addFlag(intervals[i]!.flags, 'SPIKE') };
-      findings.push({ rule: 'SPIKE', severity: 'warn', at: intervals[i]!.startAt, field: 'value', value: v, message: `${v} is more than ${s.factor}× the median ${median} of the intervals around it` });
+      findings.push({ rule: 'SPIKE', severity: 'warn', at: intervals[i]!.startAt, field: 'value', value: v, message: `${v} is more than ${s.factor}× the median ${Number(median.toFixed(4))} of the intervals around it` });
     }
   }
   return findings;

@@ -1,0 +1,328 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import { parseCmepLine } from '../../adapters/ami-files/cmep.js';
+import { EspiParser } from '../../adapters/ami-files/espi.js';
+import { Nem12Parser } from '../../adapters/ami-files/nem12.js';
+import { SourceRefused, type AmiSink, type ParseIssue, type SourceChannel } from '../../adapters/ami-files/records.js';
+import type { Billing } from '../billing/billing.js';
+import type { Config } from '../config/schema.js';
+import { historicalProfile } from '../core/vee/profile.js';
+import { checkMultiplier, checkUnit } from '../core/vee/rules/units.js';
+import type { Interval, VeeFinding } from '../core/vee/types.js';
+import { isoAt } from '../core/vee/types.js';
+import { validateSeries } from '../core/vee/validate-series.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { insertReturningId } from '../db/sql-utils.js';
+import { DayLedger } from './day-ledger.js';
+import { deriveAndStore } from './daily-reads.js';
+import { ExceptionLog } from './exception-log.js';
+import { intervalWriter } from './interval-writer.js';
+import { MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
+
+export type AmiFormat = 'cmep' | 'espi' | 'nem12';
+
+export interface AmiImportContext {
+  db: Knex;
+  billing: Billing;
+  config: Config;
+  log: Logger;
+  clock: () => Date;
+  /** A directory already loaded (the drop-folder watcher keeps one); loaded from billing if absent. */
+  directory?: MeterDirectory;
+}
+
+export interface AmiImportResult {
+  file: string;
+  format: AmiFormat;
+  batchId: number;
+  alreadyImported: boolean;
+  /** Intervals the file delivered, intervals stored (new or replacing an estimate), estimated by VEE. */
+  received: number;
+  stored: number;
+  estimated: number;
+  registerReads: number;
+  unknownMeters: number;
+  dailyReads: number;
+  exceptions: number;
+  exceptionsByKind: Record<string, number>;
+  seconds: number;
+}
+
+/**
+ * Imports one AMI file (CMEP, Green Button ESPI or NEM12) as one idempotent batch:
+ * stream → codec → VEE per meter channel → store in large transactions → daily reads derived
+ * and queued for billing. The batch key is the file's sha256, so the same file imported again
+ * changes nothing; an import cut off half-way resumes, and the interval key makes the rows it
+ * had stored harmless. Bad records, unknown meters and VEE findings become exceptions naming
+ * the file, record and field; they never stop the good data around them.
+ */
+export async function importAmiFile(ctx: AmiImportContext, file: string, opts: { format?: AmiFormat; actor?: string } = {}): Promise<AmiImportResult> {
+  const started = Date.now();
+  const format = opts.format ?? (await sniffFormat(file));
+  const sha256 = await fileSha256(file);
+  const name = path.basename(file);
+  const now = () => ctx.clock().toISOString();
+  const { batchId, done } = await beginBatch(ctx.db, { format, sha256, name, actor: opts.actor ?? 'system', now: now() });
+  const base = { file: name, format, batchId, exceptionsByKind: {}, seconds: 0 };
+  if (done) {
+    return { ...base, alreadyImported: true, received: 0, stored: 0, estimated: 0, registerReads: 0, unknownMeters: 0, dailyReads: 0, exceptions: 0, seconds: (Date.now() - started) / 1000 };
+  }
+  const run = new AmiImportRun(ctx, name, format, batchId, ctx.directory ?? (await MeterDirectory.load(ctx.billing)));
+  await run.readFile(file);
+  const result = await run.finish();
+  ctx.log.info('AMI file imported', { module: 'ami', file: name, format, batch: batchId, ...result });
+  return { ...base, ...result, alreadyImported: false, seconds: (Date.now() - started) / 1000 };
+}
+
+class AmiImportRun implements AmiSink {
+  private readonly buffer = new SeriesBuffer();
+  private readonly writer;
+  private readonly exceptions: ExceptionLog;
+  private readonly ledger = new DayLedger();
+  /** The last stored interval of each series, so a gap across a flush is still seen. */
+  private readonly tails = new Map<string, Interval>();
+  private readonly resolved = new Map<string, { reg: AmiRegister; factor: number } | null>();
+  private readonly unknown = new Map<string, { intervals: number; line: number }>();
+  private readonly registerRows: Record<string, unknown>[] = [];
+  private counts = { received: 0, stored: 0, estimated: 0, registerReads: 0 };
+  private readonly zone: string;
+
+  constructor(
+    private readonly ctx: AmiImportContext,
+    private readonly fileName: string,
+    private readonly format: AmiFormat,
+    private readonly batchId: number,
+    private readonly directory: MeterDirectory,
+  ) {
+    this.writer = intervalWriter(ctx.db);
+    this.exceptions = new ExceptionLog(`ami-${format}`, batchId, ctx.config.ami.maxExceptionsPerFile);
+    this.zone = ctx.config.timeZone;
+  }
+
+  interval(ch: SourceChannel, iv: Interval, line: number): void {
+    this.counts.received++;
+    this.buffer.add(ch, iv, line);
+  }
+
+  register(ch: SourceChannel, readAt: number, value: number, line: number): void {
+    const target = this.resolve(ch, line);
+    if (!target) return;
+    this.counts.registerReads++;
+    this.registerRows.push({ meter_id: target.reg.meterId, channel: target.reg.registerNo, read_at: readAt, value: value * target.factor, source: this.format, batch_id: this.batchId });
+  }
+
+  issue(i: ParseIssue): void {
+    this.exceptions.add({ kind: i.kind ?? 'BAD_RECORD', severity: 'error', line: i.line || null, meterId: null, field: i.field, value: i.value ?? null, message: `${this.fileName} ${i.record}, ${i.field}: ${i.message}` });
+  }
+
+  async readFile(file: string): Promise<void> {
+    const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    const { ami } = this.ctx.config;
+    try {
+      if (this.format === 'espi') {
+        const parser = new EspiParser(this);
+        for await (const chunk of stream) {
+          parser.write(chunk as string);
+          if (this.buffer.size >= ami.flushIntervals) await this.flush();
+        }
+        parser.end();
+      } else {
+        const nem12 = this.format === 'nem12' ? new Nem12Parser(this, ami.nem12.zone) : null;
+        let lineNo = 0;
+        let rest = '';
+        const take = (line: string) => {
+          lineNo++;
+          const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+          if (nem12) nem12.line(text);
+          else parseCmepLine(text, lineNo, ami.cmep, this);
+        };
+        for await (const chunk of stream) {
+          const text = rest + (chunk as string);
+          let from = 0;
+          for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+            take(text.slice(from, nl));
+            from = nl + 1;
+          }
+          rest = text.slice(from);
+          if (this.buffer.size >= ami.flushIntervals) await this.flush();
+        }
+        if (rest) take(rest);
+        nem12?.end();
+      }
+    } catch (err) {
+      if (!(err instanceof SourceRefused)) throw err;
+      this.exceptions.add({ kind: 'REFUSED', severity: 'error', line: err.line, meterId: null, field: 'DOCTYPE', value: null, message: `${this.fileName} line ${err.line}: ${err.message}` });
+    }
+    await this.flush();
+  }
+
+  async finish(): Promise<Omit<AmiImportResult, 'file' | 'format' | 'batchId' | 'alreadyImported' | 'seconds'>> {
+    const db = this.ctx.db;
+    const now = this.ctx.clock().toISOString();
+    for (const [ref, u] of this.unknown) {
+      this.exceptions.add({ kind: 'UNKNOWN_METER', severity: 'error', line: u.line, meterId: ref.slice(0, 12), field: 'meter', value: ref, message: `${this.fileName} line ${u.line}, meter: '${ref}' is not a billing meter id or radio id; its ${u.intervals} intervals were not stored` });
+    }
+    if (this.registerRows.length > 0) {
+      for (let i = 0; i < this.registerRows.length; i += 500) {
+        await db('ami_register_reads').insert(this.registerRows.slice(i, i + 500)).onConflict(['meter_id', 'channel', 'read_at']).ignore();
+      }
+    }
+    let dailyReads = 0;
+    for (const span of this.ledger.all()) {
+      const reg = this.directory.find([span.meterId], span.channel).register;
+      if (!reg) continue;
+      const derived = await deriveAndStore(db, span, reg, this.zone, this.ctx.config.ami.vee, now);
+      dailyReads += derived.reads.length;
+      for (const f of derived.findings) this.finding(f, f.meterId, null);
+    }
+    await this.exceptions.flush(db, now, true);
+    await db('import_batches')
+      .where({ id: this.batchId })
+      .update({ state: 'done', lines: this.counts.received, stored: this.counts.stored, rejected: this.rejected(), held: 0, skipped: [...this.unknown.values()].reduce((s, u) => s + u.intervals, 0) });
+    return { ...this.counts, unknownMeters: this.unknown.size, dailyReads, exceptions: this.exceptions.total, exceptionsByKind: Object.fromEntries(this.exceptions.byKind) };
+  }
+
+  private rejected(): number {
+    return this.exceptions.byKind.get('BAD_RECORD') ?? 0;
+  }
+
+  /** Validates and stores what the buffer holds, then commits it with its exceptions. */
+  private async flush(): Promise<void> {
+    for (const s of this.buffer.take()) await this.processSeries(s);
+    this.counts.stored += await this.writer.flush();
+    await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
+  }
+
+  private async processSeries(s: BufferedSeries): Promise<void> {
+    const target = this.resolve(s.channel, s.firstLine);
+    if (!target) {
+      const u = this.unknown.get(s.channel.meterRef);
+      if (u) u.intervals += s.intervals.length;
+      return;
+    }
+    const { reg, factor } = target;
+    const key = seriesKey(s.channel);
+    const input = factor === 1 ? s.intervals : s.intervals.map((iv) => ({ ...iv, value: Math.round(iv.value * factor * 1e6) / 1e6 }));
+    const tail = this.tails.get(key);
+    if (tail) input.unshift(tail);
+    input.sort((a, b) => a.startAt - b.startAt);
+    const vee = this.ctx.config.ami.vee;
+    const profile = needsHistory(input, s.channel.seconds, vee.maxLinearGapMinutes * 60) ? await this.history(reg, input) : undefined;
+    const { intervals, findings } = validateSeries(input, s.channel.seconds, vee, profile);
+    const fresh = tail && intervals[0]?.startAt === tail.startAt ? intervals.slice(1) : intervals;
+    for (const f of findings) this.finding(f, reg.meterId, s.firstLine);
+    if (fresh.length === 0) return;
+    for (const iv of fresh) if (iv.quality === 'E' && iv.flags?.includes('EST:')) this.counts.estimated++;
+    this.writer.add(reg.meterId, reg.registerNo, fresh, this.batchId);
+    this.tails.set(key, fresh[fresh.length - 1]!);
+    const first = DateTime.fromSeconds(fresh[0]!.startAt, { zone: this.zone }).startOf('day');
+    const last = DateTime.fromSeconds(fresh[fresh.length - 1]!.startAt, { zone: this.zone }).startOf('day').plus({ days: 1 });
+    this.ledger.touch(reg.meterId, reg.registerNo, s.channel.seconds, first.toSeconds(), last.toSeconds());
+  }
+
+  /** The billing register a source channel maps to, with its unit factor; null (and noted) if none. */
+  private resolve(ch: SourceChannel, line: number): { reg: AmiRegister; factor: number } | null {
+    const key = seriesKey(ch);
+    if (this.resolved.has(key)) return this.resolved.get(key)!;
+    const found = this.directory.find([ch.meterRef, ...(ch.altRefs ?? [])], ch.channel);
+    let target: { reg: AmiRegister; factor: number } | null = null;
+    if (!found.meterKnown) {
+      if (!this.unknown.has(ch.meterRef)) this.unknown.set(ch.meterRef, { intervals: 0, line });
+    } else if (!found.register) {
+      this.exceptions.add({ kind: 'UNKNOWN_REGISTER', severity: 'error', line, meterId: ch.meterRef.slice(0, 12), field: 'channel', value: String(ch.channel), message: `${this.fileName} line ${line}, channel: meter '${ch.meterRef}' has no register ${ch.channel} in billing; its data was not stored` });
+    } else {
+      const unit = checkUnit(ch.unit, found.register.uom);
+      for (const f of unit.findings) this.finding(f, found.register.meterId, line);
+      for (const f of checkMultiplier(ch.constant, found.register.multiplier)) this.finding(f, found.register.meterId, line);
+      if (unit.factor !== null) target = { reg: found.register, factor: unit.factor };
+    }
+    this.resolved.set(key, target);
+    return target;
+  }
+
+  private finding(f: VeeFinding, meterId: string, line: number | null): void {
+    const at = f.at === undefined ? '' : ` at ${isoAt(f.at)}`;
+    this.exceptions.add({
+      kind: f.rule,
+      severity: f.severity,
+      line,
+      meterId,
+      field: f.field ?? null,
+      value: f.value === undefined ? null : String(f.value),
+      message: `${this.fileName}${line ? ` line ${line}` : ''}, meter ${meterId}${at}, ${f.field ?? 'value'}: ${f.message}`,
+    });
+  }
+
+  /** Same-day-type history for a long gap: the store's intervals in the weeks before, and this run's. */
+  private async history(reg: AmiRegister, input: readonly Interval[]) {
+    const weeks = this.ctx.config.ami.vee.historyWeeks;
+    const first = input[0]!.startAt;
+    const rows = (await this.ctx.db('ami_intervals')
+      .select('start_at', 'seconds', 'value', 'quality')
+      .where({ meter_id: reg.meterId, channel: reg.registerNo })
+      .andWhere('start_at', '>=', first - weeks * 7 * 86_400)
+      .andWhere('start_at', '<', first)
+      .andWhere('quality', 'A')) as { start_at: number; seconds: number; value: number; quality: 'A' }[];
+    const stored: Interval[] = rows.map((r) => ({ startAt: Number(r.start_at), seconds: r.seconds, value: r.value, quality: r.quality, flags: null }));
+    return historicalProfile([...stored, ...input], this.zone);
+  }
+}
+
+/** Whether a sorted run has a gap longer than linear interpolation may fill. */
+function needsHistory(sorted: readonly Interval[], seconds: number, maxLinearSeconds: number): boolean {
+  for (let i = 1; i < sorted.length; i++) if (sorted[i]!.startAt - sorted[i - 1]!.startAt > seconds + maxLinearSeconds) return true;
+  return false;
+}
+
+async function beginBatch(db: Knex, b: { format: AmiFormat; sha256: string; name: string; actor: string; now: string }): Promise<{ batchId: number; done: boolean }> {
+  const key = `ami:${b.format}:${b.sha256}`;
+  const existing = (await db('import_batches').select('id', 'state').where({ idempotency_key: key }).first()) as { id: number; state: string } | undefined;
+  if (existing) {
+    if (existing.state === 'done') return { batchId: Number(existing.id), done: true };
+    // An import cut off half-way: its intervals are keyed, so running it again adds only what is missing.
+    await db('exceptions').where({ batch_id: existing.id }).delete();
+    return { batchId: Number(existing.id), done: false };
+  }
+  const batchId = await insertReturningId(db, 'import_batches', {
+    source: `ami-${b.format}`,
+    idempotency_key: key,
+    file_name: b.name.slice(0, 255),
+    sha256: b.sha256,
+    actor: b.actor,
+    lines: 0,
+    stored: 0,
+    rejected: 0,
+    held: 0,
+    skipped: 0,
+    created_at: b.now,
+    state: 'running',
+  });
+  return { batchId, done: false };
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The format from the file's first bytes: '<' is ESPI XML, MEPMD01 is CMEP, 100,NEM12 is NEM12. */
+export async function sniffFormat(file: string): Promise<AmiFormat> {
+  const fh = await open(file, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
+    const head = buffer.subarray(0, bytesRead).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+    if (head.startsWith('<')) return 'espi';
+    if (head.startsWith('MEPMD01')) return 'cmep';
+    if (/^100,NEM12/.test(head)) return 'nem12';
+  } finally {
+    await fh.close();
+  }
+  throw new AppError('AMI_FORMAT', `${path.basename(file)}: not CMEP (MEPMD01), Green Button ESPI XML or NEM12`, { record: path.basename(file), field: 'format' });
+}

@@ -1,0 +1,32 @@
+import { Option, type Command } from 'commander';
+import { importAmiFile, type AmiFormat, type AmiImportResult } from '../ami/import-ami.js';
+import { MeterDirectory } from '../ami/meter-directory.js';
+import type { CliKit } from './dock-cli.js';
+
+/** `fieldgate ami import <file…>`: AMI files by hand, the same import the drop folder runs. */
+export function registerAmiCommands(program: Command, kit: CliKit): void {
+  const ami = program.command('ami').description('AMI interval data: CMEP, Green Button ESPI and NEM12 files');
+  ami
+    .command('import <files...>')
+    .description('import AMI files: VEE, intervals stored, daily reads queued for billing; the same file twice changes nothing')
+    .addOption(new Option('--format <format>', 'the format (default: from the file)').choices(['cmep', 'espi', 'nem12']))
+    .option('--json', 'print JSON')
+    .action(async (files: string[], opts: { format?: AmiFormat; json?: boolean }, cmd: Command) =>
+      kit.withContext(cmd, async (ctx) => {
+        const directory = await MeterDirectory.load(ctx.billing);
+        const results: AmiImportResult[] = [];
+        for (const file of files) results.push(await importAmiFile({ ...ctx, db: ctx.store.db, directory }, file, { format: opts.format, actor: 'cli' }));
+        kit.print(Boolean(opts.json), results.length === 1 ? results[0] : results, () => results.map(describeImport).join('\n'));
+      }),
+    );
+}
+
+export function describeImport(r: AmiImportResult): string {
+  if (r.alreadyImported) return `${r.file}: imported already as batch ${r.batchId}; nothing changed`;
+  const kinds = Object.entries(r.exceptionsByKind).map(([k, n]) => `${k} ${n}`).join(', ');
+  return (
+    `${r.file} (${r.format}, batch ${r.batchId}): ${r.received} intervals received, ${r.stored} stored, ${r.estimated} estimated, ` +
+    `${r.registerReads} register reads, ${r.dailyReads} daily reads derived, ${r.unknownMeters} unknown meters, ` +
+    `${r.exceptions} exceptions${kinds ? ` (${kinds})` : ''} in ${r.seconds.toFixed(1)} s`
+  );
+}
