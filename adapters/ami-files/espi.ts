@@ -48,6 +48,7 @@ export class EspiParser {
   private block = '';
   private blockSkipped = false;
   private reading: Reading | null = null;
+  private readonly spare: Reading = { start: '', duration: '', value: '', qualities: [], error: null, line: 0 };
   private readingNo = 0;
   private leaf = '';
   private text = '';
@@ -110,8 +111,13 @@ export class EspiParser {
         this.startBlock();
         return;
       case 'IntervalReading':
+        // One object reused for every reading: a 300 MB file has millions of them.
         this.readingNo++;
-        this.reading = { start: '', duration: '', value: '', qualities: [], error: null, line: this.sax.line };
+        this.reading = this.spare;
+        this.reading.start = this.reading.duration = this.reading.value = '';
+        this.reading.qualities.length = 0;
+        this.reading.error = null;
+        this.reading.line = this.sax.line;
         return;
     }
   }

@@ -8,7 +8,7 @@ import { sumCheck } from '../core/vee/rules/sum-check.js';
 import { isoAt, type Interval, type VeeFinding } from '../core/vee/types.js';
 import type { ReadUploadRow } from '../billing/queries.js';
 import { BILLING_READ } from '../readings/import-readings.js';
-import type { TouchedSpan } from './day-ledger.js';
+import type { RegisterDays } from './day-ledger.js';
 import type { AmiRegister } from './meter-directory.js';
 
 /**
@@ -36,18 +36,18 @@ export interface DerivationResult {
   findings: (VeeFinding & { meterId: string })[];
 }
 
-/** Pure: a register's stored days and history in, derived reads and daily findings out. */
+/** Pure: a register's days and history in, derived reads and daily findings out. */
 export function deriveRegisterDays(
-  span: TouchedSpan,
+  seconds: number,
   days: readonly DayTotal[],
   reg: AmiRegister,
-  previous: { date: string; value: number; consumption: number }[],
+  previous: readonly { date: string; value: number; consumption: number }[],
   vee: VeeConfig,
 ): DerivationResult {
   const reads: DerivedRead[] = [];
   const findings: DerivationResult['findings'] = [];
-  const complete = days.filter((d) => d.intervals === intervalsInDay(d, span.seconds));
-  const history = previous.filter((p) => complete.length === 0 || p.date < complete[0]!.date);
+  const complete = days.filter((d) => d.intervals === intervalsInDay(d, seconds));
+  const history = previous.filter((p) => complete.length === 0 || p.date < complete[0]!.date).sort((a, b) => (a.date < b.date ? 1 : -1));
   const average = history.length >= vee.daily.minHistoryDays ? history.reduce((s, p) => s + p.consumption, 0) / history.length : null;
   let prev = history[0] ?? null;
   for (const day of complete) {
@@ -63,46 +63,96 @@ export function deriveRegisterDays(
   return { reads, findings };
 }
 
-/** Reads a touched span's intervals and history from the store, derives, and stores the reads. */
-export async function deriveAndStore(db: Knex, span: TouchedSpan, reg: AmiRegister, zone: string, vee: VeeConfig, now: string): Promise<DerivationResult> {
+/**
+ * Derives the daily reads of every register an import touched and stores them, with their
+ * outbox rows, in one transaction. Day totals come from the import's ledger; a register whose
+ * days are incomplete in this file, or whose rows met rows already stored, is read back from
+ * the store instead, so the totals are always those of the stored intervals.
+ */
+export async function deriveDailyReads(
+  db: Knex,
+  registers: readonly RegisterDays[],
+  lookup: (meterId: string, channel: number) => AmiRegister | null,
+  opts: { zone: string; vee: VeeConfig; now: string; withRegisterReads: ReadonlySet<string> },
+): Promise<DerivationResult> {
+  const all: DerivationResult = { reads: [], findings: [] };
+  for (let i = 0; i < registers.length; i += 500) {
+    const part = registers.slice(i, i + 500);
+    const previous = await previousReads(db, part, opts.zone, opts.vee.daily.historyDays);
+    for (const r of part) {
+      const reg = lookup(r.meterId, r.channel);
+      if (!reg || r.days.length === 0) continue;
+      const incomplete = r.days.some((d) => d.intervals !== intervalsInDay(d, r.seconds));
+      const from = r.days[0]!.dayStart;
+      const to = r.days[r.days.length - 1]!.dayEnd;
+      const stored = r.dirty || incomplete || opts.withRegisterReads.has(`${r.meterId}|${r.channel}`) ? await storedIntervals(db, r, from, to) : null;
+      const days = stored ? dailyTotals(stored, opts.zone) : r.days;
+      const result = deriveRegisterDays(r.seconds, days, reg, previous.get(`${r.meterId}|${r.channel}`) ?? [], opts.vee);
+      all.reads.push(...result.reads);
+      all.findings.push(...result.findings);
+      if (stored && opts.withRegisterReads.has(`${r.meterId}|${r.channel}`)) all.findings.push(...(await registerSumChecks(db, r, reg, stored, from, to, opts.vee)));
+    }
+  }
+  await storeDerivedReads(db, all.reads, opts.zone, opts.now);
+  return all;
+}
+
+async function storedIntervals(db: Knex, r: RegisterDays, from: number, to: number): Promise<Interval[]> {
   const rows = (await db('ami_intervals')
     .select('start_at', 'seconds', 'value', 'quality')
-    .where({ meter_id: span.meterId, channel: span.channel })
-    .andWhere('start_at', '>=', span.from)
-    .andWhere('start_at', '<', span.to)
+    .where({ meter_id: r.meterId, channel: r.channel })
+    .andWhere('start_at', '>=', from)
+    .andWhere('start_at', '<', to)
     .orderBy('start_at')) as { start_at: number; seconds: number; value: number; quality: 'A' | 'E' }[];
-  const intervals: Interval[] = rows.map((r) => ({ startAt: Number(r.start_at), seconds: r.seconds, value: r.value, quality: r.quality, flags: null }));
-  const days = dailyTotals(intervals, zone);
-  const firstDate = DateTime.fromSeconds(span.from, { zone }).toISODate()!;
-  const previous = (await db('ami_daily_reads')
-    .select({ date: 'read_date', value: 'value', consumption: 'consumption' })
-    .where({ meter_id: span.meterId, channel: span.channel })
-    .andWhere('read_date', '<', firstDate)
-    .orderBy('read_date', 'desc')
-    .limit(vee.daily.historyDays)) as { date: string; value: number; consumption: number }[];
-  const result = deriveRegisterDays(span, days, reg, previous, vee);
-  result.findings.push(...(await registerSumChecks(db, span, reg, intervals, vee)));
-  if (result.reads.length > 0) {
-    await db.transaction(async (trx) => {
+  return rows.map((x) => ({ startAt: Number(x.start_at), seconds: x.seconds, value: x.value, quality: x.quality, flags: null }));
+}
+
+/** The derived reads before each register's first day, for chaining and the daily average. */
+async function previousReads(db: Knex, part: readonly RegisterDays[], zone: string, historyDays: number): Promise<Map<string, { date: string; value: number; consumption: number }[]>> {
+  const out = new Map<string, { date: string; value: number; consumption: number }[]>();
+  const starts = part.filter((r) => r.days.length > 0).map((r) => r.days[0]!.dayStart);
+  if (starts.length === 0) return out;
+  const since = DateTime.fromSeconds(Math.min(...starts), { zone }).minus({ days: historyDays }).toISODate()!;
+  const until = DateTime.fromSeconds(Math.max(...starts), { zone }).toISODate()!;
+  const rows = (await db('ami_daily_reads')
+    .select({ meterId: 'meter_id', channel: 'channel', date: 'read_date', value: 'value', consumption: 'consumption' })
+    .whereIn('meter_id', [...new Set(part.map((r) => r.meterId))])
+    .andWhere('read_date', '>=', since)
+    .andWhere('read_date', '<', until)) as { meterId: string; channel: number; date: string; value: number; consumption: number }[];
+  for (const row of rows) {
+    const key = `${row.meterId}|${row.channel}`;
+    const list = out.get(key) ?? [];
+    list.push({ date: row.date, value: row.value, consumption: row.consumption });
+    out.set(key, list);
+  }
+  return out;
+}
+
+async function storeDerivedReads(db: Knex, reads: readonly DerivedRead[], zone: string, now: string): Promise<void> {
+  if (reads.length === 0) return;
+  await db.transaction(async (trx) => {
+    for (let i = 0; i < reads.length; i += 500) {
+      const part = reads.slice(i, i + 500);
       await trx('ami_daily_reads')
-        .insert(result.reads.map((r) => ({ meter_id: r.meterId, channel: r.channel, read_date: r.date, value: r.value, consumption: r.consumption, read_type: r.readType, flags: r.flags, intervals: r.intervals, estimated: r.estimated, derived_at: now })))
+        .insert(part.map((r) => ({ meter_id: r.meterId, channel: r.channel, read_date: r.date, value: r.value, consumption: r.consumption, read_type: r.readType, flags: r.flags, intervals: r.intervals, estimated: r.estimated, derived_at: now })))
         .onConflict(['meter_id', 'channel', 'read_date'])
         .merge();
-      const outbox = result.reads.map((r) => ({ kind: BILLING_READ, key: readKey(r), payload: JSON.stringify(uploadRow(r, zone)), status: 'pending', attempts: 0, created_at: now }));
-      // A day already sent keeps its key: billing is told about a day once.
-      await trx('outbox').insert(outbox).onConflict(['kind', 'key']).ignore();
-    });
-  }
-  return result;
+      // A day already queued or sent keeps its key: billing hears about a day once.
+      await trx('outbox')
+        .insert(part.map((r) => ({ kind: BILLING_READ, key: readKey(r), payload: JSON.stringify(uploadRow(r, zone)), status: 'pending', attempts: 0, created_at: now })))
+        .onConflict(['kind', 'key'])
+        .ignore();
+    }
+  });
 }
 
 /** Sum check wherever two register reads bracket intervals in the span. */
-async function registerSumChecks(db: Knex, span: TouchedSpan, reg: AmiRegister, intervals: readonly Interval[], vee: VeeConfig): Promise<DerivationResult['findings']> {
+async function registerSumChecks(db: Knex, r: RegisterDays, reg: AmiRegister, intervals: readonly Interval[], from: number, to: number, vee: VeeConfig): Promise<DerivationResult['findings']> {
   const reads = (await db('ami_register_reads')
     .select('read_at', 'value')
-    .where({ meter_id: span.meterId, channel: span.channel })
-    .andWhere('read_at', '>=', span.from)
-    .andWhere('read_at', '<=', span.to)
+    .where({ meter_id: r.meterId, channel: r.channel })
+    .andWhere('read_at', '>=', from)
+    .andWhere('read_at', '<=', to)
     .orderBy('read_at')) as { read_at: number; value: number }[];
   const findings: DerivationResult['findings'] = [];
   for (let i = 1; i < reads.length; i++) {
@@ -112,7 +162,7 @@ async function registerSumChecks(db: Knex, span: TouchedSpan, reg: AmiRegister, 
     for (const f of advance.findings) findings.push({ ...f, meterId: reg.meterId });
     if (advance.units < 0) continue;
     const within = intervals.filter((iv) => iv.startAt >= Number(a.read_at) && iv.startAt + iv.seconds <= Number(b.read_at));
-    const expected = (Number(b.read_at) - Number(a.read_at)) / span.seconds;
+    const expected = (Number(b.read_at) - Number(a.read_at)) / r.seconds;
     if (within.length !== expected) continue; // a sum over missing intervals proves nothing
     const sum = within.reduce((s, iv) => s + iv.value, 0);
     for (const f of sumCheck(sum, advance.units * reg.multiplier, vee.sumTolerance, Number(a.read_at))) findings.push({ ...f, meterId: reg.meterId, message: `${isoAt(Number(a.read_at))} to ${isoAt(Number(b.read_at))}: ${f.message}` });

@@ -1,31 +1,54 @@
-/** The span of local days an import touched for one meter register. */
-export interface TouchedSpan {
+import type { DayTotal } from '../core/vee/rules/daily.js';
+
+/** One meter register's local day, as far as this import has delivered it. */
+export interface LedgerDay extends DayTotal {
   meterId: string;
   channel: number;
   seconds: number;
-  /** First instant of the first local day touched, and the end of the last (UTC epoch seconds). */
-  from: number;
-  to: number;
+}
+
+export interface RegisterDays {
+  meterId: string;
+  channel: number;
+  seconds: number;
+  days: LedgerDay[];
+  /** Some of this register's rows met rows already stored (kept instead): totals must come from the store. */
+  dirty: boolean;
 }
 
 /**
- * Which meter registers and days an import touched, so daily reads are derived for exactly
- * those afterwards. Bounded by the meters in the file, not by its intervals.
+ * Day totals per meter register across an import's flushes, so daily reads are derived
+ * without reading the intervals back. Bounded by meters × days in the file, not by intervals.
  */
 export class DayLedger {
-  private readonly spans = new Map<string, TouchedSpan>();
+  private readonly registers = new Map<string, RegisterDays>();
 
-  touch(meterId: string, channel: number, seconds: number, dayStart: number, dayEnd: number): void {
+  add(meterId: string, channel: number, seconds: number, totals: readonly DayTotal[]): void {
     const key = `${meterId}|${channel}`;
-    const s = this.spans.get(key);
-    if (!s) this.spans.set(key, { meterId, channel, seconds, from: dayStart, to: dayEnd });
-    else {
-      s.from = Math.min(s.from, dayStart);
-      s.to = Math.max(s.to, dayEnd);
+    let reg = this.registers.get(key);
+    if (!reg) this.registers.set(key, (reg = { meterId, channel, seconds, days: [], dirty: false }));
+    for (const t of totals) {
+      // Flushes arrive in time order for a register, so the day to add to is nearly always the last.
+      const d = reg.days.findLast((x) => x.date === t.date);
+      if (!d) reg.days.push({ ...t, meterId, channel, seconds });
+      else {
+        d.total = Math.round((d.total + t.total) * 1e6) / 1e6;
+        d.intervals += t.intervals;
+        d.estimated += t.estimated;
+      }
     }
   }
 
-  all(): TouchedSpan[] {
-    return [...this.spans.values()];
+  markDirty(keys: Iterable<string>): void {
+    for (const k of keys) {
+      const reg = this.registers.get(k);
+      if (reg) reg.dirty = true;
+    }
+  }
+
+  all(): RegisterDays[] {
+    const out = [...this.registers.values()];
+    for (const r of out) r.days.sort((a, b) => a.dayStart - b.dayStart);
+    return out;
   }
 }

@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { DateTime } from 'luxon';
 import { parseCmepLine } from '../../adapters/ami-files/cmep.js';
 import { EspiParser } from '../../adapters/ami-files/espi.js';
 import { Nem12Parser } from '../../adapters/ami-files/nem12.js';
@@ -15,11 +14,12 @@ import { checkMultiplier, checkUnit } from '../core/vee/rules/units.js';
 import type { Interval, VeeFinding } from '../core/vee/types.js';
 import { isoAt } from '../core/vee/types.js';
 import { validateSeries } from '../core/vee/validate-series.js';
+import { dailyTotals } from '../core/vee/rules/daily.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { insertReturningId } from '../db/sql-utils.js';
 import { DayLedger } from './day-ledger.js';
-import { deriveAndStore } from './daily-reads.js';
+import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
 import { intervalWriter } from './interval-writer.js';
 import { MeterDirectory, type AmiRegister } from './meter-directory.js';
@@ -122,7 +122,8 @@ class AmiImportRun implements AmiSink {
   }
 
   async readFile(file: string): Promise<void> {
-    const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+    // 64 KiB: larger strings go straight to V8's old space and pile up there between full collections.
+    const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
     const { ami } = this.ctx.config;
     try {
       if (this.format === 'espi') {
@@ -173,14 +174,10 @@ class AmiImportRun implements AmiSink {
         await db('ami_register_reads').insert(this.registerRows.slice(i, i + 500)).onConflict(['meter_id', 'channel', 'read_at']).ignore();
       }
     }
-    let dailyReads = 0;
-    for (const span of this.ledger.all()) {
-      const reg = this.directory.find([span.meterId], span.channel).register;
-      if (!reg) continue;
-      const derived = await deriveAndStore(db, span, reg, this.zone, this.ctx.config.ami.vee, now);
-      dailyReads += derived.reads.length;
-      for (const f of derived.findings) this.finding(f, f.meterId, null);
-    }
+    const withRegisterReads = new Set(this.registerRows.map((r) => `${r.meter_id}|${r.channel}`));
+    const derived = await deriveDailyReads(db, this.ledger.all(), (meterId, channel) => this.directory.find([meterId], channel).register, { zone: this.zone, vee: this.ctx.config.ami.vee, now, withRegisterReads });
+    for (const f of derived.findings) this.finding(f, f.meterId, null);
+    const dailyReads = derived.reads.length;
     await this.exceptions.flush(db, now, true);
     await db('import_batches')
       .where({ id: this.batchId })
@@ -194,17 +191,26 @@ class AmiImportRun implements AmiSink {
 
   /** Validates and stores what the buffer holds, then commits it with its exceptions. */
   private async flush(): Promise<void> {
-    for (const s of this.buffer.take()) await this.processSeries(s);
-    this.counts.stored += await this.writer.flush();
+    const registers = new Set<string>();
+    for (const s of this.buffer.take()) {
+      const key = await this.processSeries(s);
+      if (key) registers.add(key);
+    }
+    const rows = this.writer.pending;
+    const changed = await this.writer.flush();
+    this.counts.stored += changed;
+    // Rows that met stored rows kept those: the day totals of this flush are not the stored ones.
+    if (changed !== rows) this.ledger.markDirty(registers);
     await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
   }
 
-  private async processSeries(s: BufferedSeries): Promise<void> {
+  /** Validates one series and queues it for the writer; returns its register key, or null if not stored. */
+  private async processSeries(s: BufferedSeries): Promise<string | null> {
     const target = this.resolve(s.channel, s.firstLine);
     if (!target) {
       const u = this.unknown.get(s.channel.meterRef);
       if (u) u.intervals += s.intervals.length;
-      return;
+      return null;
     }
     const { reg, factor } = target;
     const key = seriesKey(s.channel);
@@ -214,16 +220,15 @@ class AmiImportRun implements AmiSink {
     input.sort((a, b) => a.startAt - b.startAt);
     const vee = this.ctx.config.ami.vee;
     const profile = needsHistory(input, s.channel.seconds, vee.maxLinearGapMinutes * 60) ? await this.history(reg, input) : undefined;
-    const { intervals, findings } = validateSeries(input, s.channel.seconds, vee, profile);
+    const { intervals, findings, estimated } = validateSeries(input, s.channel.seconds, vee, profile);
     const fresh = tail && intervals[0]?.startAt === tail.startAt ? intervals.slice(1) : intervals;
     for (const f of findings) this.finding(f, reg.meterId, s.firstLine);
-    if (fresh.length === 0) return;
-    for (const iv of fresh) if (iv.quality === 'E' && iv.flags?.includes('EST:')) this.counts.estimated++;
+    if (fresh.length === 0) return null;
+    this.counts.estimated += estimated;
     this.writer.add(reg.meterId, reg.registerNo, fresh, this.batchId);
     this.tails.set(key, fresh[fresh.length - 1]!);
-    const first = DateTime.fromSeconds(fresh[0]!.startAt, { zone: this.zone }).startOf('day');
-    const last = DateTime.fromSeconds(fresh[fresh.length - 1]!.startAt, { zone: this.zone }).startOf('day').plus({ days: 1 });
-    this.ledger.touch(reg.meterId, reg.registerNo, s.channel.seconds, first.toSeconds(), last.toSeconds());
+    this.ledger.add(reg.meterId, reg.registerNo, s.channel.seconds, dailyTotals(fresh, this.zone));
+    return `${reg.meterId}|${reg.registerNo}`;
   }
 
   /** The billing register a source channel maps to, with its unit factor; null (and noted) if none. */

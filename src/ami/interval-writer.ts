@@ -21,10 +21,11 @@ export interface IntervalWriter {
   flush(): Promise<number>;
 }
 
-interface Row {
+/** A run of one register's intervals: held as given, not copied into a row per interval. */
+interface Run {
   meterId: string;
   channel: number;
-  iv: Interval;
+  intervals: readonly Interval[];
   batchId: number;
 }
 
@@ -37,18 +38,21 @@ export function intervalWriter(db: Knex): IntervalWriter {
 }
 
 abstract class BufferedWriter implements IntervalWriter {
-  protected rows: Row[] = [];
+  protected runs: Run[] = [];
+  private count = 0;
   constructor(protected readonly db: Knex) {}
   get pending(): number {
-    return this.rows.length;
+    return this.count;
   }
   add(meterId: string, channel: number, intervals: readonly Interval[], batchId: number): void {
-    for (const iv of intervals) this.rows.push({ meterId, channel, iv, batchId });
+    this.runs.push({ meterId, channel, intervals, batchId });
+    this.count += intervals.length;
   }
   async flush(): Promise<number> {
-    if (this.rows.length === 0) return 0;
-    const rows = this.rows;
-    this.rows = [];
+    if (this.count === 0) return 0;
+    const rows = this.runs;
+    this.runs = [];
+    this.count = 0;
     // knex's pool hands out the driver's connection; it goes back as soon as the commit is done
     // (SQLite has one connection, which the rest of the import needs too).
     const conn = (await this.db.client.acquireConnection()) as unknown;
@@ -58,35 +62,35 @@ abstract class BufferedWriter implements IntervalWriter {
       await this.db.client.releaseConnection(conn);
     }
   }
-  protected abstract write(conn: unknown, rows: Row[]): Promise<number>;
+  protected abstract write(conn: unknown, runs: Run[]): Promise<number>;
 }
 
 class SqliteWriter extends BufferedWriter {
-  private readonly statements = new WeakMap<object, (rows: Row[]) => number>();
+  private readonly statements = new WeakMap<object, (runs: Run[]) => number>();
 
-  protected async write(conn: unknown, rows: Row[]): Promise<number> {
+  protected async write(conn: unknown, runs: Run[]): Promise<number> {
     const sqlite = conn as BetterSqlite3.Database;
     let run = this.statements.get(sqlite);
     if (!run) {
       const stmt = sqlite.prepare(`INSERT INTO ami_intervals (meter_id, channel, start_at, seconds, value, quality, flags, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ${UPSERT_TAIL}`);
-      run = sqlite.transaction((batch: Row[]) => {
+      run = sqlite.transaction((batch: Run[]) => {
         let changed = 0;
-        for (const r of batch) changed += stmt.run(r.meterId, r.channel, r.iv.startAt, r.iv.seconds, r.iv.value, r.iv.quality, r.iv.flags, r.batchId).changes;
+        for (const r of batch) for (const iv of r.intervals) changed += stmt.run(r.meterId, r.channel, iv.startAt, iv.seconds, iv.value, iv.quality, iv.flags, r.batchId).changes;
         return changed;
       });
       this.statements.set(sqlite, run);
     }
-    return run(rows);
+    return run(runs);
   }
 }
 
 class PostgresWriter extends BufferedWriter {
-  protected async write(conn: unknown, rows: Row[]): Promise<number> {
+  protected async write(conn: unknown, runs: Run[]): Promise<number> {
     const client = conn as pg.Client;
     await client.query('BEGIN');
     try {
       await client.query('CREATE TEMP TABLE IF NOT EXISTS ami_intervals_in (LIKE ami_intervals) ON COMMIT DELETE ROWS');
-      await pipeline(Readable.from(copyText(rows)), client.query(copyFrom('COPY ami_intervals_in FROM STDIN')));
+      await pipeline(Readable.from(copyText(runs)), client.query(copyFrom('COPY ami_intervals_in FROM STDIN')));
       const result = await client.query(`INSERT INTO ami_intervals SELECT * FROM ami_intervals_in ${UPSERT_TAIL}`);
       await client.query('COMMIT');
       return result.rowCount ?? 0;
@@ -98,14 +102,17 @@ class PostgresWriter extends BufferedWriter {
 }
 
 /** COPY text format, in chunks of a few thousand rows so the stream is not one string per row. */
-function* copyText(rows: Row[]): Generator<string> {
+function* copyText(runs: Run[]): Generator<string> {
   let out = '';
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    out += `${r.meterId}\t${r.channel}\t${r.iv.startAt}\t${r.iv.seconds}\t${r.iv.value}\t${r.iv.quality}\t${r.iv.flags ?? '\\N'}\t${r.batchId}\n`;
-    if (out.length > 256_000) {
-      yield out;
-      out = '';
+  for (const r of runs) {
+    const head = `${r.meterId}\t${r.channel}\t`;
+    const tail = `\t${r.batchId}\n`;
+    for (const iv of r.intervals) {
+      out += `${head}${iv.startAt}\t${iv.seconds}\t${iv.value}\t${iv.quality}\t${iv.flags ?? '\\N'}${tail}`;
+      if (out.length > 256_000) {
+        yield out;
+        out = '';
+      }
     }
   }
   if (out) yield out;

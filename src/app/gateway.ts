@@ -15,6 +15,7 @@ import { createToken, tokenCount } from '../store/tokens-repo.js';
 import { layoutLoader, type GatewayContext } from './context.js';
 import { DockService } from '../dock/dock-service.js';
 import { FieldService } from '../field/field-service.js';
+import { AmiService } from '../ami/ami-service.js';
 
 /** Opens the store and billing connections (no migrations): what every CLI command starts from. */
 export function openContext(config: Config, log: Logger, clock: () => Date = () => new Date()): GatewayContext {
@@ -64,6 +65,8 @@ export interface RunningGateway {
   dock: DockService;
   /** Field devices over MQTT; null when mqtt.enabled is false. */
   field: FieldService | null;
+  /** AMI files from the drop folder. */
+  ami: AmiService;
   stop(): Promise<void>;
 }
 
@@ -78,6 +81,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
   const scheduler = new Scheduler(ctx, ALL_JOBS);
   const dock = new DockService(ctx);
   const field = ctx.config.mqtt.enabled ? new FieldService(ctx) : null;
+  const ami = new AmiService(ctx);
   const app = createApi({
     ctx,
     dock,
@@ -93,6 +97,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
         const mqtt = field.health();
         checks.mqtt = mqtt.ok ? 'ok' : mqtt.detail;
       }
+      checks.ami = ami.health();
       // A dock port waiting to reopen is reported, but the gateway still serves: only the databases decide.
       return { ok: checks.store === 'ok' && checks.billing === 'ok', checks };
     },
@@ -104,6 +109,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
   scheduler.start();
   await dock.start();
   await field?.start();
+  await ami.start();
   const address = server.address() as AddressInfo;
   const url = `http://${ctx.config.server.host}:${address.port}`;
   ctx.log.info('gateway listening', { module: 'gateway', url, store: ctx.store.dialect, billing: dialectOf(ctx.config.billing.url), mqtt: field?.brokerUrl ?? 'off' });
@@ -116,11 +122,12 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
       server.closeIdleConnections();
       await dock.stop();
       await field?.stop();
+      await ami.stop();
       await scheduler.stop(ctx.config.jobs.shutdownGraceSeconds * 1000);
       await Promise.race([closed, new Promise((r) => setTimeout(r, ctx.config.jobs.shutdownGraceSeconds * 1000).unref())]);
       server.closeAllConnections();
       await closeContext(ctx);
       ctx.log.info('gateway stopped', { module: 'gateway' });
     })());
-  return { url, demoToken, ctx, scheduler, dock, field, stop };
+  return { url, demoToken, ctx, scheduler, dock, field, ami, stop };
 }

@@ -148,6 +148,11 @@ export class Billing {
     });
   }
 
+  /** The meter ids on an account (empty when billing does not know the account). */
+  async accountMeters(accountNo: string): Promise<string[]> {
+    return (await this.run(() => q.selectAccountMeters(this.db, this.mapping, accountNo))).map((r) => String(r.meterId));
+  }
+
   /** Every meter and register, for matching AMI data (see MeterDirectory). */
   async meterRegisters(): Promise<Record<string, unknown>[]> {
     return this.run(() => q.selectMeterRegisters(this.db, this.mapping));

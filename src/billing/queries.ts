@@ -100,6 +100,11 @@ export function selectMeterRegisters(db: Db, m: BillingMapping): Knex.QueryBuild
     .orderBy([col(m, 'meters', 'meterId', 'mt'), col(m, 'registers', 'registerNo', 'rg')]);
 }
 
+/** The meters on one account. */
+export function selectAccountMeters(db: Db, m: BillingMapping, accountNo: string): Knex.QueryBuilder {
+  return db(m.meters.table).select({ meterId: col(m, 'meters', 'meterId') }).where(col(m, 'meters', 'accountNo'), accountNo).orderBy(col(m, 'meters', 'meterId'));
+}
+
 export function selectMetersById(db: Db, m: BillingMapping, meterIds: readonly string[]): Knex.QueryBuilder {
   return db(m.meters.table)
     .select({ meterId: col(m, 'meters', 'meterId'), routeCode: col(m, 'meters', 'routeCode'), accountNo: col(m, 'meters', 'accountNo') })

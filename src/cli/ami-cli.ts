@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { importAmiFile, type AmiFormat, type AmiImportResult } from '../ami/import-ami.js';
 import { MeterDirectory } from '../ami/meter-directory.js';
 import type { CliKit } from './dock-cli.js';
+import { describeImport } from '../ami/describe.js';
 
 /** `fieldgate ami import <file…>`: AMI files by hand, the same import the drop folder runs. */
 export function registerAmiCommands(program: Command, kit: CliKit): void {
@@ -19,14 +20,4 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
         kit.print(Boolean(opts.json), results.length === 1 ? results[0] : results, () => results.map(describeImport).join('\n'));
       }),
     );
-}
-
-export function describeImport(r: AmiImportResult): string {
-  if (r.alreadyImported) return `${r.file}: imported already as batch ${r.batchId}; nothing changed`;
-  const kinds = Object.entries(r.exceptionsByKind).map(([k, n]) => `${k} ${n}`).join(', ');
-  return (
-    `${r.file} (${r.format}, batch ${r.batchId}): ${r.received} intervals received, ${r.stored} stored, ${r.estimated} estimated, ` +
-    `${r.registerReads} register reads, ${r.dailyReads} daily reads derived, ${r.unknownMeters} unknown meters, ` +
-    `${r.exceptions} exceptions${kinds ? ` (${kinds})` : ''} in ${r.seconds.toFixed(1)} s`
-  );
 }

@@ -100,6 +100,7 @@ export const configSchema = z.strictObject({
     /** Drop folder for AMI files (relative to dataDir); processed files move to done/ or failed/. */
     dropDir: z.string().min(1),
     watch: z.boolean(),
+    dropPollMs: z.number().int().min(50),
     /** Intervals held before a commit: larger is faster, smaller holds less memory. */
     flushIntervals: z.number().int().min(100).max(1_000_000),
     /** Findings kept as exceptions per file; the rest are counted in one summary exception. */

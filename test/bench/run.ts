@@ -30,7 +30,7 @@ function run(name: string, dialect: string, dir: string, n = N): Result {
 const rows: string[][] = [];
 // BENCH_ONLY=readings or BENCH_ONLY=dock runs one table.
 const only = process.env.BENCH_ONLY;
-const dialects = only === 'dock' || only === 'mqtt' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
+const dialects = only === 'dock' || only === 'mqtt' || only === 'ami' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 for (const dialect of dialects) {
   const dir = mkdtempSync(path.join(tmpdir(), `fg-bench-${dialect}-`));
   try {
@@ -66,12 +66,53 @@ async function dropBenchDatabases(): Promise<void> {
 
 if (rows.length) printTable(['case', 'items', 'seconds', 'items/s', 'peak RSS MB', 'vs baseline'], rows);
 console.log('');
-if (only !== 'readings' && only !== 'mqtt') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
+if (only === undefined || only === 'dock') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
 
 
 if ((only === undefined || only === 'mqtt') && process.env.MQTT_URL && process.env.DATABASE_URL) {
   console.log('');
   printTable(['MQTT ingest (100 devices, QoS 1, Mosquitto, PostgreSQL)', 'readings', 'seconds', 'readings/s', 'p50 ms', 'p99 ms', 'vs one gateway'], mqttRows());
+}
+
+if (only === undefined || only === 'ami') {
+  console.log('');
+  printTable(['AMI import, end to end (parse + VEE + store + daily reads)', 'intervals', 'seconds', 'intervals/s', 'peak RSS MB', 'vs baseline'], amiRows());
+}
+
+/**
+ * AMI: CMEP and ESPI files of BENCH_AMI_INTERVALS (10 million) into SQLite and PostgreSQL, each
+ * against the naive way in the same run (xml2js on the whole document, one knex insert per
+ * interval, on a small file: its rate is per interval), and a 300 MB ESPI file's peak RSS.
+ */
+function amiRows(): string[][] {
+  const n = Number(process.env.BENCH_AMI_INTERVALS ?? 10_000_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-ami-'));
+  const ami = (...args: string[]): Result => {
+    const out = execFileSync(process.execPath, [path.join(here, 'ami-cases.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+    return JSON.parse(out.trim().split('\n').pop()!) as Result;
+  };
+  const out: string[][] = [];
+  try {
+    process.stderr.write(`[ami] writing CMEP and ESPI files of ${n.toLocaleString('en-US')} intervals…\n`);
+    ami('prepare', dir, String(n), process.env.BENCH_AMI_BASELINE ?? '10000');
+    const fmt = (r: Result) => [r.items.toLocaleString('en-US'), r.seconds.toFixed(1), Math.round(r.rate).toLocaleString('en-US'), r.peakRssMb.toFixed(0)];
+    for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
+      process.stderr.write(`[ami] ${dialect}: baseline, CMEP, ESPI…\n`);
+      const base = ami('baseline', dialect, dir);
+      for (const format of ['cmep', 'espi']) {
+        const r = ami('import', format, dialect, dir);
+        out.push([`${format.toUpperCase()} into ${dialect}`, ...fmt(r), `${(r.rate / base.rate).toFixed(0)}×`]);
+      }
+      out.push([`  baseline: xml2js whole document, knex row by row (${dialect})`, ...fmt(base), '1×']);
+    }
+    process.stderr.write('[ami] a 300 MB ESPI file…\n');
+    const large = ami('prepare-large', dir, process.env.BENCH_AMI_LARGE_MB ?? '300');
+    const r = ami('import', 'espi-large', 'sqlite', dir);
+    out.push([`ESPI file of ${Math.round(large.items).toLocaleString('en-US')} MB into sqlite`, ...fmt(r), '']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
 }
 
 interface MqttRun {

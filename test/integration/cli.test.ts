@@ -97,7 +97,7 @@ describe('fieldgate start', () => {
 
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', checks: { store: 'ok', billing: 'ok', dock: 'ok', mqtt: 'ok' } });
+    expect(await health.json()).toEqual({ status: 'ok', checks: { store: 'ok', billing: 'ok', dock: 'ok', mqtt: 'ok', ami: 'ok' } });
     const anonymous = await fetch(`${url}/api/routes`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'send a bearer token: Authorization: Bearer <token>', field: null } });
