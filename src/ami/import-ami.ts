@@ -160,7 +160,7 @@ class AmiImportRun implements AmiSink {
       if (!(err instanceof SourceRefused)) throw err;
       this.exceptions.add({ kind: 'REFUSED', severity: 'error', line: err.line, meterId: null, field: 'DOCTYPE', value: null, message: `${this.fileName} line ${err.line}: ${err.message}` });
     }
-    await this.flush();
+    await this.flush(true);
   }
 
   async finish(): Promise<Omit<AmiImportResult, 'file' | 'format' | 'batchId' | 'alreadyImported' | 'seconds'>> {
@@ -189,19 +189,36 @@ class AmiImportRun implements AmiSink {
     return this.exceptions.byKind.get('BAD_RECORD') ?? 0;
   }
 
-  /** Validates and stores what the buffer holds, then commits it with its exceptions. */
-  private async flush(): Promise<void> {
+  /**
+   * Validates what the buffer holds and hands it to the writer. One write is kept in flight
+   * while the next chunk is parsed and validated: PostgreSQL works in its own process, so the
+   * two overlap. `final` waits for the last write.
+   */
+  private async flush(final = false): Promise<void> {
     const registers = new Set<string>();
     for (const s of this.buffer.take()) {
       const key = await this.processSeries(s);
       if (key) registers.add(key);
     }
+    await this.waitForWrite();
     const rows = this.writer.pending;
-    const changed = await this.writer.flush();
-    this.counts.stored += changed;
-    // Rows that met stored rows kept those: the day totals of this flush are not the stored ones.
-    if (changed !== rows) this.ledger.markDirty(registers);
-    await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
+    const write = this.writer.flush().then(async (changed) => {
+      this.counts.stored += changed;
+      // Rows that met stored rows kept those: the day totals of this write are not the stored ones.
+      if (changed !== rows) this.ledger.markDirty(registers);
+      await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
+    });
+    // Held with its outcome, so a failure surfaces at the next wait and is never unhandled.
+    this.inflight = write.then(() => null, (err: unknown) => err);
+    if (final) await this.waitForWrite();
+  }
+
+  private inflight: Promise<unknown> | null = null;
+
+  private async waitForWrite(): Promise<void> {
+    const err = await this.inflight;
+    this.inflight = null;
+    if (err) throw err;
   }
 
   /** Validates one series and queues it for the writer; returns its register key, or null if not stored. */

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importAmiFile, type AmiImportResult } from '../../src/ami/import-ami.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
+import { cmepLine } from '../tools/ami-fixtures.js';
+import type { Interval } from '../../src/core/vee/types.js';
 
 /**
  * The AMI file importers end to end on each store: the committed fixtures (written by
@@ -98,6 +102,27 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI file i
     const r = await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.join(FIXTURES, 'cmep-dst.csv'));
     expect(r).toMatchObject({ alreadyImported: true, batchId: results.get('cmep-dst.csv')!.batchId, stored: 0 });
     expect(await gw.ctx.store.db('ami_intervals').count({ n: '*' }).first()).toEqual(before);
+  });
+
+  it('lets actual readings delivered later replace estimates, and nothing else', async () => {
+    const [from, to] = day('2026-03-09');
+    const stored = await intervals('E0000003', from, to);
+    const gapAt = DateTime.fromISO('2026-03-09T10:00', { zone: ZONE }).toSeconds();
+    // The head-end resends the whole day: the three missing readings now, and the rest changed by 1.
+    const resent: Interval[] = stored.map((r) => ({ startAt: Number(r.start_at), seconds: 900, value: r.quality === 'E' ? 0.5 : r.value + 1, quality: 'A', flags: null }));
+    const dir = mkdtempSync(path.join(tmpdir(), 'fg-ami-'));
+    writeFileSync(path.join(dir, 'resend.csv'), `${cmepLine('E0000003', 'KWH', resent)}\n`);
+    const r = await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.join(dir, 'resend.csv'));
+    rmSync(dir, { recursive: true, force: true });
+    expect(r).toMatchObject({ received: 96, stored: 3, estimated: 0 });
+    const after = await intervals('E0000003', from, to);
+    expect(after.filter((x) => x.quality === 'E')).toEqual([]);
+    expect(after.filter((x) => Number(x.start_at) >= gapAt && Number(x.start_at) < gapAt + 2700).map((x) => x.value)).toEqual([0.5, 0.5, 0.5]);
+    expect(after.filter((x) => Number(x.start_at) < gapAt).map((x) => x.value)).toEqual(stored.filter((x) => Number(x.start_at) < gapAt).map((x) => x.value));
+    // The day's derived read is now actual; billing was told about the day already and is not told twice.
+    const read = (await gw.ctx.store.db('ami_daily_reads').where({ meter_id: 'E0000003', read_date: '2026-03-09' }).first()) as { read_type: string; estimated: number };
+    expect(read).toMatchObject({ estimated: 0 });
+    expect(await gw.ctx.store.db('outbox').where({ key: 'AMI:E0000003:1:2026-03-09' }).count({ n: '*' }).first()).toMatchObject({ n: 1 });
   });
 
   it('checks register rollover and the intervals against the register advance', async () => {
