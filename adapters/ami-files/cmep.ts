@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import type { Interval, IntervalQuality } from '../../src/core/vee/types.js';
-import { parseDecimal, sourceFlag, type AmiSink, type SourceChannel } from './records.js';
+import { detach, parseDecimal, sourceFlag, type AmiSink, type SourceChannel } from './records.js';
 
 /**
  * CMEP MEPMD01 (formats.md): 14 header fields, then (timestamp, quality, value) triplets.
@@ -40,7 +40,7 @@ export function parseCmepLine(line: string, lineNo: number, opts: CmepOptions, s
   if (triplets !== count || (f.length - HEADER_FIELDS) % 3 !== 0) {
     bad('count', `header says ${count} readings, line has ${triplets}${(f.length - HEADER_FIELDS) % 3 ? ' and a partial one' : ''}; the complete ones are kept`, f[13]);
   }
-  const ch: SourceChannel = { meterRef, channel: 1, unit, seconds, constant };
+  const ch: SourceChannel = { meterRef: detach(meterRef), channel: 1, unit: detach(unit), seconds, constant };
   let at: number | null = null;
   for (let k = 0; k < triplets; k++) {
     const i = HEADER_FIELDS + k * 3;

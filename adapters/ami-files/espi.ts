@@ -1,6 +1,6 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { Interval } from '../../src/core/vee/types.js';
-import { SourceRefused, sourceFlag, type AmiSink, type SourceChannel } from './records.js';
+import { detach, SourceRefused, sourceFlag, type AmiSink, type SourceChannel } from './records.js';
 
 /**
  * Green Button ESPI (NAESB REQ.21) Atom feeds, parsed as a stream: constant memory whatever the
@@ -162,14 +162,14 @@ export class EspiParser {
     const self = this.links.find((l) => l.rel === 'self')?.href ?? '';
     if (this.kind === 'UsagePoint') {
       const id = segmentAfter(self, 'UsagePoint');
-      if (id) this.usagePointTitles.set(id, this.title || id);
+      if (id) this.usagePointTitles.set(detach(id), detach(this.title || id));
     } else if (this.kind === 'MeterReading') {
       const key = meterReadingKey(self);
       const related = this.links.find((l) => l.rel === 'related' && l.href.includes('ReadingType/'));
-      if (key && related) this.meterReadingTypes.set(key, segmentAfter(related.href, 'ReadingType')!);
+      if (key && related) this.meterReadingTypes.set(detach(key), detach(segmentAfter(related.href, 'ReadingType')!));
     } else if (this.kind === 'ReadingType' && this.rt) {
       const id = segmentAfter(self, 'ReadingType');
-      if (id) this.readingTypes.set(id, this.rt);
+      if (id) this.readingTypes.set(detach(id), { ...this.rt, uom: detach(this.rt.uom), flowDirection: detach(this.rt.flowDirection) });
       this.rt = null;
     }
     this.kind = '';

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import type { Interval } from '../../src/core/vee/types.js';
-import { parseDecimal, type AmiSink, type SourceChannel } from './records.js';
+import { detach, parseDecimal, type AmiSink, type SourceChannel } from './records.js';
 
 /**
  * NEM12 (AEMO MDFF): 100 header, 200 NMI data details, 300 interval day, 400 interval events,
@@ -62,7 +62,7 @@ export class Nem12Parser {
     if (!nmi) return this.bad('200', 'NMI', 'empty NMI');
     if (![5, 15, 30].includes(minutes)) return this.bad('200', 'IntervalLength', 'expected 5, 15 or 30', f[8]);
     if (!uom) return this.bad('200', 'UOM', 'empty unit of measure');
-    this.channel = { meterRef: serial || nmi, altRefs: serial ? [nmi] : [], channel: suffix.startsWith('B') ? 2 : 1, unit: uom, seconds: minutes * 60, constant: 1 };
+    this.channel = { meterRef: detach(serial || nmi), altRefs: serial ? [detach(nmi)] : [], channel: suffix.startsWith('B') ? 2 : 1, unit: detach(uom), seconds: minutes * 60, constant: 1 };
   }
 
   private day(f: string[]): void {

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
-import { importAmiFile, type AmiFormat, type AmiImportResult } from '../ami/import-ami.js';
-import { MeterDirectory } from '../ami/meter-directory.js';
+import type { AmiFormat, AmiImportResult } from '../ami/import-ami.js';
+import { runAmiImport } from '../ami/import-runner.js';
 import type { CliKit } from './dock-cli.js';
 import { describeImport } from '../ami/describe.js';
 
@@ -14,9 +14,8 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
     .option('--json', 'print JSON')
     .action(async (files: string[], opts: { format?: AmiFormat; json?: boolean }, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
-        const directory = await MeterDirectory.load(ctx.billing);
         const results: AmiImportResult[] = [];
-        for (const file of files) results.push(await importAmiFile({ ...ctx, db: ctx.store.db, directory }, file, { format: opts.format, actor: 'cli' }));
+        for (const file of files) results.push(await runAmiImport(ctx.config, file, { format: opts.format, actor: 'cli' }));
         kit.print(Boolean(opts.json), results.length === 1 ? results[0] : results, () => results.map(describeImport).join('\n'));
       }),
     );

@@ -103,6 +103,8 @@ export const configSchema = z.strictObject({
     dropPollMs: z.number().int().min(50),
     /** Intervals held before a commit: larger is faster, smaller holds less memory. */
     flushIntervals: z.number().int().min(100).max(1_000_000),
+    /** Heap of the worker thread each import runs in (MB): the import streams, so this bounds memory, not file size. */
+    workerHeapMb: z.number().int().min(48).max(16_384),
     /** Findings kept as exceptions per file; the rest are counted in one summary exception. */
     maxExceptionsPerFile: z.number().int().min(1),
     cmep: z.strictObject({

@@ -4,15 +4,12 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { parseStringPromise } from 'xml2js';
-import { importAmiFile } from '../../src/ami/import-ami.js';
+import { runAmiImport } from '../../src/ami/import-runner.js';
 import { espiFeed } from '../../src/ami/espi-writer.js';
-import { MeterDirectory } from '../../src/ami/meter-directory.js';
-import { Billing } from '../../src/billing/billing.js';
 import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
 import { loadConfig } from '../../src/config/load.js';
 import { connect } from '../../src/db/connect.js';
 import type { Interval } from '../../src/core/vee/types.js';
-import { silentLogger } from '../../src/log/logger.js';
 import { migrateStore } from '../../src/store/store.js';
 import { cmepLine } from '../tools/ami-fixtures.js';
 
@@ -106,18 +103,15 @@ function report(items: number, started: number): void {
   console.log(JSON.stringify({ items, seconds, rate: items / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
 }
 
+/** The product's path: `fieldgate ami import` and the drop folder run the import in a worker thread. */
 async function importCase(format: 'cmep' | 'espi' | 'espi-large', dialect: string, dir: string): Promise<void> {
   const { url, db } = await freshStore(dialect, dir, format);
+  await db.destroy();
   const config = loadConfig({ env: {}, overrides: { store: { url }, billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}` }, log: { level: 'error', format: 'json' } } });
-  const billingDb = connect(config.billing.url);
-  const billing = new Billing(billingDb, config.billing.mapping);
-  const directory = await MeterDirectory.load(billing);
   const started = performance.now();
-  const r = await importAmiFile({ db, billing, config, log: silentLogger(), clock: () => new Date(), directory }, path.join(dir, format === 'cmep' ? 'cmep.csv' : `${format}.xml`), { format: format === 'cmep' ? 'cmep' : 'espi' });
+  const r = await runAmiImport(config, path.join(dir, format === 'cmep' ? 'cmep.csv' : `${format}.xml`), { format: format === 'cmep' ? 'cmep' : 'espi' });
   report(r.received, started);
   process.stderr.write(`  ${format} on ${dialect}: stored ${r.stored}, daily reads ${r.dailyReads}, exceptions ${JSON.stringify(r.exceptionsByKind)}\n`);
-  await billingDb.destroy();
-  await db.destroy();
 }
 
 /** The naive way: the whole document in memory through xml2js, then one knex insert per interval. */

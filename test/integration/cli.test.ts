@@ -57,6 +57,19 @@ describe('fieldgate CLI', () => {
     expect(again.stdout).toMatch(/junk.txt was imported already as batch \d+; nothing changed/);
   });
 
+  it('imports AMI files in a worker: a refused file says why, the same file twice changes nothing, a stranger is named', async () => {
+    const xxe = path.resolve('test/fixtures/ami/espi-xxe.xml');
+    const r = await runCli(['ami', 'import', xxe], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^espi-xxe\.xml \(espi, batch \d+\): 0 intervals received, 0 stored, .* 1 exceptions \(REFUSED 1\)/m);
+    const again = await runCli(['ami', 'import', xxe], { cwd });
+    expect(again.stdout).toMatch(/espi-xxe\.xml: imported already as batch \d+; nothing changed/);
+    writeFileSync(path.join(cwd, 'notes.txt'), 'hello\n');
+    const odd = await runCli(['ami', 'import', 'notes.txt'], { cwd });
+    expect(odd.code).toBe(1);
+    expect(odd.stderr).toMatch(/notes\.txt: not CMEP \(MEPMD01\), Green Button ESPI XML or NEM12/);
+  });
+
   it('says when the readings file is not there (exit 1)', async () => {
     const r = await runCli(['readings', 'import', 'nope.txt'], { cwd });
     expect(r.code).toBe(1);
