@@ -1,8 +1,9 @@
 import type { JobDefinition } from '../src/scheduler/job.js';
 import { postReadings } from './post-readings.js';
+import { pullHeadEndJob } from './pull-headend.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
-export const ALL_JOBS: readonly JobDefinition[] = [postReadings];
+export const ALL_JOBS: readonly JobDefinition[] = [postReadings, pullHeadEndJob];
 
 export function findJob(name: string): JobDefinition | undefined {
   return ALL_JOBS.find((j) => j.name === name);

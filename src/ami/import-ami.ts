@@ -26,6 +26,8 @@ import { MeterDirectory, type AmiRegister } from './meter-directory.js';
 import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
 
 export type AmiFormat = 'cmep' | 'espi' | 'nem12';
+/** Where a batch came from: a file format, or a live source (head-end API pages, rtlamr radio reads). */
+export type AmiSource = AmiFormat | 'headend' | 'rtlamr';
 
 export interface AmiImportContext {
   db: Knex;
@@ -39,7 +41,7 @@ export interface AmiImportContext {
 
 export interface AmiImportResult {
   file: string;
-  format: AmiFormat;
+  format: AmiSource;
   batchId: number;
   alreadyImported: boolean;
   /** Intervals the file delivered, intervals stored (new or replacing an estimate), estimated by VEE. */
@@ -63,24 +65,41 @@ export interface AmiImportResult {
  * the file, record and field; they never stop the good data around them.
  */
 export async function importAmiFile(ctx: AmiImportContext, file: string, opts: { format?: AmiFormat; actor?: string } = {}): Promise<AmiImportResult> {
-  const started = Date.now();
   const format = opts.format ?? (await sniffFormat(file));
-  const sha256 = await fileSha256(file);
-  const name = path.basename(file);
+  const batch = { source: format, name: path.basename(file), sha256: await fileSha256(file), actor: opts.actor };
+  return importAmiBatch(ctx, batch, (run) => run.readFile(file, format));
+}
+
+/** What a producer feeds an import: records, and a chance to commit when enough are waiting. */
+export interface AmiFeed extends AmiSink {
+  flushIfFull(): Promise<void>;
+}
+
+/**
+ * One idempotent AMI batch from any source: `produce` feeds records; VEE, storage, derived
+ * reads and exceptions are the same for all. The key is (source, sha256 of the content).
+ */
+export async function importAmiBatch(
+  ctx: AmiImportContext,
+  batch: { source: AmiSource; name: string; sha256: string; actor?: string },
+  produce: (feed: AmiImportRun) => Promise<void>,
+): Promise<AmiImportResult> {
+  const started = Date.now();
   const now = () => ctx.clock().toISOString();
-  const { batchId, done } = await beginBatch(ctx.db, { format, sha256, name, actor: opts.actor ?? 'system', now: now() });
-  const base = { file: name, format, batchId, exceptionsByKind: {}, seconds: 0 };
+  const { batchId, done } = await beginBatch(ctx.db, { format: batch.source, sha256: batch.sha256, name: batch.name, actor: batch.actor ?? 'system', now: now() });
+  const base = { file: batch.name, format: batch.source, batchId, exceptionsByKind: {}, seconds: 0 };
   if (done) {
     return { ...base, alreadyImported: true, received: 0, stored: 0, estimated: 0, registerReads: 0, unknownMeters: 0, dailyReads: 0, exceptions: 0, seconds: (Date.now() - started) / 1000 };
   }
-  const run = new AmiImportRun(ctx, name, format, batchId, ctx.directory ?? (await MeterDirectory.load(ctx.billing)));
-  await run.readFile(file);
+  const run = new AmiImportRun(ctx, batch.name, batch.source, batchId, ctx.directory ?? (await MeterDirectory.load(ctx.billing)));
+  await produce(run);
+  await run.flushAll();
   const result = await run.finish();
-  ctx.log.info('AMI file imported', { module: 'ami', file: name, format, batch: batchId, ...result });
+  ctx.log.info('AMI batch imported', { module: 'ami', name: batch.name, source: batch.source, batch: batchId, ...result });
   return { ...base, ...result, alreadyImported: false, seconds: (Date.now() - started) / 1000 };
 }
 
-class AmiImportRun implements AmiSink {
+export class AmiImportRun implements AmiFeed {
   private readonly buffer = new SeriesBuffer();
   private readonly writer;
   private readonly exceptions: ExceptionLog;
@@ -88,7 +107,7 @@ class AmiImportRun implements AmiSink {
   /** The last stored interval of each series, so a gap across a flush is still seen. */
   private readonly tails = new Map<string, Interval>();
   private readonly resolved = new Map<string, { reg: AmiRegister; factor: number } | null>();
-  private readonly unknown = new Map<string, { intervals: number; line: number }>();
+  private readonly unknown = new Map<string, { intervals: number; reads: number; line: number }>();
   private readonly registerRows: Record<string, unknown>[] = [];
   private counts = { received: 0, stored: 0, estimated: 0, registerReads: 0 };
   private readonly zone: string;
@@ -96,12 +115,12 @@ class AmiImportRun implements AmiSink {
   constructor(
     private readonly ctx: AmiImportContext,
     private readonly fileName: string,
-    private readonly format: AmiFormat,
+    private readonly source: AmiSource,
     private readonly batchId: number,
     private readonly directory: MeterDirectory,
   ) {
     this.writer = intervalWriter(ctx.db);
-    this.exceptions = new ExceptionLog(`ami-${format}`, batchId, ctx.config.ami.maxExceptionsPerFile);
+    this.exceptions = new ExceptionLog(`ami-${source}`, batchId, ctx.config.ami.maxExceptionsPerFile);
     this.zone = ctx.config.timeZone;
   }
 
@@ -112,29 +131,42 @@ class AmiImportRun implements AmiSink {
 
   register(ch: SourceChannel, readAt: number, value: number, line: number): void {
     const target = this.resolve(ch, line);
-    if (!target) return;
+    if (!target) {
+      const u = this.unknown.get(ch.meterRef);
+      if (u) u.reads++;
+      return;
+    }
     this.counts.registerReads++;
-    this.registerRows.push({ meter_id: target.reg.meterId, channel: target.reg.registerNo, read_at: readAt, value: value * target.factor, source: this.format, batch_id: this.batchId });
+    this.registerRows.push({ meter_id: target.reg.meterId, channel: target.reg.registerNo, read_at: readAt, value: value * target.factor, source: this.source, batch_id: this.batchId });
   }
 
   issue(i: ParseIssue): void {
     this.exceptions.add({ kind: i.kind ?? 'BAD_RECORD', severity: 'error', line: i.line || null, meterId: null, field: i.field, value: i.value ?? null, message: `${this.fileName} ${i.record}, ${i.field}: ${i.message}` });
   }
 
-  async readFile(file: string): Promise<void> {
+  async flushIfFull(): Promise<void> {
+    if (this.buffer.size >= this.ctx.config.ami.flushIntervals) await this.flush();
+  }
+
+  /** Everything fed so far, validated and committed. */
+  async flushAll(): Promise<void> {
+    await this.flush(true);
+  }
+
+  async readFile(file: string, format: AmiFormat): Promise<void> {
     // 64 KiB: larger strings go straight to V8's old space and pile up there between full collections.
     const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
     const { ami } = this.ctx.config;
     try {
-      if (this.format === 'espi') {
+      if (format === 'espi') {
         const parser = new EspiParser(this);
         for await (const chunk of stream) {
           parser.write(chunk as string);
-          if (this.buffer.size >= ami.flushIntervals) await this.flush();
+          await this.flushIfFull();
         }
         parser.end();
       } else {
-        const nem12 = this.format === 'nem12' ? new Nem12Parser(this, ami.nem12.zone) : null;
+        const nem12 = format === 'nem12' ? new Nem12Parser(this, ami.nem12.zone) : null;
         let lineNo = 0;
         let rest = '';
         const take = (line: string) => {
@@ -151,7 +183,7 @@ class AmiImportRun implements AmiSink {
             from = nl + 1;
           }
           rest = text.slice(from);
-          if (this.buffer.size >= ami.flushIntervals) await this.flush();
+          await this.flushIfFull();
         }
         if (rest) take(rest);
         nem12?.end();
@@ -160,14 +192,13 @@ class AmiImportRun implements AmiSink {
       if (!(err instanceof SourceRefused)) throw err;
       this.exceptions.add({ kind: 'REFUSED', severity: 'error', line: err.line, meterId: null, field: 'DOCTYPE', value: null, message: `${this.fileName} line ${err.line}: ${err.message}` });
     }
-    await this.flush(true);
   }
 
   async finish(): Promise<Omit<AmiImportResult, 'file' | 'format' | 'batchId' | 'alreadyImported' | 'seconds'>> {
     const db = this.ctx.db;
     const now = this.ctx.clock().toISOString();
     for (const [ref, u] of this.unknown) {
-      this.exceptions.add({ kind: 'UNKNOWN_METER', severity: 'error', line: u.line, meterId: ref.slice(0, 12), field: 'meter', value: ref, message: `${this.fileName} line ${u.line}, meter: '${ref}' is not a billing meter id or radio id; its ${u.intervals} intervals were not stored` });
+      this.exceptions.add({ kind: 'UNKNOWN_METER', severity: 'error', line: u.line, meterId: ref.slice(0, 12), field: 'meter', value: ref, message: `${this.fileName} line ${u.line}, meter: '${ref}' is not a billing meter id or radio id; its ${[u.intervals ? `${u.intervals} intervals` : '', u.reads ? `${u.reads} register reads` : ''].filter(Boolean).join(' and ') || 'data'} were not stored` });
     }
     if (this.registerRows.length > 0) {
       for (let i = 0; i < this.registerRows.length; i += 500) {
@@ -255,7 +286,7 @@ class AmiImportRun implements AmiSink {
     const found = this.directory.find([ch.meterRef, ...(ch.altRefs ?? [])], ch.channel);
     let target: { reg: AmiRegister; factor: number } | null = null;
     if (!found.meterKnown) {
-      if (!this.unknown.has(ch.meterRef)) this.unknown.set(ch.meterRef, { intervals: 0, line });
+      if (!this.unknown.has(ch.meterRef)) this.unknown.set(ch.meterRef, { intervals: 0, reads: 0, line });
     } else if (!found.register) {
       this.exceptions.add({ kind: 'UNKNOWN_REGISTER', severity: 'error', line, meterId: ch.meterRef.slice(0, 12), field: 'channel', value: String(ch.channel), message: `${this.fileName} line ${line}, channel: meter '${ch.meterRef}' has no register ${ch.channel} in billing; its data was not stored` });
     } else {
@@ -302,7 +333,7 @@ function needsHistory(sorted: readonly Interval[], seconds: number, maxLinearSec
   return false;
 }
 
-async function beginBatch(db: Knex, b: { format: AmiFormat; sha256: string; name: string; actor: string; now: string }): Promise<{ batchId: number; done: boolean }> {
+async function beginBatch(db: Knex, b: { format: AmiSource; sha256: string; name: string; actor: string; now: string }): Promise<{ batchId: number; done: boolean }> {
   const key = `ami:${b.format}:${b.sha256}`;
   const existing = (await db('import_batches').select('id', 'state').where({ idempotency_key: key }).first()) as { id: number; state: string } | undefined;
   if (existing) {

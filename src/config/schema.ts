@@ -113,6 +113,21 @@ export const configSchema = z.strictObject({
     }),
     nem12: z.strictObject({ zone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'expected an IANA time zone') }),
     vee: veeConfigSchema,
+    /** A head-end's paged export over HTTP (docs/ami.md); url null: not used. */
+    headend: z.strictObject({
+      url: z.string().url().nullable(),
+      token: z.string().nullable(),
+      pageSize: z.number().int().min(1).max(100_000),
+      timeoutMs: z.number().int().min(100),
+      attempts: z.number().int().min(1).max(20),
+      backoffMinMs: z.number().int().min(0),
+      backoffMaxMs: z.number().int().min(0),
+      /** Pages per kind per run, so one run cannot go on for ever. */
+      maxPages: z.number().int().min(1),
+      paths: z.strictObject({ intervals: z.string().min(1), registers: z.string().min(1) }),
+      query: z.strictObject({ cursor: z.string().min(1), limit: z.string().min(1) }),
+      response: z.strictObject({ items: z.string().min(1), nextCursor: z.string().min(1) }),
+    }),
   }),
 });
 
