@@ -16,7 +16,9 @@ export function runAmiImport(config: Config, file: string, opts: { format?: AmiF
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerFile(), {
       workerData: { config, file, ...opts },
-      resourceLimits: { maxOldGenerationSizeMb: config.ami.workerHeapMb },
+      // A 16 MB young generation measured both faster and smaller than the default for this work
+      // (4 million intervals: 338k/s and 201 MB peak, against 316k/s and 227 MB).
+      resourceLimits: { maxOldGenerationSizeMb: config.ami.workerHeapMb, maxYoungGenerationSizeMb: 16 },
     });
     let settled = false;
     worker.once('message', (m: { ok: true; result: AmiImportResult } | { ok: false; error: { code: string; message: string; status: number } }) => {
