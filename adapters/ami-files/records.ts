@@ -11,8 +11,8 @@ export interface SourceChannel {
   altRefs?: string[];
   /** Billing register number. */
   channel: number;
-  /** The source's unit, before conversion to the register's unit. */
-  unit: string;
+  /** The source's unit, before conversion to the register's unit; null: already the register's (a radio's raw count). */
+  unit: string | null;
   /** Interval length in seconds (0 for register reads). */
   seconds: number;
   /** Multiplier the source states and has already applied to the values (CMEP's constant). */

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Adapter, AdapterHealth } from '../adapter.js';
-import type { DeviceTopic, Topics } from './topics.js';
+import type { InboundKind, Topics } from './topics.js';
 
 /**
  * The gateway's MQTT client (MQTT.js 5). QoS 1 with a persistent session (clean start off), so
@@ -13,7 +13,7 @@ import type { DeviceTopic, Topics } from './topics.js';
  */
 export interface FieldMessage {
   deviceId: string;
-  kind: DeviceTopic;
+  kind: InboundKind;
   topic: string;
   payload: Buffer;
 }

@@ -4,6 +4,8 @@
  */
 export const DEVICE_TO_GATEWAY = ['status', 'readings', 'routes/request', 'routes/ack'] as const;
 export type DeviceTopic = (typeof DEVICE_TO_GATEWAY)[number];
+/** What the gateway receives: a device's topics, and rtlamr radio reads from a receiver. */
+export type InboundKind = DeviceTopic | 'rtlamr';
 
 export class Topics {
   constructor(readonly prefix: string) {}
@@ -30,16 +32,23 @@ export class Topics {
     return `${this.device(deviceId)}/route/${route}`;
   }
 
-  /** The gateway's subscriptions, as shared subscriptions when a group is given (MQTT 5). */
-  gatewayFilters(sharedGroup: string | null): string[] {
-    return DEVICE_TO_GATEWAY.map((kind) => {
-      const filter = `${this.prefix}/devices/+/${kind}`;
-      return sharedGroup ? `$share/${sharedGroup}/${filter}` : filter;
-    });
+  /** Where a radio receiver (an SDR running rtlamr) publishes what it hears: one JSON read per message. */
+  rtlamr(receiverId: string): string {
+    return `${this.prefix}/rtlamr/${receiverId}`;
   }
 
-  /** Which device and what kind a received topic is, or null for anything else. */
-  parse(topic: string): { deviceId: string; kind: DeviceTopic } | null {
+  /** The gateway's subscriptions, as shared subscriptions when a group is given (MQTT 5). */
+  gatewayFilters(sharedGroup: string | null): string[] {
+    return [...DEVICE_TO_GATEWAY.map((kind) => `${this.prefix}/devices/+/${kind}`), `${this.prefix}/rtlamr/+`].map((filter) => (sharedGroup ? `$share/${sharedGroup}/${filter}` : filter));
+  }
+
+  /** Which device (or receiver) and what kind a received topic is, or null for anything else. */
+  parse(topic: string): { deviceId: string; kind: InboundKind } | null {
+    const radio = `${this.prefix}/rtlamr/`;
+    if (topic.startsWith(radio)) {
+      const receiver = topic.slice(radio.length);
+      return receiver && !receiver.includes('/') ? { deviceId: receiver, kind: 'rtlamr' } : null;
+    }
     const head = `${this.prefix}/devices/`;
     if (!topic.startsWith(head)) return null;
     const rest = topic.slice(head.length);

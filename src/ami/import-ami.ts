@@ -290,7 +290,7 @@ export class AmiImportRun implements AmiFeed {
     } else if (!found.register) {
       this.exceptions.add({ kind: 'UNKNOWN_REGISTER', severity: 'error', line, meterId: ch.meterRef.slice(0, 12), field: 'channel', value: String(ch.channel), message: `${this.fileName} line ${line}, channel: meter '${ch.meterRef}' has no register ${ch.channel} in billing; its data was not stored` });
     } else {
-      const unit = checkUnit(ch.unit, found.register.uom);
+      const unit = ch.unit === null ? { factor: 1, findings: [] } : checkUnit(ch.unit, found.register.uom);
       for (const f of unit.findings) this.finding(f, found.register.meterId, line);
       for (const f of checkMultiplier(ch.constant, found.register.multiplier)) this.finding(f, found.register.meterId, line);
       if (unit.factor !== null) target = { reg: found.register, factor: unit.factor };

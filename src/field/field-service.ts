@@ -16,6 +16,7 @@ import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen } from '.
 import { verifyMqttSecret } from '../store/mqtt-accounts-repo.js';
 import { enqueue } from '../store/outbox-repo.js';
 import { recordRouteLoad } from '../store/routes-repo.js';
+import { RtlamrIngest } from '../ami/rtlamr-ingest.js';
 import { OutboxPublisher, MQTT_PUBLISH, type PublishItem } from './outbox-publisher.js';
 
 /**
@@ -36,6 +37,8 @@ export class FieldService {
   private readonly loadFiles: LoadFiles;
   private stopping = false;
   private offerTimer: NodeJS.Timeout | null = null;
+  /** rtlamr radio reads arriving on <prefix>/rtlamr/<receiver>. */
+  readonly rtlamr: RtlamrIngest;
 
   constructor(private readonly ctx: GatewayContext) {
     const cfg = ctx.config.mqtt;
@@ -43,6 +46,7 @@ export class FieldService {
     this.clientId = gatewayClientId(ctx);
     this.log = ctx.log.child({ module: 'mqtt' });
     this.loadFiles = new LoadFiles(path.resolve(ctx.config.dataDir, 'mqtt', 'outgoing'));
+    this.rtlamr = new RtlamrIngest(ctx);
     this.broker = cfg.url
       ? null
       : new EmbeddedBroker({
@@ -130,6 +134,8 @@ export class FieldService {
             return await this.offerRoutes(message.deviceId);
           case 'routes/ack':
             return await this.onRouteAck(message);
+          case 'rtlamr':
+            return await this.rtlamr.handle(message.deviceId, message.payload);
         }
       } catch (err) {
         if (err instanceof PayloadError || err instanceof AppError) return this.reject(message, err);

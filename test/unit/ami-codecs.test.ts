@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCmepLine } from '../../adapters/ami-files/cmep.js';
 import { EspiParser } from '../../adapters/ami-files/espi.js';
 import { Nem12Parser } from '../../adapters/ami-files/nem12.js';
+import { parseRtlamr } from '../../adapters/ami-mqtt/rtlamr.js';
 import type { AmiSink, ParseIssue, SourceChannel } from '../../adapters/ami-files/records.js';
 import type { Interval } from '../../src/core/vee/types.js';
 
@@ -104,5 +105,25 @@ describe('NEM12', () => {
       [3, 'record indicator'],
       [5, 'IntervalValue'],
     ]);
+  });
+});
+
+describe('rtlamr', () => {
+  const msg = (type: string, message: Record<string, unknown>, time = '2026-11-23T06:00:00-06:00') => JSON.stringify({ Time: time, Offset: 0, Length: 0, Type: type, Message: message });
+
+  it('finds the endpoint and consumption under each type’s own names', () => {
+    expect(parseRtlamr(msg('SCM+', { FrameSync: 5795, ProtocolID: 30, EndpointType: 156, EndpointID: 1234, Consumption: 99, Tamper: 0, PacketCRC: 1 }))).toEqual({
+      ok: true,
+      read: { type: 'SCM+', endpointId: '1234', readAt: Date.parse('2026-11-23T12:00:00Z') / 1000, consumption: 99 },
+    });
+    expect(parseRtlamr(msg('R900', { ID: 77, Unkn1: 163, NoUse: 0, BackFlow: 0, Consumption: 5, Unkn3: 0, Leak: 0, LeakNow: 0 }))).toMatchObject({ ok: true, read: { endpointId: '77', consumption: 5 } });
+  });
+
+  it('names what is wrong: not JSON, an unknown type, a missing field, a time without its offset', () => {
+    expect(parseRtlamr('{')).toMatchObject({ ok: false, field: '(json)' });
+    expect(parseRtlamr(msg('XYZ', {}))).toMatchObject({ ok: false, field: 'Type' });
+    expect(parseRtlamr(msg('SCM', { ID: 1 }))).toMatchObject({ ok: false, field: 'Message.Consumption' });
+    expect(parseRtlamr(msg('SCM', { ID: 1, Consumption: 2 }, '2026-11-23T06:00:00'))).toMatchObject({ ok: false, field: 'Time' });
+    expect(parseRtlamr(msg('SCM', { ID: -1, Consumption: 2 }))).toMatchObject({ ok: false, field: 'Message.ID' });
   });
 });
