@@ -1,0 +1,96 @@
+import path from 'node:path';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALL_JOBS } from '../../jobs/index.js';
+import { importAmiFile } from '../../src/ami/import-ami.js';
+import { createApi } from '../../src/api/app.js';
+import { DockService } from '../../src/dock/dock-service.js';
+import { runJob } from '../../src/scheduler/runner.js';
+import { createToken } from '../../src/store/tokens-repo.js';
+import { availableDialects } from '../helpers/databases.js';
+import { testGateway, type TestGateway } from '../helpers/gateway.js';
+
+/**
+ * The usage page in Debian's Chromium: a CSR enters a token and a meter, sees a chart per
+ * register with the estimated intervals marked, and nothing is fetched from outside the gateway.
+ */
+const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
+
+describe('usage chart in the web console', () => {
+  let gw: TestGateway;
+  let server: Server;
+  let base: string;
+  let browser: Browser;
+  let csr: string;
+
+  beforeAll(async () => {
+    gw = await testGateway(sqlite, { label: 'console', accounts: 200, routes: 2 });
+    await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.resolve('test/fixtures/ami/cmep-dst.csv'));
+    const app = createApi({ ctx: gw.ctx, jobs: ALL_JOBS, runJobNow: (job) => runJob(gw.ctx, job, { trigger: 'manual' }), health: async () => ({ ok: true, checks: {} }), dock: new DockService(gw.ctx) });
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    csr = await createToken(gw.ctx.store.db, 'maria', 'csr', gw.ctx.clock());
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise((r) => server?.close(r));
+    await gw?.close();
+  });
+
+  it('charts a meter’s intervals with the estimated ones marked, loading only from the gateway', async () => {
+    const page = await browser.newPage();
+    const outside: string[] = [];
+    const errors: string[] = [];
+    page.on('request', (req) => {
+      if (!req.url().startsWith(base)) outside.push(req.url());
+    });
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') errors.push(msg.text());
+    });
+    await page.goto(`${base}/console/`);
+    await page.fill('#token', csr);
+    await page.fill('#id', 'E0000003');
+    await page.fill('#from', '2026-03-09');
+    await page.fill('#to', '2026-03-09');
+    await page.selectOption('#grain', 'interval');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('.register canvas');
+    expect(await page.textContent('.register h2')).toMatch(/^E0000003 register 1: [\d.]+ KWH over 96 intervals$/);
+    expect(await page.getAttribute('.legend-estimated', 'data-estimated')).toBe('3');
+    expect(await page.textContent('.legend-estimated')).toBe('3 intervals are estimated (orange)');
+    expect(await page.textContent('.u-legend')).toMatch(/estimated \(KWH\)/);
+    expect(await page.textContent('#status')).toBe('1 register(s), times in America/Chicago');
+    // The time axis is the utility's, not the browser's (UTC here): the day starts at 12am.
+    expect((await page.locator('.u-axis').first().textContent())?.startsWith('12am')).toBe(true);
+
+    // Days: the spring-forward day is one point like the others.
+    await page.fill('#from', '2026-03-07');
+    await page.selectOption('#grain', 'day');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('.register h2')?.textContent?.includes('over 3 days'));
+    expect(await page.getAttribute('.legend-estimated', 'data-estimated')).toBe('1');
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('says what is wrong instead of drawing nothing', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/console/usage.html`);
+    await page.fill('#token', 'not-a-token');
+    await page.fill('#id', 'E0000003');
+    await page.click('button[type=submit]');
+    await page.waitForSelector('#status.error');
+    expect(await page.textContent('#status')).toBe('the API token was refused; enter a CSR token');
+    await page.fill('#token', csr);
+    await page.fill('#id', 'NOPE');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('not found'));
+    expect(await page.textContent('#status')).toMatch(/meter 'NOPE' not found/);
+  });
+});
