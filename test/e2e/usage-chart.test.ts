@@ -74,7 +74,8 @@ describe('usage chart in the web console', () => {
     await page.fill('#from', '2026-03-07');
     await page.selectOption('#grain', 'day');
     await page.click('button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('.register h2')?.textContent?.includes('over 3 days'));
+    // The page's CSP forbids eval, so waits go through locators, not page functions.
+    await page.locator('.register h2', { hasText: 'over 3 days' }).waitFor();
     expect(await page.getAttribute('.legend-estimated', 'data-estimated')).toBe('1');
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
@@ -91,7 +92,7 @@ describe('usage chart in the web console', () => {
     await page.fill('#token', csr);
     await page.fill('#id', 'NOPE');
     await page.click('button[type=submit]');
-    await page.waitForFunction(() => document.querySelector('#status')?.textContent?.includes('not found'));
+    await page.locator('#status', { hasText: 'not found' }).waitFor();
     expect(await page.textContent('#status')).toMatch(/meter 'NOPE' not found/);
   });
 });
