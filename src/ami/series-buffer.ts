@@ -15,13 +15,21 @@ export interface BufferedSeries {
 export class SeriesBuffer {
   private readonly series = new Map<string, BufferedSeries>();
   private count = 0;
+  /** Codecs hand over a run of intervals with one channel object: its series is found once per run. */
+  private lastChannel: SourceChannel | null = null;
+  private lastSeries: BufferedSeries | null = null;
 
   add(ch: SourceChannel, iv: Interval, line: number): void {
-    const key = seriesKey(ch);
-    let s = this.series.get(key);
+    let s = ch === this.lastChannel ? this.lastSeries : null;
     if (!s) {
-      s = { channel: ch, intervals: [], firstLine: line };
-      this.series.set(key, s);
+      const key = seriesKey(ch);
+      s = this.series.get(key) ?? null;
+      if (!s) {
+        s = { channel: ch, intervals: [], firstLine: line };
+        this.series.set(key, s);
+      }
+      this.lastChannel = ch;
+      this.lastSeries = s;
     }
     s.intervals.push(iv);
     this.count++;
@@ -36,6 +44,7 @@ export class SeriesBuffer {
     const all = [...this.series.values()];
     this.series.clear();
     this.count = 0;
+    this.lastChannel = this.lastSeries = null;
     return all;
   }
 }

@@ -21,8 +21,8 @@ export function dailyTotals(sorted: readonly Interval[], zone: string): DayTotal
   let day: DayTotal | undefined;
   for (const iv of sorted) {
     if (!day || iv.startAt >= day.dayEnd || iv.startAt < day.dayStart) {
-      const start = DateTime.fromSeconds(iv.startAt, { zone }).startOf('day');
-      day = { date: start.toISODate()!, dayStart: start.toSeconds(), dayEnd: start.plus({ days: 1 }).toSeconds(), total: 0, intervals: 0, estimated: 0 };
+      const span = localDay(iv.startAt, zone);
+      day = { date: span.date, dayStart: span.dayStart, dayEnd: span.dayEnd, total: 0, intervals: 0, estimated: 0 };
       days.push(day);
     }
     day.total += iv.value;
@@ -31,6 +31,28 @@ export function dailyTotals(sorted: readonly Interval[], zone: string): DayTotal
   }
   for (const d of days) d.total = Math.round(d.total * 1e6) / 1e6;
   return days;
+}
+
+/**
+ * The local day an instant falls in. Zone arithmetic is slow (tens of microseconds), and an
+ * import asks about the same few days for every meter, so answers are kept per zone and
+ * 15-minute slot (every zone's offset is a multiple of 15 minutes, so a slot never straddles
+ * a local midnight).
+ */
+const dayCache = new Map<string, Map<number, { date: string; dayStart: number; dayEnd: number }>>();
+
+export function localDay(at: number, zone: string): { date: string; dayStart: number; dayEnd: number } {
+  let cache = dayCache.get(zone);
+  if (!cache) dayCache.set(zone, (cache = new Map()));
+  const slot = Math.floor(at / 900);
+  let span = cache.get(slot);
+  if (!span) {
+    if (cache.size > 200_000) cache.clear();
+    const start = DateTime.fromSeconds(at, { zone }).startOf('day');
+    span = { date: start.toISODate()!, dayStart: start.toSeconds(), dayEnd: start.plus({ days: 1 }).toSeconds() };
+    cache.set(slot, span);
+  }
+  return span;
 }
 
 /** Intervals a local day owes at this length: 96 normally, 92 or 100 on DST days at 15 minutes. */
