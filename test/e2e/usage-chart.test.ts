@@ -1,15 +1,10 @@
 import path from 'node:path';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_JOBS } from '../../jobs/index.js';
 import { importAmiFile } from '../../src/ami/import-ami.js';
-import { createApi } from '../../src/api/app.js';
-import { DockService } from '../../src/dock/dock-service.js';
-import { runJob } from '../../src/scheduler/runner.js';
 import { createToken } from '../../src/store/tokens-repo.js';
 import { availableDialects } from '../helpers/databases.js';
+import { startApi } from '../helpers/api.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
@@ -20,7 +15,7 @@ const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
 
 describe('usage chart in the web console', () => {
   let gw: TestGateway;
-  let server: Server;
+  let api: Awaited<ReturnType<typeof startApi>>;
   let base: string;
   let browser: Browser;
   let csr: string;
@@ -28,17 +23,14 @@ describe('usage chart in the web console', () => {
   beforeAll(async () => {
     gw = await testGateway(sqlite, { label: 'console', accounts: 200, routes: 2 });
     await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.resolve('test/fixtures/ami/cmep-dst.csv'));
-    const app = createApi({ ctx: gw.ctx, jobs: ALL_JOBS, runJobNow: (job) => runJob(gw.ctx, job, { trigger: 'manual' }), health: async () => ({ ok: true, checks: {} }), dock: new DockService(gw.ctx) });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startApi(gw.ctx);
+    base = api.base;
     csr = await createToken(gw.ctx.store.db, 'maria', 'csr', gw.ctx.clock());
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
   });
   afterAll(async () => {
     await browser?.close();
-    await new Promise((r) => server?.close(r));
+    await api?.close();
     await gw?.close();
   });
 

@@ -1,17 +1,14 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_JOBS } from '../../jobs/index.js';
 import { AmiService } from '../../src/ami/ami-service.js';
 import { importAmiFile } from '../../src/ami/import-ami.js';
-import { createApi } from '../../src/api/app.js';
-import { DockService } from '../../src/dock/dock-service.js';
+import { ALL_JOBS } from '../../jobs/index.js';
 import { runJob } from '../../src/scheduler/runner.js';
 import { createToken } from '../../src/store/tokens-repo.js';
 import { availableDialects } from '../helpers/databases.js';
+import { startApi } from '../helpers/api.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
@@ -25,7 +22,7 @@ const JULY_6 = Date.UTC(2026, 6, 6, 5) / 1000;
 
 describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI usage on $name', (dialect) => {
   let gw: TestGateway;
-  let server: Server;
+  let api: Awaited<ReturnType<typeof startApi>>;
   let base: string;
   let csr: string;
   const get = (p: string, token = csr) => fetch(`${base}${p}`, { headers: { authorization: `Bearer ${token}` } });
@@ -33,15 +30,12 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI usage 
   beforeAll(async () => {
     gw = await testGateway(dialect, { label: 'amiusage', accounts: 200, routes: 2 });
     for (const f of ['cmep-dst.csv', 'espi-gap.xml']) await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.join(FIXTURES, f));
-    const app = createApi({ ctx: gw.ctx, jobs: ALL_JOBS, runJobNow: (job) => runJob(gw.ctx, job, { trigger: 'manual' }), health: async () => ({ ok: true, checks: {} }), dock: new DockService(gw.ctx) });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    api = await startApi(gw.ctx);
+    base = api.base;
     csr = await createToken(gw.ctx.store.db, 'maria', 'csr', gw.ctx.clock());
   });
   afterAll(async () => {
-    await new Promise((r) => server?.close(r));
+    await api?.close();
     await gw?.close();
   });
 
