@@ -17,7 +17,7 @@ import { validateSeries } from '../core/vee/validate-series.js';
 import { dailyTotals } from '../core/vee/rules/daily.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { insertReturningId } from '../db/sql-utils.js';
+import { insertReturningId, isUniqueViolation } from '../db/sql-utils.js';
 import { DayLedger } from './day-ledger.js';
 import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
@@ -108,7 +108,9 @@ export class AmiImportRun implements AmiFeed {
   private readonly tails = new Map<string, Interval>();
   private readonly resolved = new Map<string, { reg: AmiRegister; factor: number } | null>();
   private readonly unknown = new Map<string, { intervals: number; reads: number; line: number }>();
-  private readonly registerRows: Record<string, unknown>[] = [];
+  /** Register reads waiting for the next write, and the registers that had any (for the sum check). */
+  private registerRows: Record<string, unknown>[] = [];
+  private readonly withRegisterReads = new Set<string>();
   private counts = { received: 0, stored: 0, estimated: 0, registerReads: 0 };
   private readonly zone: string;
 
@@ -138,6 +140,7 @@ export class AmiImportRun implements AmiFeed {
     }
     this.counts.registerReads++;
     this.registerRows.push({ meter_id: target.reg.meterId, channel: target.reg.registerNo, read_at: readAt, value: value * target.factor, source: this.source, batch_id: this.batchId });
+    this.withRegisterReads.add(`${target.reg.meterId}|${target.reg.registerNo}`);
   }
 
   issue(i: ParseIssue): void {
@@ -145,7 +148,7 @@ export class AmiImportRun implements AmiFeed {
   }
 
   async flushIfFull(): Promise<void> {
-    if (this.buffer.size >= this.ctx.config.ami.flushIntervals) await this.flush();
+    if (this.buffer.size + this.registerRows.length >= this.ctx.config.ami.flushIntervals) await this.flush();
   }
 
   /** Everything fed so far, validated and committed. */
@@ -200,13 +203,7 @@ export class AmiImportRun implements AmiFeed {
     for (const [ref, u] of this.unknown) {
       this.exceptions.add({ kind: 'UNKNOWN_METER', severity: 'error', line: u.line, meterId: ref.slice(0, 12), field: 'meter', value: ref, message: `${this.fileName} line ${u.line}, meter: '${ref}' is not a billing meter id or radio id; its ${[u.intervals ? `${u.intervals} intervals` : '', u.reads ? `${u.reads} register reads` : ''].filter(Boolean).join(' and ') || 'data'} were not stored` });
     }
-    if (this.registerRows.length > 0) {
-      for (let i = 0; i < this.registerRows.length; i += 500) {
-        await db('ami_register_reads').insert(this.registerRows.slice(i, i + 500)).onConflict(['meter_id', 'channel', 'read_at']).ignore();
-      }
-    }
-    const withRegisterReads = new Set(this.registerRows.map((r) => `${r.meter_id}|${r.channel}`));
-    const derived = await deriveDailyReads(db, this.ledger.all(), (meterId, channel) => this.directory.find([meterId], channel).register, { zone: this.zone, vee: this.ctx.config.ami.vee, now, withRegisterReads });
+    const derived = await deriveDailyReads(db, this.ledger.all(), (meterId, channel) => this.directory.find([meterId], channel).register, { zone: this.zone, vee: this.ctx.config.ami.vee, now, withRegisterReads: this.withRegisterReads });
     for (const f of derived.findings) this.finding(f, f.meterId, null);
     const dailyReads = derived.reads.length;
     await this.exceptions.flush(db, now, true);
@@ -233,7 +230,12 @@ export class AmiImportRun implements AmiFeed {
     }
     await this.waitForWrite();
     const rows = this.writer.pending;
+    const registerRows = this.registerRows;
+    this.registerRows = [];
     const write = this.writer.flush().then(async (changed) => {
+      for (let i = 0; i < registerRows.length; i += 500) {
+        await this.ctx.db('ami_register_reads').insert(registerRows.slice(i, i + 500)).onConflict(['meter_id', 'channel', 'read_at']).ignore();
+      }
       this.counts.stored += changed;
       // Rows that met stored rows kept those: the day totals of this write are not the stored ones.
       if (changed !== rows) this.ledger.markDirty(registers);
@@ -342,7 +344,7 @@ async function beginBatch(db: Knex, b: { format: AmiSource; sha256: string; name
     await db('exceptions').where({ batch_id: existing.id }).delete();
     return { batchId: Number(existing.id), done: false };
   }
-  const batchId = await insertReturningId(db, 'import_batches', {
+  const row = {
     source: `ami-${b.format}`,
     idempotency_key: key,
     file_name: b.name.slice(0, 255),
@@ -355,8 +357,16 @@ async function beginBatch(db: Knex, b: { format: AmiSource; sha256: string; name
     skipped: 0,
     created_at: b.now,
     state: 'running',
-  });
-  return { batchId, done: false };
+  };
+  try {
+    return { batchId: await insertReturningId(db, 'import_batches', row), done: false };
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    // The same content arriving twice at once (a redelivered message on a second connection):
+    // the other import stores it, and this one has nothing to add.
+    const other = (await db('import_batches').select('id').where({ idempotency_key: key }).first()) as { id: number };
+    return { batchId: Number(other.id), done: true };
+  }
 }
 
 async function fileSha256(file: string): Promise<string> {
