@@ -13,6 +13,7 @@ import type { JobDefinition } from '../scheduler/job.js';
 import { actorOf, allow, authenticate } from './auth.js';
 import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
+import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
 import type { DockService } from '../dock/dock-service.js';
 import { errorHandler } from './http-errors.js';
@@ -113,6 +114,7 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.use(dockRouter(deps.dock));
   api.use(usageRouter(ctx));
+  api.use(workOrderRouter(ctx));
   app.use('/api', api);
   app.use('/console', consoleRouter());
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));

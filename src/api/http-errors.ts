@@ -13,7 +13,9 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       return;
     }
     if (err instanceof AppError) {
-      res.status(err.status).json({ error: { code: err.code, message: err.message, field: err.detail.field ?? null } });
+      // A conflict carries the current state of what was stale, so the client can redo its change on it.
+      const current = (err as AppError & { current?: unknown }).current;
+      res.status(err.status).json({ error: { code: err.code, message: err.message, field: err.detail.field ?? null }, ...(current === undefined ? {} : { current }) });
       return;
     }
     const status = (err as { status?: number; type?: string }).status;

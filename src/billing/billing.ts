@@ -47,7 +47,7 @@ export interface PostResult {
 }
 
 const isoDate = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v)).slice(0, 10);
-const ENTITIES: MappedEntity[] = ['routes', 'premises', 'accounts', 'meters', 'registers', 'readHistory', 'readUpload', 'uploadBatch'];
+const ENTITIES: MappedEntity[] = ['routes', 'premises', 'accounts', 'meters', 'registers', 'readHistory', 'readUpload', 'uploadBatch', 'serviceOrders', 'fieldWorkUpload'];
 
 export class Billing {
   constructor(
@@ -160,19 +160,47 @@ export class Billing {
 
   /** Posts reads in one transaction: one upload-batch row, then the reads billing does not hold yet. */
   async postReads(rows: readonly q.ReadUploadRow[], opts: { source: string; now: Date }): Promise<PostResult> {
+    const t = this.mapping.readUpload;
+    return this.postBatch('READS', t.table, t.columns.readKey, rows, (r) => r.readKey, readsChecksum, (trx, r, batchId, now) => q.readUploadRecord(trx, this.mapping, r, batchId, now), opts);
+  }
+
+  /** Posts completed work orders to the field-work upload table, the same way: once per completion key. */
+  async postFieldWork(rows: readonly q.FieldWorkUploadRow[], opts: { source: string; now: Date }): Promise<PostResult> {
+    const t = this.mapping.fieldWorkUpload;
+    const checksum = (xs: readonly q.FieldWorkUploadRow[]) => keyedChecksum(xs.map((r) => [r.completionKey, `${r.completionKey}|${r.outcome}|${r.finalRead}|${r.newMeterSerial}|${r.newMeterRead}`]));
+    return this.postBatch('FIELDWORK', t.table, t.columns.completionKey, rows, (r) => r.completionKey, checksum, (trx, r, batchId) => q.fieldWorkUploadRecord(trx, this.mapping, r, batchId), opts);
+  }
+
+  /** Open service orders entered in billing, of the types fieldgate works (mapping values.serviceOrderTypes). */
+  async openServiceOrders(): Promise<Record<string, unknown>[]> {
+    return this.run(() => q.selectOpenServiceOrders(this.db, this.mapping));
+  }
+
+  /**
+   * One billing transaction: an upload-batch row, then the rows billing does not hold yet (its
+   * unique key makes a retry harmless; rows it holds are counted, not inserted again).
+   */
+  private async postBatch<R>(
+    kind: string,
+    table: string,
+    keyColumn: string,
+    rows: readonly R[],
+    keyOf: (r: R) => string,
+    checksumOf: (rows: readonly R[]) => string,
+    record: (trx: Knex.Transaction, r: R, batchId: string, now: string) => Record<string, unknown>,
+    opts: { source: string; now: Date },
+  ): Promise<PostResult> {
     return this.guard(() =>
       this.db.transaction(async (trx) => {
-        const keys = rows.map((r) => r.readKey);
-        const existing = new Set(
-          (await selectWhereIn<{ readKey: string }>(trx, keys, (part) => q.selectExistingReadKeys(trx, this.mapping, part))).map((r) => r.readKey),
-        );
-        const fresh = rows.filter((r) => !existing.has(r.readKey));
+        const keys = rows.map(keyOf);
+        const existing = new Set((await selectWhereIn<{ key: string }>(trx, keys, (part) => q.selectExistingKeys(trx, table, keyColumn, part))).map((r) => r.key));
+        const fresh = rows.filter((r) => !existing.has(keyOf(r)));
         if (fresh.length === 0) return { batchId: null, posted: 0, alreadyPosted: existing.size, checksum: null };
         const batchId = randomUUID();
-        const checksum = readsChecksum(fresh);
+        const checksum = checksumOf(fresh);
         const now = opts.now.toISOString();
-        await q.insertUploadBatch(trx, this.mapping, { batchId, kind: 'READS', source: opts.source, rowCount: fresh.length, checksum, createdAt: now });
-        await insertMany(trx, this.mapping.readUpload.table, fresh.map((r) => q.readUploadRecord(trx, this.mapping, r, batchId, now)));
+        await q.insertUploadBatch(trx, this.mapping, { batchId, kind, source: opts.source, rowCount: fresh.length, checksum, createdAt: now });
+        await insertMany(trx, table, fresh.map((r) => record(trx, r, batchId, now)));
         return { batchId, posted: fresh.length, alreadyPosted: existing.size, checksum };
       }),
     );
@@ -195,10 +223,13 @@ export class Billing {
 
 /** sha256 over the reads in key order: what billing received can be checked against what was sent. */
 export function readsChecksum(rows: readonly q.ReadUploadRow[]): string {
+  return keyedChecksum(rows.map((r) => [r.readKey, `${r.readKey}|${r.readValue}|${r.readAt}`]));
+}
+
+/** sha256 over (key, line) pairs in key order. */
+function keyedChecksum(pairs: readonly [string, string][]): string {
   const hash = createHash('sha256');
-  for (const r of [...rows].sort((a, b) => (a.readKey < b.readKey ? -1 : a.readKey > b.readKey ? 1 : 0))) {
-    hash.update(`${r.readKey}|${r.readValue}|${r.readAt}\n`);
-  }
+  for (const [, line] of [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) hash.update(`${line}\n`);
   return hash.digest('hex');
 }
 

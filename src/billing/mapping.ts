@@ -27,11 +27,17 @@ export const billingMappingSchema = z.strictObject({
     'method', 'readCode', 'skipCode', 'troubleCode', 'note', 'receivedAt',
   ] as const),
   uploadBatch: entity(['batchId', 'kind', 'source', 'rowCount', 'checksum', 'createdAt'] as const),
+  serviceOrders: entity(['orderNo', 'accountNo', 'meterId', 'orderType', 'status', 'createdAt', 'dueDate', 'notes'] as const),
+  fieldWorkUpload: entity(['completionKey', 'batchId', 'orderNo', 'outcome', 'completedAt', 'technician', 'finalRead', 'newMeterSerial', 'newMeterRead'] as const),
   values: z.strictObject({
     activeAccountStatuses: z.array(z.string()).min(1),
     activeMeterStatuses: z.array(z.string()).min(1),
     readTypeActual: z.string(),
     readTypeEstimated: z.string(),
+    /** Service orders in these statuses are pulled into fieldgate as work orders. */
+    openServiceOrderStatuses: z.array(z.string()).min(1),
+    /** Billing's order type codes → fieldgate's work-order types; codes not listed are left in billing. */
+    serviceOrderTypes: z.record(z.string(), z.string()),
   }),
 });
 

@@ -111,8 +111,53 @@ export function selectMetersById(db: Db, m: BillingMapping, meterIds: readonly s
     .whereIn(col(m, 'meters', 'meterId'), meterIds as string[]);
 }
 
-export function selectExistingReadKeys(db: Db, m: BillingMapping, keys: readonly string[]): Knex.QueryBuilder {
-  return db(m.readUpload.table).select({ readKey: col(m, 'readUpload', 'readKey') }).whereIn(col(m, 'readUpload', 'readKey'), keys as string[]);
+/** The keys of an upload table (reads or field work) that billing holds already. */
+export function selectExistingKeys(db: Db, table: string, keyColumn: string, keys: readonly string[]): Knex.QueryBuilder {
+  return db(table).select({ key: keyColumn }).whereIn(keyColumn, keys as string[]);
+}
+
+/** Open service orders CSRs entered in billing, of the types fieldgate works. */
+export function selectOpenServiceOrders(db: Db, m: BillingMapping): Knex.QueryBuilder {
+  return db(m.serviceOrders.table)
+    .select({
+      orderNo: col(m, 'serviceOrders', 'orderNo'),
+      accountNo: col(m, 'serviceOrders', 'accountNo'),
+      meterId: col(m, 'serviceOrders', 'meterId'),
+      orderType: col(m, 'serviceOrders', 'orderType'),
+      createdAt: col(m, 'serviceOrders', 'createdAt'),
+      dueDate: col(m, 'serviceOrders', 'dueDate'),
+      notes: col(m, 'serviceOrders', 'notes'),
+    })
+    .whereIn(col(m, 'serviceOrders', 'status'), m.values.openServiceOrderStatuses)
+    .whereIn(col(m, 'serviceOrders', 'orderType'), Object.keys(m.values.serviceOrderTypes))
+    .orderBy(col(m, 'serviceOrders', 'orderNo'));
+}
+
+/** A completed work order as billing's field-work upload table takes it. */
+export interface FieldWorkUploadRow {
+  completionKey: string;
+  orderNo: string;
+  outcome: string;
+  completedAt: string;
+  technician: string | null;
+  finalRead: number | null;
+  newMeterSerial: string | null;
+  newMeterRead: number | null;
+}
+
+export function fieldWorkUploadRecord(db: Db, m: BillingMapping, row: FieldWorkUploadRow, batchId: string): Record<string, unknown> {
+  const c = m.fieldWorkUpload.columns;
+  return {
+    [c.completionKey]: row.completionKey,
+    [c.batchId]: batchId,
+    [c.orderNo]: row.orderNo,
+    [c.outcome]: row.outcome,
+    [c.completedAt]: dbTime(db, row.completedAt),
+    [c.technician]: row.technician,
+    [c.finalRead]: row.finalRead,
+    [c.newMeterSerial]: row.newMeterSerial,
+    [c.newMeterRead]: row.newMeterRead,
+  };
 }
 
 export interface UploadBatchRow {

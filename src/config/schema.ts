@@ -3,6 +3,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { billingMappingSchema } from '../billing/mapping.js';
 import { veeConfigSchema } from '../core/vee/config.js';
+import { COMPLETION_FIELDS, WORK_ORDER_TYPES } from '../core/work-orders.js';
 
 /**
  * The whole configuration. Defaults live in config/defaults.json (one place); this schema
@@ -95,6 +96,13 @@ export const configSchema = z.strictObject({
       /** When the port is taken (a system Mosquitto on 1883), take the next free one and log it. */
       portFallback: z.boolean(),
     }),
+  }),
+  workOrders: z.strictObject({
+    /** Per type, the completion fields a completed order must carry. */
+    types: z.record(z.enum(WORK_ORDER_TYPES), z.strictObject({ required: z.array(z.enum(COMPLETION_FIELDS)) })),
+    outcomes: z.array(z.string().regex(/^[A-Z_]{2,20}$/)).min(1),
+    /** Priority when none is given: 1 (emergency) to 5. */
+    defaultPriority: z.number().int().min(1).max(5),
   }),
   ami: z.strictObject({
     /** Drop folder for AMI files (relative to dataDir); processed files move to done/ or failed/. */

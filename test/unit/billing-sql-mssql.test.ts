@@ -24,7 +24,8 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectRegisters(mssql, mapping, ['W1', 'W2']))).toMatchSnapshot();
     expect(sql(q.selectHistory(mssql, mapping, ['W1'], '2025-10-01'))).toMatchSnapshot();
     expect(sql(q.selectMetersById(mssql, mapping, ['W1']))).toMatchSnapshot();
-    expect(sql(q.selectExistingReadKeys(mssql, mapping, ['W1|1|2026-11-23T15:00:00.000Z']))).toMatchSnapshot();
+    expect(sql(q.selectExistingKeys(mssql, mapping.readUpload.table, mapping.readUpload.columns.readKey, ['W1|1|2026-11-23T15:00:00.000Z']))).toMatchSnapshot();
+    expect(sql(q.selectOpenServiceOrders(mssql, mapping))).toMatchSnapshot();
   });
   it('writes the upload batch and reads with Date parameters', () => {
     expect(sql(q.insertUploadBatch(mssql, mapping, { batchId: 'b-1', kind: 'READS', source: 'fieldgate', rowCount: 2, checksum: 'abc', createdAt: '2026-11-23T16:00:00.000Z' }))).toMatchSnapshot();
@@ -36,6 +37,12 @@ describe('billing SQL for SQL Server', () => {
     expect(record.read_at).toBeInstanceOf(Date);
     // On SQL Server, insertMany sends plain multi-row inserts of the mapped table: this statement.
     expect(sql(mssql(mapping.readUpload.table).insert([record]))).toMatchSnapshot();
+  });
+  it('writes completed field work', () => {
+    const row: q.FieldWorkUploadRow = { completionKey: 'WO-1', orderNo: 'SO000001', outcome: 'COMPLETED', completedAt: '2026-11-23T16:00:00.000Z', technician: 'tom', finalRead: 1234, newMeterSerial: null, newMeterRead: null };
+    const record = q.fieldWorkUploadRecord(mssql, mapping, row, 'b-2');
+    expect(record.completed_at).toBeInstanceOf(Date);
+    expect(sql(mssql(mapping.fieldWorkUpload.table).insert([record]))).toMatchSnapshot();
   });
   it('keeps each insert under SQL Server\'s 2,100 parameters', () => {
     expect(rowsPerStatement(15) * 15).toBeLessThanOrEqual(2100);

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import type { FieldWorkUploadRow, ReadUploadRow } from '../billing/queries.js';
+import { checkMove, FINAL_STATES, WorkOrderError, type Actor, type Completion, type WorkOrderState, type WorkOrderType } from '../core/work-orders.js';
+import type { Config } from '../config/schema.js';
+import { insertReturningId, isUniqueViolation } from '../db/sql-utils.js';
+import { AppError, NotFoundError } from '../errors.js';
+import { BILLING_READ } from '../readings/import-readings.js';
+import { enqueue } from '../store/outbox-repo.js';
+
+/**
+ * Work orders in the store. Every change names the version it was made on: a change on an
+ * older version is refused with the order as it is now, never applied over it. A completion
+ * queues its field-work row for billing (and, for types that end a meter's service, the final
+ * read) in the same transaction.
+ */
+export const BILLING_FIELDWORK = 'billing.fieldwork';
+
+export interface WorkOrder {
+  orderNo: string;
+  source: string;
+  type: WorkOrderType;
+  state: WorkOrderState;
+  version: number;
+  priority: number;
+  accountNo: string | null;
+  meterId: string | null;
+  area: string | null;
+  dueDate: string | null;
+  windowStart: string | null;
+  windowEnd: string | null;
+  technician: string | null;
+  notes: string | null;
+  completion: Completion | null;
+  createdAt: string;
+  updatedAt: string;
+  overdue: boolean;
+}
+
+export class StaleUpdateError extends AppError {
+  constructor(readonly current: WorkOrder, seen: number) {
+    super('STALE_VERSION', `order ${current.orderNo} is at version ${current.version}, the change was made on version ${seen}; nothing was changed`, { status: 409, field: 'version', value: seen, record: current.orderNo });
+  }
+}
+
+/** Types whose completion ends a meter's reading: their read goes to billing as a final read. */
+const FINAL_READ_TYPES: readonly WorkOrderType[] = ['TurnOff', 'CutForNonPayment', 'ExchangeMeter', 'Remove'];
+
+type Db = Knex | Knex.Transaction;
+type Row = Record<string, unknown>;
+
+export interface NewWorkOrder {
+  orderNo?: string;
+  source: string;
+  type: WorkOrderType;
+  priority?: number;
+  accountNo?: string | null;
+  meterId?: string | null;
+  area?: string | null;
+  dueDate?: string | null;
+  windowStart?: string | null;
+  windowEnd?: string | null;
+  notes?: string | null;
+}
+
+/** Creates an order; an order number that exists already is a 409 naming it (or, with `ifAbsent`, the existing order). */
+export async function createWorkOrder(db: Db, config: Config, input: NewWorkOrder, actor: Actor, now: Date, opts: { ifAbsent?: boolean } = {}): Promise<{ order: WorkOrder; created: boolean }> {
+  // 12 characters, as billing's order numbers are: WO, the day, four random letters and digits.
+  const orderNo = input.orderNo ?? `WO${now.toISOString().slice(2, 10).replace(/-/g, '')}${randomBytes(3).readUIntBE(0, 3).toString(36).toUpperCase().padStart(4, '0').slice(-4)}`;
+  const at = now.toISOString();
+  try {
+    const id = await db.transaction(async (trx) => {
+      const orderId = await insertReturningId(trx, 'work_orders', {
+        order_no: orderNo, source: input.source, type: input.type, state: 'created', version: 1, priority: input.priority ?? config.workOrders.defaultPriority,
+        account_no: input.accountNo ?? null, meter_id: input.meterId ?? null, area: input.area ?? null, due_date: input.dueDate ?? null,
+        window_start: input.windowStart ?? null, window_end: input.windowEnd ?? null, technician: null, notes: input.notes ?? null, completion: null, created_at: at, updated_at: at,
+      });
+      await trx('work_order_events').insert({ order_id: orderId, from_state: null, to_state: 'created', version: 1, actor: actorName(actor), at, recorded_at: at, detail: JSON.stringify({ source: input.source }) });
+      return orderId;
+    });
+    void id;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    if (opts.ifAbsent) return { order: (await findWorkOrder(db, orderNo, config.timeZone, now))!, created: false };
+    throw new AppError('DUPLICATE', `order ${orderNo} exists already`, { status: 409, field: 'orderNo', value: orderNo });
+  }
+  return { order: (await findWorkOrder(db, orderNo, config.timeZone, now))!, created: true };
+}
+
+export async function findWorkOrder(db: Db, orderNo: string, zone: string, now: Date): Promise<WorkOrder | null> {
+  const row = (await db('work_orders').where({ order_no: orderNo }).first()) as Row | undefined;
+  return row ? toOrder(row, today(zone, now)) : null;
+}
+
+export async function getWorkOrder(db: Db, orderNo: string, zone: string, now: Date): Promise<WorkOrder> {
+  const order = await findWorkOrder(db, orderNo, zone, now);
+  if (!order) throw Object.assign(new NotFoundError('order', orderNo), { detail: { field: 'orderNo', record: orderNo } });
+  return order;
+}
+
+export interface Move {
+  to: WorkOrderState;
+  /** The version the change was made on. */
+  version: number;
+  /** When it happened in the field (an offline device sends it later); defaults to now. */
+  at?: string;
+  technician?: string | null;
+  completion?: Completion | null;
+  reason?: string | null;
+  note?: string | null;
+  gps?: { lat: number; lon: number } | null;
+}
+
+/** Applies one move, or refuses it without changing anything. */
+export async function moveWorkOrder(db: Knex, config: Config, orderNo: string, move: Move, actor: Actor, now: Date): Promise<WorkOrder> {
+  return db.transaction(async (trx) => {
+    const current = await getWorkOrder(trx, orderNo, config.timeZone, now);
+    if (current.version !== move.version) throw new StaleUpdateError(current, move.version);
+    checkMove(current, move.to, actor, move, config.workOrders.types);
+    if (move.to === 'completed' && !config.workOrders.outcomes.includes(move.completion!.outcome)) {
+      throw new WorkOrderError('BAD_INPUT', `outcome must be one of ${config.workOrders.outcomes.join(', ')}`, { field: 'outcome', value: move.completion!.outcome, record: orderNo });
+    }
+    const at = move.at ?? now.toISOString();
+    const recorded = now.toISOString();
+    const technician = move.to === 'dispatched' ? move.technician! : current.technician;
+    const completion = move.to === 'completed' || move.to === 'failed' ? move.completion ?? null : current.completion;
+    const changed = await trx('work_orders')
+      .where({ order_no: orderNo, version: current.version })
+      .update({ state: move.to, version: current.version + 1, technician, completion: completion ? JSON.stringify(completion) : null, updated_at: recorded });
+    // Another change committed between the read and this update (two devices at once): theirs stands.
+    if (changed !== 1) throw new StaleUpdateError((await getWorkOrder(trx, orderNo, config.timeZone, now)), move.version);
+    const id = ((await trx('work_orders').select('id').where({ order_no: orderNo }).first()) as { id: number }).id;
+    const detail = { technician: move.to === 'dispatched' ? technician : undefined, reason: move.reason ?? undefined, note: move.note ?? undefined, gps: move.gps ?? undefined };
+    await trx('work_order_events').insert({ order_id: id, from_state: current.state, to_state: move.to, version: current.version + 1, actor: actorName(actor), at, recorded_at: recorded, detail: JSON.stringify(detail) });
+    if (move.to === 'completed' || move.to === 'failed') await queueForBilling(trx, current, move.to, completion!, technician, recorded);
+    return getWorkOrder(trx, orderNo, config.timeZone, now);
+  });
+}
+
+async function queueForBilling(trx: Knex.Transaction, order: WorkOrder, state: 'completed' | 'failed', c: Completion, technician: string | null, now: string): Promise<void> {
+  const row: FieldWorkUploadRow = {
+    completionKey: `WO:${order.orderNo}`,
+    orderNo: order.orderNo,
+    outcome: state === 'failed' ? 'FAILED' : c.outcome,
+    completedAt: c.completedAt,
+    technician,
+    finalRead: c.finalRead ?? null,
+    newMeterSerial: c.newMeterSerial ?? null,
+    newMeterRead: c.newMeterRead ?? null,
+  };
+  await enqueue(trx, BILLING_FIELDWORK, [{ key: row.completionKey, payload: row }], now);
+  if (state === 'completed' && FINAL_READ_TYPES.includes(order.type) && order.meterId && c.finalRead != null) {
+    const read: ReadUploadRow = {
+      readKey: `WO:${order.orderNo}:FINAL`, meterId: order.meterId, registerNo: 1, readValue: c.finalRead, readAt: c.completedAt, readType: 'actual',
+      source: 'FIELD', readerId: technician?.slice(0, 8) ?? null, method: 'K', readCode: 'FN', skipCode: null, troubleCode: null, note: `final read, ${order.type} ${order.orderNo}`.slice(0, 40),
+    };
+    await enqueue(trx, BILLING_READ, [{ key: read.readKey, payload: read }], now);
+  }
+}
+
+export interface OrderFilter {
+  state?: WorkOrderState;
+  open?: boolean;
+  technician?: string;
+  type?: WorkOrderType;
+  area?: string;
+  limit?: number;
+}
+
+export async function listWorkOrders(db: Db, f: OrderFilter, zone: string, now: Date): Promise<WorkOrder[]> {
+  const q = db('work_orders').orderBy([{ column: 'priority' }, { column: 'due_date' }, { column: 'order_no' }]).limit(f.limit ?? 500);
+  if (f.state) q.where('state', f.state);
+  if (f.open) q.whereNotIn('state', FINAL_STATES as string[]);
+  if (f.technician) q.where('technician', f.technician);
+  if (f.type) q.where('type', f.type);
+  if (f.area) q.where('area', f.area);
+  const day = today(zone, now);
+  return ((await q) as Row[]).map((r) => toOrder(r, day));
+}
+
+/** For the CSR's dispatch board: open orders counted by type, state, technician, area and age; overdue ones listed. */
+export async function dispatchView(db: Db, zone: string, now: Date) {
+  const open = await listWorkOrders(db, { open: true, limit: 100_000 }, zone, now);
+  const count = (key: (o: WorkOrder) => string) => {
+    const out: Record<string, number> = {};
+    for (const o of open) out[key(o)] = (out[key(o)] ?? 0) + 1;
+    return out;
+  };
+  const ageDays = (o: WorkOrder) => Math.floor((now.getTime() - Date.parse(o.createdAt)) / 86_400_000);
+  return {
+    open: open.length,
+    byType: count((o) => o.type),
+    byState: count((o) => o.state),
+    byTechnician: count((o) => o.technician ?? '(unassigned)'),
+    byArea: count((o) => o.area ?? '(none)'),
+    byAge: count((o) => (ageDays(o) < 1 ? 'today' : ageDays(o) < 3 ? '1-2 days' : ageDays(o) < 7 ? '3-6 days' : '7+ days')),
+    overdue: open.filter((o) => o.overdue),
+  };
+}
+
+function toOrder(r: Row, todayDate: string): WorkOrder {
+  const state = String(r.state) as WorkOrderState;
+  const dueDate = r.due_date == null ? null : String(r.due_date);
+  return {
+    orderNo: String(r.order_no),
+    source: String(r.source),
+    type: String(r.type) as WorkOrderType,
+    state,
+    version: Number(r.version),
+    priority: Number(r.priority),
+    accountNo: (r.account_no as string | null) ?? null,
+    meterId: (r.meter_id as string | null) ?? null,
+    area: (r.area as string | null) ?? null,
+    dueDate,
+    windowStart: (r.window_start as string | null) ?? null,
+    windowEnd: (r.window_end as string | null) ?? null,
+    technician: (r.technician as string | null) ?? null,
+    notes: (r.notes as string | null) ?? null,
+    completion: r.completion ? (JSON.parse(String(r.completion)) as Completion) : null,
+    createdAt: String(r.created_at),
+    updatedAt: String(r.updated_at),
+    overdue: dueDate !== null && dueDate < todayDate && !FINAL_STATES.includes(state),
+  };
+}
+
+function today(zone: string, now: Date): string {
+  return DateTime.fromJSDate(now, { zone }).toISODate()!;
+}
+
+function actorName(a: Actor): string {
+  return `${a.role}:${a.name}`.slice(0, 80);
+}
