@@ -12,7 +12,7 @@ import type { Topics } from './topics.js';
  */
 export interface BrokerAccount {
   username: string;
-  role: 'device' | 'radio' | 'csr' | 'admin' | 'gateway';
+  role: 'device' | 'radio' | 'tech' | 'csr' | 'admin' | 'gateway';
 }
 
 export interface EmbeddedBrokerOptions {
@@ -60,7 +60,7 @@ export class EmbeddedBroker {
         this.opts.verify(username, secret).then(
           (account) => {
             if (!account) return refuse(BAD_CREDENTIALS, 'unknown device or wrong secret');
-            if ((account.role === 'device' || account.role === 'radio') && client.id !== username) return refuse(NOT_AUTHORIZED, `a device's client id must be its device id (${username})`);
+            if ((account.role === 'device' || account.role === 'radio' || account.role === 'tech') && client.id !== username) return refuse(NOT_AUTHORIZED, `a device's client id must be its device id (${username})`);
             this.accounts.set(client, account);
             done(null, true);
           },
@@ -73,6 +73,7 @@ export class EmbeddedBroker {
         if (account?.role === 'gateway') return done(null);
         if (account?.role === 'device' && topics.deviceMayPublish(account.username, packet.topic)) return done(null);
         if (account?.role === 'radio' && packet.topic === topics.rtlamr(account.username)) return done(null);
+        if (account?.role === 'tech' && packet.topic === topics.techUpdates(account.username)) return done(null);
         this.opts.log(`mqtt publish refused: ${account?.username ?? client.id} may not publish to ${packet.topic}`);
         done(new Error(`not allowed to publish to ${packet.topic}`));
       },
@@ -81,6 +82,7 @@ export class EmbeddedBroker {
         const ok =
           account?.role === 'gateway' ||
           (account?.role === 'device' && topics.deviceMaySubscribe(account.username, sub.topic)) ||
+          (account?.role === 'tech' && topics.techMaySubscribe(account.username, sub.topic)) ||
           ((account?.role === 'csr' || account?.role === 'admin') && sub.topic.startsWith(`${topics.prefix}/devices/`));
         if (ok) return done(null, sub);
         this.opts.log(`mqtt subscribe refused: ${account?.username ?? client.id} may not subscribe to ${sub.topic}`);

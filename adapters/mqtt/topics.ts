@@ -5,7 +5,7 @@
 export const DEVICE_TO_GATEWAY = ['status', 'readings', 'routes/request', 'routes/ack'] as const;
 export type DeviceTopic = (typeof DEVICE_TO_GATEWAY)[number];
 /** What the gateway receives: a device's topics, and rtlamr radio reads from a receiver. */
-export type InboundKind = DeviceTopic | 'rtlamr';
+export type InboundKind = DeviceTopic | 'rtlamr' | 'tech/updates';
 
 export class Topics {
   constructor(readonly prefix: string) {}
@@ -37,13 +37,41 @@ export class Topics {
     return `${this.prefix}/rtlamr/${receiverId}`;
   }
 
+  /** A technician's own tree: their orders (retained, one topic each), their updates, the replies. */
+  tech(techId: string): string {
+    return `${this.prefix}/techs/${techId}`;
+  }
+
+  techOrder(techId: string, orderNo: string): string {
+    return `${this.tech(techId)}/orders/${orderNo}`;
+  }
+
+  techUpdates(techId: string): string {
+    return `${this.tech(techId)}/updates`;
+  }
+
+  techReplies(techId: string): string {
+    return `${this.tech(techId)}/replies`;
+  }
+
+  /** Technician ACL: publish only their updates; subscribe only below their own tree. */
+  techMaySubscribe(techId: string, filter: string): boolean {
+    const own = `${this.tech(techId)}/`;
+    return filter.startsWith(own) && !filter.includes('$share');
+  }
+
   /** The gateway's subscriptions, as shared subscriptions when a group is given (MQTT 5). */
   gatewayFilters(sharedGroup: string | null): string[] {
-    return [...DEVICE_TO_GATEWAY.map((kind) => `${this.prefix}/devices/+/${kind}`), `${this.prefix}/rtlamr/+`].map((filter) => (sharedGroup ? `$share/${sharedGroup}/${filter}` : filter));
+    return [...DEVICE_TO_GATEWAY.map((kind) => `${this.prefix}/devices/+/${kind}`), `${this.prefix}/rtlamr/+`, `${this.prefix}/techs/+/updates`].map((filter) => (sharedGroup ? `$share/${sharedGroup}/${filter}` : filter));
   }
 
   /** Which device (or receiver) and what kind a received topic is, or null for anything else. */
   parse(topic: string): { deviceId: string; kind: InboundKind } | null {
+    const techs = `${this.prefix}/techs/`;
+    if (topic.startsWith(techs) && topic.endsWith('/updates')) {
+      const tech = topic.slice(techs.length, -'/updates'.length);
+      return tech && !tech.includes('/') ? { deviceId: tech, kind: 'tech/updates' } : null;
+    }
     const radio = `${this.prefix}/rtlamr/`;
     if (topic.startsWith(radio)) {
       const receiver = topic.slice(radio.length);

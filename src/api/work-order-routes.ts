@@ -4,6 +4,7 @@ import type { GatewayContext } from '../app/context.js';
 import { WORK_ORDER_STATES, WORK_ORDER_TYPES, type Actor } from '../core/work-orders.js';
 import { createWorkOrder, dispatchView, getWorkOrder, listWorkOrders, moveWorkOrder } from '../work-orders/work-orders.js';
 import { allow, type Principal } from './auth.js';
+import { newOrder, orderNo, techMove } from '../work-orders/schemas.js';
 
 /**
  * Work orders over REST. CSRs create, list, dispatch and cancel (`/api/work-orders…`) and see
@@ -11,47 +12,6 @@ import { allow, type Principal } from './auth.js';
  * lists their orders and works them (`/api/tech/orders…`). Every change names the version it
  * was made on; a stale one is a 409 with the order as it is now.
  */
-/** Billing's order numbers are 12 characters at most; so are the gateway's. */
-const orderNo = z.string().min(1).max(12);
-const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'expected an ISO 8601 time');
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD');
-const gps = z.strictObject({ lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) });
-
-const newOrder = z.strictObject({
-  orderNo: orderNo.optional(),
-  type: z.enum(WORK_ORDER_TYPES),
-  priority: z.number().int().min(1).max(5).optional(),
-  accountNo: z.string().min(1).max(15).optional(),
-  meterId: z.string().min(1).max(12).optional(),
-  area: z.string().max(20).optional(),
-  dueDate: day.optional(),
-  windowStart: isoTime.optional(),
-  windowEnd: isoTime.optional(),
-  notes: z.string().max(500).optional(),
-});
-
-const completion = z.strictObject({
-  outcome: z.string().min(1).max(20),
-  completedAt: isoTime,
-  finalRead: z.number().int().min(0).nullable().optional(),
-  newMeterSerial: z.string().min(1).max(12).nullable().optional(),
-  newMeterRead: z.number().int().min(0).nullable().optional(),
-  seals: z.array(z.string().min(1).max(20)).max(10).optional(),
-  notes: z.string().max(500).nullable().optional(),
-  gps: gps.nullable().optional(),
-  photos: z.array(z.string().min(1).max(200)).max(20).optional(),
-  reason: z.string().max(500).nullable().optional(),
-});
-
-const techMove = z.strictObject({
-  version: z.number().int().min(1),
-  state: z.enum(['accepted', 'en_route', 'on_site', 'completed', 'failed']),
-  at: isoTime.optional(),
-  note: z.string().max(500).optional(),
-  gps: gps.optional(),
-  completion: completion.optional(),
-});
-
 export function workOrderRouter(ctx: GatewayContext): express.Router {
   const r = express.Router();
   const db = ctx.store.db;

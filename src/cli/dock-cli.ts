@@ -129,9 +129,9 @@ export function registerDockCommands(program: Command, kit: CliKit): void {
     );
   program
     .command('mqtt-account <name>')
-    .description('issue (or rotate) a login for the embedded MQTT broker, printed once: csr or admin (may watch device topics), or radio (an rtlamr receiver; publishes to <prefix>/rtlamr/<name>)')
-    .addOption(new Option('--role <role>', 'what it may do').choices(['csr', 'admin', 'radio']).makeOptionMandatory())
-    .action(async (name: string, opts: { role: 'csr' | 'admin' | 'radio' }, cmd: Command) =>
+    .description('issue (or rotate) a login for the embedded MQTT broker, printed once: csr or admin (may watch device topics), radio (an rtlamr receiver; publishes to <prefix>/rtlamr/<name>), or tech (a technician\'s tablet; works orders on <prefix>/techs/<name>/)')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['csr', 'admin', 'radio', 'tech']).makeOptionMandatory())
+    .action(async (name: string, opts: { role: 'csr' | 'admin' | 'radio' | 'tech' }, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
         console.log(await issueMqttSecret(ctx.store.db, name, opts.role, ctx.clock()));
       }),

@@ -17,6 +17,8 @@ import { verifyMqttSecret } from '../store/mqtt-accounts-repo.js';
 import { enqueue } from '../store/outbox-repo.js';
 import { recordRouteLoad } from '../store/routes-repo.js';
 import { RtlamrIngest } from '../ami/rtlamr-ingest.js';
+import { techUpdate } from '../work-orders/schemas.js';
+import { moveWorkOrder, StaleUpdateError, type WorkOrder } from '../work-orders/work-orders.js';
 import { OutboxPublisher, MQTT_PUBLISH, type PublishItem } from './outbox-publisher.js';
 
 /**
@@ -136,6 +138,8 @@ export class FieldService {
             return await this.onRouteAck(message);
           case 'rtlamr':
             return await this.rtlamr.handle(message.deviceId, message.payload);
+          case 'tech/updates':
+            return await this.onTechUpdate(message);
         }
       } catch (err) {
         if (err instanceof PayloadError || err instanceof AppError) return this.reject(message, err);
@@ -240,6 +244,43 @@ export class FieldService {
     this.log.warn(`bad ${message.kind} from ${message.deviceId}: ${err.message}`, { device: message.deviceId, field });
   }
 
+  /**
+   * A technician's change to an order, from their tablet. The reply goes to the technician's
+   * replies topic: applied (with the order), conflict (with the order as it is now: the tablet
+   * worked on an older version) or rejected (with the field). A change delivered twice is
+   * applied once and answered `applied` both times.
+   */
+  private async onTechUpdate(message: FieldMessage): Promise<void> {
+    const tech = message.deviceId;
+    let reply: TechReply;
+    try {
+      const u = parsePayload(techUpdate, message.payload);
+      const base = { updateId: u.updateId, orderNo: u.orderNo };
+      try {
+        const order = await moveWorkOrder(
+          this.ctx.store.db,
+          this.ctx.config,
+          u.orderNo,
+          { to: u.state, version: u.version, at: u.at, note: u.note, gps: u.gps, completion: u.completion ?? null, reason: u.completion?.reason ?? null, updateId: u.updateId },
+          { role: 'tech', name: tech },
+          this.ctx.clock(),
+        );
+        reply = { ...base, status: 'applied', order };
+      } catch (err) {
+        if (err instanceof StaleUpdateError) reply = { ...base, status: 'conflict', error: { code: err.code, field: 'version', message: err.message }, current: err.current };
+        else if (err instanceof AppError && err.status < 500) reply = { ...base, status: 'rejected', error: { code: err.code, field: err.detail.field ?? null, message: err.message } };
+        else throw err;
+      }
+    } catch (err) {
+      if (!(err instanceof PayloadError)) throw err;
+      reply = { updateId: null, orderNo: null, status: 'rejected', error: { code: err.code, field: err.field, message: err.message } };
+    }
+    const key = `tech-reply:${tech}:${reply.updateId ?? createHash('sha256').update(message.payload).digest('hex').slice(0, 24)}:${reply.status}`;
+    await this.send({ topic: this.topics.techReplies(tech), payload: JSON.stringify(reply) }, key);
+    // The order topics changed with the order (queued in its transaction): send them now too.
+    this.publisher?.wake();
+  }
+
   private async send(item: PublishItem, key: string): Promise<void> {
     try {
       await enqueue(this.ctx.store.db, MQTT_PUBLISH, [{ key, payload: item }], this.ctx.clock().toISOString());
@@ -256,6 +297,16 @@ export class FieldService {
  * messages the broker holds for it) is there when it comes back; two gateways on one host differ
  * by data directory and port.
  */
+/** What a technician's tablet is told about one change it sent. */
+export interface TechReply {
+  updateId: string | null;
+  orderNo: string | null;
+  status: 'applied' | 'conflict' | 'rejected';
+  order?: WorkOrder;
+  current?: WorkOrder;
+  error?: { code: string; field: string | null; message: string };
+}
+
 export function gatewayClientId(ctx: GatewayContext): string {
   const where = createHash('sha256').update(`${path.resolve(ctx.config.dataDir)}|${ctx.config.server.port}`).digest('hex').slice(0, 8);
   return `fieldgate-${hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 30)}-${where}`;

@@ -367,7 +367,10 @@ const workOrders: Migration = {
       ts(t, 'at').notNullable();
       ts(t, 'recorded_at').notNullable();
       t.text('detail');
+      /** A device's own id for the change, so a change redelivered (QoS 1) is recognised, not refused as stale. */
+      t.string('update_id', 64);
       t.index(['order_id']);
+      t.unique(['order_id', 'update_id']);
     });
   },
   async down(db) {

@@ -5,8 +5,12 @@ import type { Knex } from 'knex';
  * MQTT broker accounts. A device's username is its device id; its secret is shown once when it
  * is issued and stored only as an scrypt hash. Rotating a secret replaces the hash.
  */
-/** radio: an SDR receiver running rtlamr, which may publish only to <prefix>/rtlamr/<its name>. */
-export const MQTT_ROLES = ['device', 'radio', 'csr', 'admin'] as const;
+/**
+ * radio: an SDR receiver running rtlamr, which may publish only to <prefix>/rtlamr/<its name>.
+ * tech: a field technician's tablet, which may publish only <prefix>/techs/<name>/updates and
+ * subscribe only below <prefix>/techs/<name>/.
+ */
+export const MQTT_ROLES = ['device', 'radio', 'tech', 'csr', 'admin'] as const;
 export type MqttRole = (typeof MQTT_ROLES)[number];
 
 export interface MqttAccount {

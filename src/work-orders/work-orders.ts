@@ -8,6 +8,8 @@ import { insertReturningId, isUniqueViolation } from '../db/sql-utils.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { BILLING_READ } from '../readings/import-readings.js';
 import { enqueue } from '../store/outbox-repo.js';
+import { Topics } from '../../adapters/mqtt/topics.js';
+import { MQTT_PUBLISH, type PublishItem } from '../field/outbox-publisher.js';
 
 /**
  * Work orders in the store. Every change names the version it was made on: a change on an
@@ -110,12 +112,18 @@ export interface Move {
   reason?: string | null;
   note?: string | null;
   gps?: { lat: number; lon: number } | null;
+  /** A device's id for this change: the same change delivered again is answered, not refused as stale. */
+  updateId?: string | null;
 }
 
 /** Applies one move, or refuses it without changing anything. */
 export async function moveWorkOrder(db: Knex, config: Config, orderNo: string, move: Move, actor: Actor, now: Date): Promise<WorkOrder> {
   return db.transaction(async (trx) => {
     const current = await getWorkOrder(trx, orderNo, config.timeZone, now);
+    if (move.updateId) {
+      const seen = await trx('work_order_events').join('work_orders', 'work_orders.id', 'work_order_events.order_id').where({ 'work_orders.order_no': orderNo, 'work_order_events.update_id': move.updateId }).first();
+      if (seen) return current;
+    }
     if (current.version !== move.version) throw new StaleUpdateError(current, move.version);
     checkMove(current, move.to, actor, move, config.workOrders.types);
     if (move.to === 'completed' && !config.workOrders.outcomes.includes(move.completion!.outcome)) {
@@ -132,9 +140,11 @@ export async function moveWorkOrder(db: Knex, config: Config, orderNo: string, m
     if (changed !== 1) throw new StaleUpdateError((await getWorkOrder(trx, orderNo, config.timeZone, now)), move.version);
     const id = ((await trx('work_orders').select('id').where({ order_no: orderNo }).first()) as { id: number }).id;
     const detail = { technician: move.to === 'dispatched' ? technician : undefined, reason: move.reason ?? undefined, note: move.note ?? undefined, gps: move.gps ?? undefined };
-    await trx('work_order_events').insert({ order_id: id, from_state: current.state, to_state: move.to, version: current.version + 1, actor: actorName(actor), at, recorded_at: recorded, detail: JSON.stringify(detail) });
+    await trx('work_order_events').insert({ order_id: id, from_state: current.state, to_state: move.to, version: current.version + 1, actor: actorName(actor), at, recorded_at: recorded, detail: JSON.stringify(detail), update_id: move.updateId ?? null });
     if (move.to === 'completed' || move.to === 'failed') await queueForBilling(trx, current, move.to, completion!, technician, recorded);
-    return getWorkOrder(trx, orderNo, config.timeZone, now);
+    const updated = await getWorkOrder(trx, orderNo, config.timeZone, now);
+    if (config.mqtt.enabled) await queueForTechnicians(trx, config, current, updated, recorded);
+    return updated;
   });
 }
 
@@ -157,6 +167,24 @@ async function queueForBilling(trx: Knex.Transaction, order: WorkOrder, state: '
     };
     await enqueue(trx, BILLING_READ, [{ key: read.readKey, payload: read }], now);
   }
+}
+
+/**
+ * The order as each technician's tablet should see it, through the outbox (sent once the broker
+ * takes it): retained on the technician's own order topic while it is theirs; removed from a
+ * technician it was taken from and once it is completed or failed; a cancellation stays, so the
+ * tablet learns of it.
+ */
+async function queueForTechnicians(trx: Knex.Transaction, config: Config, before: WorkOrder, after: WorkOrder, now: string): Promise<void> {
+  const topics = new Topics(config.mqtt.prefix);
+  const items: { key: string; payload: PublishItem }[] = [];
+  const publish = (tech: string, payload: string, what: string) => items.push({ key: `tech-order:${after.orderNo}:${after.version}:${what}:${tech}`, payload: { topic: topics.techOrder(tech, after.orderNo), payload, retain: true } });
+  if (before.technician && before.technician !== after.technician) publish(before.technician, '', 'clear');
+  if (after.technician) {
+    if (after.state === 'completed' || after.state === 'failed') publish(after.technician, '', 'clear');
+    else publish(after.technician, JSON.stringify(after), 'order');
+  }
+  if (items.length) await enqueue(trx, MQTT_PUBLISH, items, now);
 }
 
 export interface OrderFilter {
