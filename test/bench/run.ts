@@ -30,7 +30,7 @@ function run(name: string, dialect: string, dir: string, n = N): Result {
 const rows: string[][] = [];
 // BENCH_ONLY=readings or BENCH_ONLY=dock runs one table.
 const only = process.env.BENCH_ONLY;
-const dialects = only === 'dock' || only === 'mqtt' || only === 'ami' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
+const dialects = only === 'dock' || only === 'mqtt' || only === 'ami' || only === 'fieldwork' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 for (const dialect of dialects) {
   const dir = mkdtempSync(path.join(tmpdir(), `fg-bench-${dialect}-`));
   try {
@@ -111,6 +111,39 @@ function amiRows(): string[][] {
     out.push([`ESPI file of ${Math.round(large.items).toLocaleString('en-US')} MB into sqlite`, ...fmt(r), '']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+if (only === undefined || only === 'fieldwork') {
+  console.log('');
+  printTable(['completed work orders to billing (post-field-work)', 'completions', 'seconds', 'completions/s', 'peak RSS MB', 'vs baseline'], await fieldworkRows());
+}
+
+/** Completions posted by the job in batches against the same job row by row (on fewer rows: its rate is per row). */
+async function fieldworkRows(): Promise<string[][]> {
+  const n = Number(process.env.BENCH_COMPLETIONS ?? 20_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-fw-'));
+  const out: string[][] = [];
+  try {
+    for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
+      process.stderr.write(`[fieldwork] ${dialect}…\n`);
+      const run = (name: string, count: number): Result =>
+        JSON.parse(execFileSync(process.execPath, [path.join(here, 'fieldwork-cases.js'), name, dialect, dir, String(count)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!) as Result;
+      const job = run('post', n);
+      const naive = run('post-naive', BASELINE_N);
+      const fmt = (r: Result) => [r.items.toLocaleString('en-US'), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'), r.peakRssMb.toFixed(0)];
+      out.push([`post-field-work (${dialect})`, ...fmt(job), `${(job.rate / naive.rate).toFixed(1)}×`]);
+      out.push(['  baseline: same job, row by row', ...fmt(naive), '1.0×']);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+    if (process.env.DATABASE_URL) {
+      const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
+      await client.connect();
+      for (const db of ['store_job', 'billing_job', 'store_naive', 'billing_naive']) await client.query(`drop database if exists fg_bench_fw_${db} with (force)`);
+      await client.end();
+    }
   }
   return out;
 }

@@ -92,6 +92,8 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'post-readings', cron: '*/15 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
       // Off until a head-end is configured: no next run.
       expect.objectContaining({ job: 'pull-headend', enabled: false, next_run: '' }),
+      expect.objectContaining({ job: 'pull-service-orders', cron: '*/10 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
+      expect.objectContaining({ job: 'post-field-work', cron: '*/15 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
     ]);
   });
 });
