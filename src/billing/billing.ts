@@ -148,6 +148,19 @@ export class Billing {
     });
   }
 
+  /** Accounts past due (see selectPastDueAccounts). */
+  async pastDueAccounts(dueOnOrBefore: string, minBalance: number): Promise<AccountStanding[]> {
+    return (await this.run(() => q.selectPastDueAccounts(this.db, this.mapping, dueOnOrBefore, minBalance))).map(toStanding);
+  }
+
+  /** Where some accounts stand now: balance, due date, arrangement. */
+  async accountStanding(accountNos: readonly string[]): Promise<Map<string, AccountStanding>> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(accountNos)], (part) => q.selectAccountStanding(this.db, this.mapping, part));
+      return new Map(rows.map((r) => [String(r.accountNo), toStanding(r)]));
+    });
+  }
+
   /** The meter ids on an account (empty when billing does not know the account). */
   async accountMeters(accountNo: string): Promise<string[]> {
     return (await this.run(() => q.selectAccountMeters(this.db, this.mapping, accountNo))).map((r) => String(r.meterId));
@@ -231,6 +244,27 @@ function keyedChecksum(pairs: readonly [string, string][]): string {
   const hash = createHash('sha256');
   for (const [, line] of [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) hash.update(`${line}\n`);
   return hash.digest('hex');
+}
+
+export interface AccountStanding {
+  accountNo: string;
+  balanceDue: number;
+  dueDate: string | null;
+  arrangementUntil: string | null;
+  customerName?: string;
+  address?: string;
+  city?: string;
+}
+
+function toStanding(r: Record<string, unknown>): AccountStanding {
+  const day = (v: unknown) => (v == null ? null : isoDate(v));
+  return {
+    accountNo: String(r.accountNo),
+    balanceDue: Number(r.balanceDue),
+    dueDate: day(r.dueDate),
+    arrangementUntil: day(r.arrangementUntil),
+    ...(r.customerName === undefined ? {} : { customerName: String(r.customerName), address: String(r.address), city: String(r.city) }),
+  };
 }
 
 function toRoute(r: Record<string, unknown>): BillingRoute {

@@ -100,6 +100,32 @@ export function selectMeterRegisters(db: Db, m: BillingMapping): Knex.QueryBuild
     .orderBy([col(m, 'meters', 'meterId', 'mt'), col(m, 'registers', 'registerNo', 'rg')]);
 }
 
+/** Active accounts owing at least `minBalance` since on or before `dueOnOrBefore`, with where to send the notice. */
+export function selectPastDueAccounts(db: Db, m: BillingMapping, dueOnOrBefore: string, minBalance: number): Knex.QueryBuilder {
+  return db({ ac: m.accounts.table })
+    .join({ pr: m.premises.table }, col(m, 'premises', 'id', 'pr'), col(m, 'accounts', 'premiseId', 'ac'))
+    .select({
+      accountNo: col(m, 'accounts', 'accountNo', 'ac'),
+      customerName: col(m, 'accounts', 'customerName', 'ac'),
+      balanceDue: col(m, 'accounts', 'balanceDue', 'ac'),
+      dueDate: col(m, 'accounts', 'dueDate', 'ac'),
+      arrangementUntil: col(m, 'accounts', 'arrangementUntil', 'ac'),
+      address: col(m, 'premises', 'address', 'pr'),
+      city: col(m, 'premises', 'city', 'pr'),
+    })
+    .whereIn(col(m, 'accounts', 'status', 'ac'), m.values.activeAccountStatuses)
+    .where(col(m, 'accounts', 'balanceDue', 'ac'), '>=', minBalance)
+    .where(col(m, 'accounts', 'dueDate', 'ac'), '<=', dueOnOrBefore)
+    .orderBy(col(m, 'accounts', 'accountNo', 'ac'));
+}
+
+/** Balance, due date and arrangement of some accounts: has it been paid, or arranged? */
+export function selectAccountStanding(db: Db, m: BillingMapping, accountNos: readonly string[]): Knex.QueryBuilder {
+  return db(m.accounts.table)
+    .select({ accountNo: col(m, 'accounts', 'accountNo'), balanceDue: col(m, 'accounts', 'balanceDue'), dueDate: col(m, 'accounts', 'dueDate'), arrangementUntil: col(m, 'accounts', 'arrangementUntil') })
+    .whereIn(col(m, 'accounts', 'accountNo'), accountNos as string[]);
+}
+
 /** The meters on one account. */
 export function selectAccountMeters(db: Db, m: BillingMapping, accountNo: string): Knex.QueryBuilder {
   return db(m.meters.table).select({ meterId: col(m, 'meters', 'meterId') }).where(col(m, 'meters', 'accountNo'), accountNo).orderBy(col(m, 'meters', 'meterId'));

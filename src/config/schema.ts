@@ -104,6 +104,18 @@ export const configSchema = z.strictObject({
     /** Priority when none is given: 1 (emergency) to 5. */
     defaultPriority: z.number().int().min(1).max(5),
   }),
+  pastDue: z.strictObject({
+    /** Days after the due date before a disconnect notice goes out. */
+    daysPastDue: z.number().int().min(1),
+    /** Balance at or above which an account is cut; below it, it counts as paid. */
+    minBalance: z.number().min(0),
+    /** Calendar days from the notice to the shut-off date (moved past weekends and holidays). */
+    noticeDays: z.number().int().min(1),
+    holidays: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'expected YYYY-MM-DD')),
+    /** A DisconnectWarning order (door hanger) with each notice. */
+    warningOrders: z.boolean(),
+    cutPriority: z.number().int().min(1).max(5),
+  }),
   ami: z.strictObject({
     /** Drop folder for AMI files (relative to dataDir); processed files move to done/ or failed/. */
     dropDir: z.string().min(1),

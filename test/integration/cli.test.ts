@@ -94,6 +94,7 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'pull-headend', enabled: false, next_run: '' }),
       expect.objectContaining({ job: 'pull-service-orders', cron: '*/10 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
       expect.objectContaining({ job: 'post-field-work', cron: '*/15 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
+      expect.objectContaining({ job: 'past-due', cron: '0 6 * * *', enabled: true }),
     ]);
   });
 });

@@ -53,3 +53,22 @@ describe('work-order state machine', () => {
     expect(errorOf(() => checkMove(order('on_site'), 'failed', tom, { completion: done }, rules)).detail.field).toBe('reason');
   });
 });
+
+describe('past due to cut-off dates', async () => {
+  const { shutOffDate, stillCuttable, isBusinessDay } = await import('../../src/core/past-due.js');
+  const holidays = new Set(['2026-11-26', '2026-11-30']);
+
+  it('moves a shut-off date past a weekend and a holiday', () => {
+    expect(shutOffDate('2026-11-20', 8, holidays)).toBe('2026-12-01'); // Sat 28 → Sun 29 → holiday Mon 30 → Tue 1
+    expect(shutOffDate('2026-11-20', 6, holidays)).toBe('2026-11-27'); // Thanksgiving → Friday
+    expect(shutOffDate('2026-11-20', 5, holidays)).toBe('2026-11-25');
+    expect(isBusinessDay('2026-11-28', holidays)).toBe(false);
+  });
+
+  it('does not cut a paid account or one with an arrangement running', () => {
+    expect(stillCuttable({ balanceDue: 120, arrangementUntil: null }, '2026-12-01', 25)).toBe('cut');
+    expect(stillCuttable({ balanceDue: 10, arrangementUntil: null }, '2026-12-01', 25)).toBe('paid');
+    expect(stillCuttable({ balanceDue: 120, arrangementUntil: '2026-12-15' }, '2026-12-01', 25)).toBe('arranged');
+    expect(stillCuttable({ balanceDue: 120, arrangementUntil: '2026-11-30' }, '2026-12-01', 25)).toBe('cut');
+  });
+});

@@ -125,6 +125,21 @@ export function createReferenceSchema(schema: Knex.SchemaBuilder): Knex.SchemaBu
     });
 }
 
+/** Payment arrangements: an account with an arrangement running is not cut off while it lasts. */
+const arrangements: Migration = {
+  name: 'cis_002_payment_arrangements',
+  up: async (db) => {
+    await db.schema.alterTable('cis_accounts', (t) => {
+      t.date('arrangement_until');
+    });
+  },
+  down: async (db) => {
+    await db.schema.alterTable('cis_accounts', (t) => {
+      t.dropColumn('arrangement_until');
+    });
+  },
+};
+
 export const REFERENCE_MIGRATIONS: readonly Migration[] = [
   {
     name: 'cis_001_reference_schema',
@@ -135,4 +150,5 @@ export const REFERENCE_MIGRATIONS: readonly Migration[] = [
       for (const table of [...REFERENCE_TABLES].reverse()) await db.schema.dropTableIfExists(table);
     },
   },
+  arrangements,
 ];
