@@ -5,6 +5,7 @@ import { WORK_ORDER_STATES, WORK_ORDER_TYPES, type Actor } from '../core/work-or
 import { createWorkOrder, dispatchView, getWorkOrder, listWorkOrders, moveWorkOrder } from '../work-orders/work-orders.js';
 import { allow, type Principal } from './auth.js';
 import { newOrder, orderNo, techMove } from '../work-orders/schemas.js';
+import { orderReRead } from '../work-orders/reread.js';
 
 /**
  * Work orders over REST. CSRs create, list, dispatch and cancel (`/api/work-orders…`) and see
@@ -45,6 +46,12 @@ export function workOrderRouter(ctx: GatewayContext): express.Router {
   r.post('/work-orders/:orderNo/cancel', allow('csr'), async (req, res) => {
     const body = z.strictObject({ version: z.number().int().min(1), reason: z.string().trim().min(1, 'a reason is required; it is recorded with the order').max(500) }).parse(req.body ?? {});
     res.json(await moveWorkOrder(db, ctx.config, orderNo.parse(req.params.orderNo), { to: 'cancelled', version: body.version, reason: body.reason }, actor(res.locals.principal), ctx.clock()));
+  });
+
+  r.post('/exceptions/:id/reread', allow('csr'), async (req, res) => {
+    const id = z.coerce.number().int().min(1).parse(req.params.id);
+    const body = z.strictObject({ note: z.string().max(400).optional() }).parse(req.body ?? {});
+    res.status(201).json(await orderReRead(ctx, id, actor(res.locals.principal), body.note));
   });
 
   r.get('/tech/orders', allow('tech'), async (_req, res) => {

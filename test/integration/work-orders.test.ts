@@ -131,6 +131,20 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('work order
     expect(Number((events as { n: number }).n)).toBe(1);
   });
 
+  it('sends someone to read again from an exception, once', async () => {
+    const [id] = (await gw.ctx.store.db('exceptions').insert({ source: 'file', kind: 'HIGH_READ', severity: 'hold', meter_id: 'E0000011', field: 'reading', value: '99999', message: '2,400 units, above the high limit 900', status: 'open', created_at: NOW.toISOString() }).returning('id')) as ({ id: number } | number)[];
+    const exceptionId = typeof id === 'object' ? id.id : id!;
+    const made = await call(csr, 'POST', `/api/exceptions/${exceptionId}/reread`, { note: 'customer says the house was empty' });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ type: 'ReRead', source: 'exception', meterId: 'E0000011', state: 'created', dueDate: '2026-11-25', notes: 'HIGH_READ: customer says the house was empty' });
+    const ex = (await gw.ctx.store.db('exceptions').where({ id: exceptionId }).first()) as { status: string; resolution: string; resolved_by: string };
+    expect(ex).toMatchObject({ status: 'resolved', resolution: `re-read ordered: ${made.body.orderNo}`, resolved_by: 'csr:maria' });
+    const again = await call(csr, 'POST', `/api/exceptions/${exceptionId}/reread`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.error.field).toBe('status');
+    expect((await call(csr, 'POST', '/api/exceptions/999999/reread', {})).status).toBe(404);
+  });
+
   it('shows CSRs the dispatch board with overdue orders flagged', async () => {
     const board = (await call(csr, 'GET', '/api/work-orders/dispatch')).body;
     expect(board.open).toBeGreaterThanOrEqual(1);
