@@ -27,6 +27,12 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectExistingKeys(mssql, mapping.readUpload.table, mapping.readUpload.columns.readKey, ['W1|1|2026-11-23T15:00:00.000Z']))).toMatchSnapshot();
     expect(sql(q.selectOpenServiceOrders(mssql, mapping))).toMatchSnapshot();
   });
+  it('reads meters for AMI, accounts past due and where accounts stand', () => {
+    expect(sql(q.selectMeterRegisters(mssql, mapping))).toMatchSnapshot();
+    expect(sql(q.selectAccountMeters(mssql, mapping, 'A100'))).toMatchSnapshot();
+    expect(sql(q.selectPastDueAccounts(mssql, mapping, '2026-11-05', 25))).toMatchSnapshot();
+    expect(sql(q.selectAccountStanding(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
+  });
   it('writes the upload batch and reads with Date parameters', () => {
     expect(sql(q.insertUploadBatch(mssql, mapping, { batchId: 'b-1', kind: 'READS', source: 'fieldgate', rowCount: 2, checksum: 'abc', createdAt: '2026-11-23T16:00:00.000Z' }))).toMatchSnapshot();
     const row: q.ReadUploadRow = {
