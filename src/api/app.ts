@@ -15,6 +15,8 @@ import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
+import { createMetrics } from './metrics.js';
+import type { FieldService } from '../field/field-service.js';
 import type { DockService } from '../dock/dock-service.js';
 import { errorHandler } from './http-errors.js';
 
@@ -24,6 +26,8 @@ export interface ApiDeps {
   runJobNow(job: JobDefinition): Promise<unknown>;
   health(): Promise<{ ok: boolean; checks: Record<string, string> }>;
   dock: DockService;
+  /** For MQTT message counts on /metrics; absent when MQTT is off (and in tests of the API alone). */
+  field?: FieldService | null;
 }
 
 const page = z.object({
@@ -48,10 +52,21 @@ export function createApi(deps: ApiDeps): express.Express {
     next();
   });
 
+  const metrics = createMetrics(ctx, { dock: deps.dock, field: deps.field });
+  app.use(metrics.middleware);
+
   app.get('/healthz', async (_req, res) => {
     const health = await deps.health();
     res.status(health.ok ? 200 : 503).json({ status: health.ok ? 'ok' : 'degraded', checks: health.checks });
   });
+
+  // Ready to take work: the databases, and the broker when MQTT is on (a load balancer asks this one).
+  app.get('/readyz', async (_req, res) => {
+    const { ok, checks } = await deps.health();
+    const ready = ok && (checks.mqtt === undefined || checks.mqtt === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+  app.use(metrics.router);
 
   const api = express.Router();
   api.use(authenticate(db));

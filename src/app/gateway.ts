@@ -85,6 +85,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
   const app = createApi({
     ctx,
     dock,
+    field,
     jobs: ALL_JOBS,
     runJobNow: (job) => scheduler.trigger(job, 'manual'),
     health: async () => {

@@ -122,8 +122,22 @@ export class FieldService {
     return { ok: states.length > 0 && !bad, detail: bad?.detail ?? states[0]?.detail ?? 'not started' };
   }
 
+  /** Messages handled since start, by "kind outcome" (for /metrics). */
+  readonly messageCounts = new Map<string, number>();
+
   /** One message from a device; resolves once it is dealt with, which is when the broker gets its PUBACK. */
   async handle(message: FieldMessage): Promise<void> {
+    const count = (outcome: string) => this.messageCounts.set(`${message.kind} ${outcome}`, (this.messageCounts.get(`${message.kind} ${outcome}`) ?? 0) + 1);
+    try {
+      await this.handleOnce(message);
+      count('handled');
+    } catch (err) {
+      count('failed');
+      throw err;
+    }
+  }
+
+  private async handleOnce(message: FieldMessage): Promise<void> {
     await this.untilStored(`${message.kind} from ${message.deviceId}`, async () => {
       try {
         switch (message.kind) {

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../../src/store/tokens-repo.js';
+import { startApi } from '../helpers/api.js';
+import { availableDialects } from '../helpers/databases.js';
+import { NOW, testGateway, type TestGateway } from '../helpers/gateway.js';
+
+/** Prometheus /metrics for IT: admin only, HTTP latency by route pattern, and what the store knows. */
+const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
+
+describe('metrics and readiness', () => {
+  let gw: TestGateway;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let admin: string;
+  let csr: string;
+  const get = (path: string, token?: string) => fetch(`${api.base}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+  beforeAll(async () => {
+    gw = await testGateway(sqlite, { label: 'metrics', accounts: 60, routes: 1 });
+    api = await startApi(gw.ctx);
+    admin = await createToken(gw.ctx.store.db, 'it', 'admin', gw.ctx.clock());
+    csr = await createToken(gw.ctx.store.db, 'maria', 'csr', gw.ctx.clock());
+    await gw.ctx.store.db('exceptions').insert([
+      { source: 'file', kind: 'HIGH_READ', severity: 'hold', message: 'x', status: 'open', created_at: NOW.toISOString() },
+      { source: 'file', kind: 'HIGH_READ', severity: 'hold', message: 'y', status: 'open', created_at: NOW.toISOString() },
+      { source: 'ami-cmep', kind: 'SPIKE', severity: 'warn', message: 'z', status: 'resolved', created_at: NOW.toISOString() },
+    ]);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await gw?.close();
+  });
+
+  it('serves Prometheus text to an admin only', async () => {
+    expect((await get('/metrics')).status).toBe(401);
+    expect((await get('/metrics', csr)).status).toBe(403);
+    await get('/api/work-orders/NOPE', csr);
+    await get('/api/work-orders/ALSO-NOPE', csr);
+    const res = await get('/metrics', admin);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await res.text();
+    // Two different orders, one series: the route's pattern.
+    expect(text).toMatch(/fieldgate_http_request_duration_seconds_count\{method="GET",route="\/api\/work-orders\/:orderNo",status="404"\} 2/);
+    expect(text).toMatch(/fieldgate_exceptions_open\{kind="HIGH_READ"\} 2/);
+    expect(text).not.toMatch(/fieldgate_exceptions_open\{kind="SPIKE"\}/);
+    expect(text).toMatch(/# TYPE fieldgate_dock_frames_resent gauge/);
+    expect(text).toMatch(/process_cpu_user_seconds_total/);
+  });
+
+  it('says ready when the databases answer', async () => {
+    const res = await get('/readyz');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ready' });
+  });
+});
