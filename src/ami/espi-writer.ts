@@ -34,10 +34,6 @@ function qualityCodes(iv: Interval): number[] {
   return codes;
 }
 
-export function espiUnitSupported(unit: string): boolean {
-  return unit in UOM;
-}
-
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function* espiFeed(points: Iterable<{ channel: EspiChannel; blocks: Iterable<Interval[]> }>, opts: { updated: string; title?: string }): Generator<string> {

@@ -32,10 +32,6 @@ export function addFlag(flags: string | null, flag: string): string {
   return flags.split(',').includes(flag) ? flags : `${flags},${flag}`;
 }
 
-export function hasFlag(flags: string | null, flag: string): boolean {
-  return flags !== null && flags.split(',').includes(flag);
-}
-
 export function isoAt(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();
 }
