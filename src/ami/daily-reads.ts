@@ -5,7 +5,8 @@ import type { VeeConfig } from '../core/vee/config.js';
 import { checkDayAgainstHistory, dailyTotals, intervalsInDay, zeroRuns, type DayTotal } from '../core/vee/rules/daily.js';
 import { checkRegisterAdvance } from '../core/vee/rules/register-advance.js';
 import { sumCheck } from '../core/vee/rules/sum-check.js';
-import { isoAt, type Interval, type VeeFinding } from '../core/vee/types.js';
+import { isoAt, round6, type Interval, type VeeFinding } from '../core/vee/types.js';
+import { addDays } from '../core/local-time.js';
 import type { ReadUploadRow } from '../billing/queries.js';
 import { BILLING_READ } from '../readings/import-readings.js';
 import type { RegisterDays } from './day-ledger.js';
@@ -51,7 +52,7 @@ export function deriveRegisterDays(
   const average = history.length >= vee.daily.minHistoryDays ? history.reduce((s, p) => s + p.consumption, 0) / history.length : null;
   let prev = history[0] ?? null;
   for (const day of complete) {
-    const chained = prev !== null && prev.date === dayBefore(day.date);
+    const chained = prev !== null && prev.date === addDays(day.date, -1);
     const start = chained ? prev!.value : reg.lastReadValue;
     const value = round6(wrapOnDials(start + day.total / reg.multiplier, reg.dials));
     const flags = [day.estimated > 0 ? `EST:${day.estimated}` : null, chained ? null : 'ANCHOR:BILLING'].filter(Boolean).join(',') || null;
@@ -192,12 +193,3 @@ function uploadRow(r: DerivedRead, zone: string): ReadUploadRow {
   };
 }
 
-function dayBefore(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
-}
-
-function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
-}

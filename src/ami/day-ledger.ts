@@ -1,4 +1,5 @@
 import type { DayTotal } from '../core/vee/rules/daily.js';
+import { round6 } from '../core/vee/types.js';
 
 /** One meter register's local day, as far as this import has delivered it. */
 export interface LedgerDay extends DayTotal {
@@ -32,7 +33,7 @@ export class DayLedger {
       const d = reg.days.findLast((x) => x.date === t.date);
       if (!d) reg.days.push({ ...t, meterId, channel, seconds });
       else {
-        d.total = Math.round((d.total + t.total) * 1e6) / 1e6;
+        d.total = round6(d.total + t.total);
         d.intervals += t.intervals;
         d.estimated += t.estimated;
       }

@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.js';
 import { historicalProfile } from '../core/vee/profile.js';
 import { checkMultiplier, checkUnit } from '../core/vee/rules/units.js';
 import type { Interval, VeeFinding } from '../core/vee/types.js';
-import { isoAt } from '../core/vee/types.js';
+import { isoAt, round6 } from '../core/vee/types.js';
 import { validateSeries } from '../core/vee/validate-series.js';
 import { dailyTotals } from '../core/vee/rules/daily.js';
 import { AppError } from '../errors.js';
@@ -264,7 +264,7 @@ export class AmiImportRun implements AmiFeed {
     }
     const { reg, factor } = target;
     const key = seriesKey(s.channel);
-    const input = factor === 1 ? s.intervals : s.intervals.map((iv) => ({ ...iv, value: Math.round(iv.value * factor * 1e6) / 1e6 }));
+    const input = factor === 1 ? s.intervals : s.intervals.map((iv) => ({ ...iv, value: round6(iv.value * factor) }));
     const tail = this.tails.get(key);
     if (tail) input.unshift(tail);
     input.sort((a, b) => a.startAt - b.startAt);

@@ -58,4 +58,13 @@ export class MeterDirectory {
   get size(): number {
     return this.byRef.size;
   }
+
+  /** A directory loaded at most every `ttlMs`: for services that match meters all day long. */
+  static cached(billing: Billing, ttlMs = 300_000): () => Promise<MeterDirectory> {
+    let held: { at: number; dir: MeterDirectory } | null = null;
+    return async () => {
+      if (!held || Date.now() - held.at > ttlMs) held = { at: Date.now(), dir: await MeterDirectory.load(billing) };
+      return held.dir;
+    };
+  }
 }

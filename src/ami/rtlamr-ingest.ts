@@ -22,9 +22,12 @@ export interface RadioCounts {
 
 export class RtlamrIngest {
   readonly counts: RadioCounts = { received: 0, stored: 0, invalid: 0, unknown: 0, duplicates: 0 };
-  private directory: { at: number; dir: MeterDirectory } | null = null;
+  /** Billing's meters, reloaded every 5 minutes rather than per read. */
+  private readonly meters: () => Promise<MeterDirectory>;
 
-  constructor(private readonly ctx: GatewayContext) {}
+  constructor(private readonly ctx: GatewayContext) {
+    this.meters = MeterDirectory.cached(ctx.billing);
+  }
 
   /** Resolves once the read is stored or kept for review (then the broker gets its PUBACK). */
   async handle(receiver: string, payload: Buffer): Promise<void> {
@@ -65,11 +68,5 @@ export class RtlamrIngest {
       source: 'ami-rtlamr', kind: 'UNKNOWN_METER', severity: 'warn', field: 'endpoint', line_no: null, meter_id: endpointId.slice(0, 12), value: endpointId,
       message: `rtlamr ${type} endpoint ${endpointId} heard by receiver ${receiver} is not a billing radio id; its reads are not stored`, status: 'open', created_at: now,
     });
-  }
-
-  /** Billing's meters, reloaded every 5 minutes rather than per read. */
-  private async meters(): Promise<MeterDirectory> {
-    if (!this.directory || Date.now() - this.directory.at > 300_000) this.directory = { at: Date.now(), dir: await MeterDirectory.load(this.ctx.billing) };
-    return this.directory.dir;
   }
 }

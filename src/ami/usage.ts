@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { dailyTotals } from '../core/vee/rules/daily.js';
-import { isoAt, type Interval } from '../core/vee/types.js';
+import { isoAt, round6, type Interval } from '../core/vee/types.js';
 import { espiFeed } from './espi-writer.js';
 
 /**
@@ -68,7 +68,7 @@ export async function registerUsage(db: Knex, meterId: string, channel: number, 
     const days = dailyTotals(intervals, r.zone).map((d) => ({ at: d.date, value: d.total, intervals: d.intervals, estimated: d.estimated }));
     points = grain === 'day' ? days : byMonth(days);
   }
-  const total = Math.round(points.reduce((s, p) => s + p.value, 0) * 1e6) / 1e6;
+  const total = round6(points.reduce((s, p) => s + p.value, 0));
   return { meterId, channel, seconds, grain, points, total };
 }
 
@@ -77,7 +77,7 @@ function byMonth(days: readonly UsagePoint[]): UsagePoint[] {
   for (const d of days) {
     const key = d.at.slice(0, 7);
     const m = months.get(key) ?? { at: key, value: 0, intervals: 0, estimated: 0 };
-    m.value = Math.round((m.value + d.value) * 1e6) / 1e6;
+    m.value = round6(m.value + d.value);
     m.intervals += d.intervals;
     m.estimated += d.estimated;
     months.set(key, m);

@@ -22,12 +22,8 @@ export function usageRouter(ctx: GatewayContext): express.Router {
   const r = express.Router();
   const db = ctx.store.db;
   const zone = ctx.config.timeZone;
-  let directory: { at: number; dir: MeterDirectory } | null = null;
-  // The directory is billing's meters; reloaded every 5 minutes rather than per request.
-  const units = async () => {
-    if (!directory || Date.now() - directory.at > 300_000) directory = { at: Date.now(), dir: await MeterDirectory.load(ctx.billing) };
-    return directory.dir;
-  };
+  // Billing's meters, reloaded every 5 minutes rather than per request.
+  const units = MeterDirectory.cached(ctx.billing);
   const registersOf = async (meterIds: string[], channel?: number) => {
     const dir = await units();
     const out: { meterId: string; channel: number; unit: string }[] = [];

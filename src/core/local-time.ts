@@ -51,6 +51,13 @@ export function utcToLocalDigits(utc: Date | string, zone: string): string {
   return dt.toFormat('yyyyMMddHHmmss');
 }
 
+/** A calendar date (YYYY-MM-DD) moved by whole days; no zone, so no DST hour to trip on. */
+export function addDays(date: string, days: number): string {
+  const d = new Date(`${date}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
 /** The calendar date (YYYY-MM-DD) of an instant in the zone. */
 export function localDate(utc: Date, zone: string): string {
   return DateTime.fromJSDate(utc).setZone(zone).toISODate()!;

@@ -1,3 +1,5 @@
+import { addDays } from './local-time.js';
+
 /**
  * Past due to cut-off, pure. A notice gives the customer `noticeDays` calendar days; a shut-off
  * never falls on a weekend or a holiday (utilities may not cut service when the office cannot
@@ -6,12 +8,6 @@
 export function isBusinessDay(date: string, holidays: ReadonlySet<string>): boolean {
   const weekday = new Date(`${date}T12:00:00Z`).getUTCDay();
   return weekday !== 0 && weekday !== 6 && !holidays.has(date);
-}
-
-export function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T12:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
 }
 
 export function shutOffDate(noticeDate: string, noticeDays: number, holidays: ReadonlySet<string>): string {

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { DateTime } from 'luxon';
 import type { GatewayContext } from '../app/context.js';
 import type { AccountStanding } from '../billing/billing.js';
-import { addDays, shutOffDate, stillCuttable } from '../core/past-due.js';
+import { addDays, localDate } from '../core/local-time.js';
+import { shutOffDate, stillCuttable } from '../core/past-due.js';
 import { FINAL_STATES } from '../core/work-orders.js';
 import { createWorkOrder, findWorkOrder, moveWorkOrder } from './work-orders.js';
 
@@ -31,7 +31,7 @@ export async function runPastDue(ctx: GatewayContext): Promise<Record<string, nu
   const cfg = ctx.config.pastDue;
   const db = ctx.store.db;
   const now = ctx.clock();
-  const today = DateTime.fromJSDate(now, { zone: ctx.config.timeZone }).toISODate()!;
+  const today = localDate(now, ctx.config.timeZone);
   const holidays = new Set(cfg.holidays);
   const counts = { noticed: 0, cutOrdered: 0, cancelledInField: 0, reconnects: 0, paid: 0, arranged: 0 };
   const setStatus = (id: number, status: string, extra: Record<string, unknown> = {}) => db('disconnect_notices').where({ id }).update({ status, updated_at: now.toISOString(), ...extra });

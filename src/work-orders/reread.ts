@@ -1,6 +1,5 @@
-import { DateTime } from 'luxon';
 import type { GatewayContext } from '../app/context.js';
-import { addDays } from '../core/past-due.js';
+import { addDays, localDate } from '../core/local-time.js';
 import type { Actor } from '../core/work-orders.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { createWorkOrder, type WorkOrder } from './work-orders.js';
@@ -18,7 +17,7 @@ export async function orderReRead(ctx: GatewayContext, exceptionId: number, acto
   if (!ex.meter_id) throw new AppError('BAD_INPUT', `exception ${exceptionId} names no meter to read again`, { field: 'meter', record: exceptionId });
   const now = ctx.clock();
   const meter = (await ctx.billing.findMeters([ex.meter_id])).get(ex.meter_id);
-  const today = DateTime.fromJSDate(now, { zone: ctx.config.timeZone }).toISODate()!;
+  const today = localDate(now, ctx.config.timeZone);
   const { order } = await createWorkOrder(
     db,
     ctx.config,

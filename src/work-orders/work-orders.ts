@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
-import { DateTime } from 'luxon';
+import { localDate } from '../core/local-time.js';
 import type { FieldWorkUploadRow, ReadUploadRow } from '../billing/queries.js';
 import { checkMove, FINAL_STATES, WorkOrderError, type Actor, type Completion, type WorkOrderState, type WorkOrderType } from '../core/work-orders.js';
 import type { Config } from '../config/schema.js';
@@ -72,16 +72,14 @@ export async function createWorkOrder(db: Db, config: Config, input: NewWorkOrde
   const orderNo = input.orderNo ?? `WO${now.toISOString().slice(2, 10).replace(/-/g, '')}${randomBytes(3).readUIntBE(0, 3).toString(36).toUpperCase().padStart(4, '0').slice(-4)}`;
   const at = now.toISOString();
   try {
-    const id = await db.transaction(async (trx) => {
+    await db.transaction(async (trx) => {
       const orderId = await insertReturningId(trx, 'work_orders', {
         order_no: orderNo, source: input.source, type: input.type, state: 'created', version: 1, priority: input.priority ?? config.workOrders.defaultPriority,
         account_no: input.accountNo ?? null, meter_id: input.meterId ?? null, area: input.area ?? null, due_date: input.dueDate ?? null,
         window_start: input.windowStart ?? null, window_end: input.windowEnd ?? null, technician: null, notes: input.notes ?? null, completion: null, created_at: at, updated_at: at,
       });
       await trx('work_order_events').insert({ order_id: orderId, from_state: null, to_state: 'created', version: 1, actor: actorName(actor), at, recorded_at: at, detail: JSON.stringify({ source: input.source }) });
-      return orderId;
     });
-    void id;
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     if (opts.ifAbsent) return { order: (await findWorkOrder(db, orderNo, config.timeZone, now))!, created: false };
@@ -92,7 +90,7 @@ export async function createWorkOrder(db: Db, config: Config, input: NewWorkOrde
 
 export async function findWorkOrder(db: Db, orderNo: string, zone: string, now: Date): Promise<WorkOrder | null> {
   const row = (await db('work_orders').where({ order_no: orderNo }).first()) as Row | undefined;
-  return row ? toOrder(row, today(zone, now)) : null;
+  return row ? toOrder(row, localDate(now, zone)) : null;
 }
 
 export async function getWorkOrder(db: Db, orderNo: string, zone: string, now: Date): Promise<WorkOrder> {
@@ -203,7 +201,7 @@ export async function listWorkOrders(db: Db, f: OrderFilter, zone: string, now: 
   if (f.technician) q.where('technician', f.technician);
   if (f.type) q.where('type', f.type);
   if (f.area) q.where('area', f.area);
-  const day = today(zone, now);
+  const day = localDate(now, zone);
   return ((await q) as Row[]).map((r) => toOrder(r, day));
 }
 
@@ -252,9 +250,6 @@ function toOrder(r: Row, todayDate: string): WorkOrder {
   };
 }
 
-function today(zone: string, now: Date): string {
-  return DateTime.fromJSDate(now, { zone }).toISODate()!;
-}
 
 function actorName(a: Actor): string {
   return `${a.role}:${a.name}`.slice(0, 80);

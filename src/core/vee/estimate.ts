@@ -1,4 +1,4 @@
-import { addFlag, isoAt, type Interval, type VeeFinding } from './types.js';
+import { addFlag, isoAt, round6, type Interval, type VeeFinding } from './types.js';
 
 /** A value for a missing interval from history, or null when history has none. */
 export type Profile = (startAt: number) => number | null;
@@ -56,8 +56,4 @@ export function fillGaps(
     );
   }
   return { intervals: out, findings };
-}
-
-function round6(v: number): number {
-  return Math.round(v * 1e6) / 1e6;
 }

@@ -32,6 +32,11 @@ export function addFlag(flags: string | null, flag: string): string {
   return flags.split(',').includes(flag) ? flags : `${flags},${flag}`;
 }
 
+/** Six decimals of the register's unit: what is stored and exported, and what survives a round trip. */
+export function round6(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
+
 export function isoAt(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();
 }

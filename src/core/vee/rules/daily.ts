@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { Interval, VeeFinding } from '../types.js';
+import { round6, type Interval, type VeeFinding } from '../types.js';
 
 export interface DayTotal {
   /** Local date, YYYY-MM-DD. */
@@ -29,7 +29,7 @@ export function dailyTotals(sorted: readonly Interval[], zone: string): DayTotal
     day.intervals++;
     if (iv.quality === 'E') day.estimated++;
   }
-  for (const d of days) d.total = Math.round(d.total * 1e6) / 1e6;
+  for (const d of days) d.total = round6(d.total);
   return days;
 }
 
