@@ -95,8 +95,12 @@ export async function findWorkOrder(db: Db, orderNo: string, zone: string, now: 
 
 export async function getWorkOrder(db: Db, orderNo: string, zone: string, now: Date): Promise<WorkOrder> {
   const order = await findWorkOrder(db, orderNo, zone, now);
-  if (!order) throw Object.assign(new NotFoundError('order', orderNo), { detail: { field: 'orderNo', record: orderNo } });
+  if (!order) throw orderNotFound(orderNo);
   return order;
+}
+
+function orderNotFound(orderNo: string): NotFoundError {
+  return Object.assign(new NotFoundError('order', orderNo), { detail: { field: 'orderNo', record: orderNo } });
 }
 
 export interface Move {
@@ -117,7 +121,10 @@ export interface Move {
 /** Applies one move, or refuses it without changing anything. */
 export async function moveWorkOrder(db: Knex, config: Config, orderNo: string, move: Move, actor: Actor, now: Date): Promise<WorkOrder> {
   return db.transaction(async (trx) => {
-    const current = await getWorkOrder(trx, orderNo, config.timeZone, now);
+    const row = (await trx('work_orders').where({ order_no: orderNo }).first()) as Row | undefined;
+    if (!row) throw orderNotFound(orderNo);
+    const current = toOrder(row, localDate(now, config.timeZone));
+    const id = Number(row.id);
     if (move.updateId) {
       const seen = await trx('work_order_events').join('work_orders', 'work_orders.id', 'work_order_events.order_id').where({ 'work_orders.order_no': orderNo, 'work_order_events.update_id': move.updateId }).first();
       if (seen) return current;
@@ -136,7 +143,6 @@ export async function moveWorkOrder(db: Knex, config: Config, orderNo: string, m
       .update({ state: move.to, version: current.version + 1, technician, completion: completion ? JSON.stringify(completion) : null, updated_at: recorded });
     // Another change committed between the read and this update (two devices at once): theirs stands.
     if (changed !== 1) throw new StaleUpdateError((await getWorkOrder(trx, orderNo, config.timeZone, now)), move.version);
-    const id = ((await trx('work_orders').select('id').where({ order_no: orderNo }).first()) as { id: number }).id;
     const detail = { technician: move.to === 'dispatched' ? technician : undefined, reason: move.reason ?? undefined, note: move.note ?? undefined, gps: move.gps ?? undefined };
     await trx('work_order_events').insert({ order_id: id, from_state: current.state, to_state: move.to, version: current.version + 1, actor: actorName(actor), at, recorded_at: recorded, detail: JSON.stringify(detail), update_id: move.updateId ?? null });
     if (move.to === 'completed' || move.to === 'failed') await queueForBilling(trx, current, move.to, completion!, technician, recorded);
