@@ -41,23 +41,26 @@ describe('hand-held transports', () => {
   });
 
   it('carries frames both ways over a real PTY pair and reports a pulled cable', async () => {
-    pty = await ptyPair();
+    // Each step has its own limit, so a hang (seen once under a full CI load) names the step.
+    const step = <T>(name: string, work: Promise<T>, ms = 15_000) =>
+      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${name}: no result within ${ms} ms`)), ms).unref())]);
+    pty = await step('socat PTY pair', ptyPair());
     const gateway = new SerialTransport(pty.a, 115_200);
     const handheld = new SerialTransport(pty.b, 115_200);
     open.push(gateway, handheld);
-    await gateway.open();
-    await handheld.open();
+    await step('open the gateway end', gateway.open());
+    await step('open the hand-held end', handheld.open());
     const atHandheld = frames(handheld);
     const atGateway = frames(gateway);
-    await gateway.write(encodeFrame(big));
-    await handheld.write(encodeFrame({ type: FrameType.BYE, seq: 1, payload: Buffer.alloc(0) }));
+    await step('write DATA', gateway.write(encodeFrame(big)));
+    await step('write BYE', handheld.write(encodeFrame({ type: FrameType.BYE, seq: 1, payload: Buffer.alloc(0) })));
     await until(() => atHandheld.length === 1 && atGateway.length === 1).catch((e) => { throw new Error(`${e.message}: handheld got ${atHandheld.length}, gateway got ${atGateway.length}`); });
     expect(atHandheld[0]).toEqual(big);
     expect(atGateway[0]!.type).toBe(FrameType.BYE);
 
     const closed = new Promise<{ disconnected: boolean }>((r) => gateway.once('close', r));
-    await pty.pull();
-    await expect(closed).resolves.toMatchObject({ disconnected: true });
+    await step('pull the cable (kill socat)', pty.pull());
+    await expect(step('the gateway end reports the pulled cable', closed)).resolves.toMatchObject({ disconnected: true });
   });
 
   it('says which port cannot be opened', async () => {
