@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Request } from 'express';
+import helmet from 'helmet';
 import { z } from 'zod';
 import type { GatewayContext } from '../app/context.js';
 import { NotFoundError } from '../errors.js';
@@ -10,7 +11,14 @@ import { recentRuns } from '../store/jobs-repo.js';
 import { routeOverview } from '../routes/route-overview.js';
 import { describeSchedules } from '../scheduler/scheduler.js';
 import type { JobDefinition } from '../scheduler/job.js';
-import { actorOf, allow, authenticate } from './auth.js';
+import { actorOf, authenticate } from './auth.js';
+import { ApiRegistry, pageOf, pageQuery } from './openapi.js';
+import { loginRouter, sessionRouter } from './session-routes.js';
+import { exceptionRouter } from './exception-routes.js';
+import { prebillRouter } from './prebill-routes.js';
+import { reportRouter } from './report-routes.js';
+import { LedgerService } from '../prebill/ledger-service.js';
+import { ROLES } from '../store/tokens-repo.js';
 import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
@@ -30,17 +38,25 @@ export interface ApiDeps {
   field?: FieldService | null;
 }
 
-const page = z.object({
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  offset: z.coerce.number().int().min(0).default(0),
-});
-
 /** The JSON API. Routes are thin: they validate input with zod and call the services. */
 export function createApi(deps: ApiDeps): express.Express {
   const { ctx } = deps;
   const db = ctx.store.db;
   const app = express();
   app.disable('x-powered-by');
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'blob:', 'data:'], connectSrc: ["'self'"],
+          objectSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"],
+        },
+      },
+      // The console is often plain HTTP on a LAN: telling browsers to insist on HTTPS would lock it out.
+      strictTransportSecurity: false,
+    }),
+  );
   app.use((req, res, next) => {
     const id = req.get('x-request-id')?.slice(0, 64) || randomUUID();
     res.setHeader('x-request-id', id);
@@ -68,70 +84,75 @@ export function createApi(deps: ApiDeps): express.Express {
   });
   app.use(metrics.router);
 
+  const registry = new ApiRegistry();
+  const ledgers = new LedgerService(ctx, ctx.config.prebill.cacheSeconds * 1000);
   const api = express.Router();
-  api.use(authenticate(db));
+  api.use(loginRouter(ctx, registry));
+  api.use(authenticate(db, ctx.clock));
+  // A readings file is the one body that is not JSON.
+  api.use('/readings/import', express.raw({ type: () => true, limit: '50mb' }));
   api.use(express.json({ limit: ctx.config.server.bodyLimit }));
 
-  api.get('/routes', allow('csr'), async (_req, res) => {
-    res.json({ items: await routeOverview(res.locals.ctx!) });
+  api.use(sessionRouter(ctx, registry));
+  registry.route(api, { method: 'get', path: '/routes', summary: 'Every billing route and its state here for the cycle of its next read date', tag: 'routes', roles: ['csr'], query: pageQuery }, async ({ query }, _req, res) =>
+    pageOf(await routeOverview(res.locals.ctx!), query));
+
+  registry.route(api, {
+    method: 'post', path: '/routes/:code/export', summary: 'Write the route file from billing and mark the route loaded', tag: 'routes', roles: ['csr'], status: 201,
+    params: z.object({ code: z.string().min(1).max(20) }), body: z.strictObject({ deviceId: z.string().max(32).optional(), reload: z.boolean().optional(), reason: z.string().max(500).optional() }),
+  }, async ({ params, body }, _req, res) => {
+    const result = await exportRoute(res.locals.ctx!, { routeCode: params.code, actor: actorOf(res.locals.principal), ...body });
+    ledgers.invalidate();
+    return { route: result.route, records: result.records, bytes: result.bytes, sha256: result.sha256 };
   });
 
-  api.post('/routes/:code/export', allow('csr'), async (req, res) => {
-    const body = z.strictObject({ deviceId: z.string().max(32).optional(), reload: z.boolean().optional(), reason: z.string().max(500).optional() }).parse(req.body ?? {});
-    const result = await exportRoute(res.locals.ctx!, { routeCode: String(req.params.code), actor: actorOf(res.locals.principal), ...body });
-    res.status(201).json({ route: result.route, records: result.records, bytes: result.bytes, sha256: result.sha256 });
-  });
-
-  api.post('/readings/import', allow('csr'), express.raw({ type: () => true, limit: '50mb' }), async (req: Request, res) => {
-    const query = z.object({ name: z.string().max(255).default('upload'), route: z.string().max(20).optional(), layout: z.string().max(40).optional() }).parse(req.query);
+  const importQuery = z.object({ name: z.string().max(255).default('upload'), route: z.string().max(20).optional(), layout: z.string().max(40).optional() });
+  registry.route(api, { method: 'post', path: '/readings/import', summary: 'Import a readings file (fixed-width, the read layout)', tag: 'readings', roles: ['csr'], query: importQuery, rawBody: 'text/plain' }, async ({ query }, req: Request, res) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const summary = await importReadings(res.locals.ctx!, bufferLineSource(query.name, bytes), {
       source: 'file', actor: actorOf(res.locals.principal), layout: query.layout, route: query.route ? { code: query.route } : undefined,
     });
+    ledgers.invalidate();
     res.status(summary.duplicateOf ? 200 : 201).json(summary);
   });
 
-  api.get('/readings', allow('csr'), async (req, res) => {
-    const q = page.extend({ route: z.string().max(20).optional(), status: z.enum(['valid', 'held', 'skipped']).optional(), meter: z.string().max(12).optional() }).parse(req.query);
+  const readingsQuery = pageQuery.extend({ route: z.string().max(20).optional(), status: z.enum(['valid', 'held', 'skipped']).optional(), meter: z.string().max(12).optional() });
+  registry.route(api, { method: 'get', path: '/readings', summary: 'Stored readings, filtered and paged', tag: 'readings', roles: ['csr'], query: readingsQuery }, async ({ query: q }) => {
     const query = db('readings').leftJoin('routes', 'routes.id', 'readings.route_id').select('readings.*', 'routes.route_code', 'routes.cycle');
     if (q.route) query.where('routes.route_code', q.route);
     if (q.status) query.where('readings.status', q.status);
     if (q.meter) query.where('readings.meter_id', q.meter);
-    res.json({ items: await query.orderBy('readings.id').limit(q.limit).offset(q.offset), limit: q.limit, offset: q.offset });
+    return { items: await query.orderBy('readings.id').limit(q.limit).offset(q.offset), limit: q.limit, offset: q.offset };
   });
 
-  api.get('/exceptions', allow('csr'), async (req, res) => {
-    const q = page.extend({ status: z.enum(['open', 'resolved']).optional(), kind: z.string().max(30).optional(), route: z.string().max(20).optional(), batch: z.coerce.number().int().optional() }).parse(req.query);
-    const query = db('exceptions').leftJoin('routes', 'routes.id', 'exceptions.route_id').select('exceptions.*', 'routes.route_code', 'routes.cycle');
-    if (q.status) query.where('exceptions.status', q.status);
-    if (q.kind) query.where('exceptions.kind', q.kind);
-    if (q.route) query.where('routes.route_code', q.route);
-    if (q.batch) query.where('exceptions.batch_id', q.batch);
-    res.json({ items: await query.orderBy('exceptions.id').limit(q.limit).offset(q.offset), limit: q.limit, offset: q.offset });
-  });
-
-  api.get('/jobs', allow('csr'), async (_req, res) => {
+  registry.route(api, { method: 'get', path: '/jobs', summary: 'Scheduled jobs and each one\'s last run', tag: 'jobs', roles: ['csr'], query: pageQuery }, async ({ query }) => {
     const schedules = describeSchedules(ctx, deps.jobs);
     const items = await Promise.all(schedules.map(async (s) => ({ ...s, lastRun: (await recentRuns(db, { job: s.name, limit: 1 }))[0] ?? null })));
-    res.json({ items });
+    return pageOf(items, query);
   });
 
-  api.get('/jobs/runs', allow('csr'), async (req, res) => {
-    const q = page.extend({ job: z.string().max(60).optional() }).parse(req.query);
-    res.json({ items: await recentRuns(db, q), limit: q.limit, offset: q.offset });
+  registry.route(api, { method: 'get', path: '/jobs/runs', summary: 'Job runs, newest first, with counts and errors', tag: 'jobs', roles: ['csr'], query: pageQuery.extend({ job: z.string().max(60).optional() }) }, async ({ query }) => ({
+    items: await recentRuns(db, query), limit: query.limit, offset: query.offset,
+  }));
+
+  registry.route(api, { method: 'post', path: '/jobs/:name/run', summary: 'Run a job now', tag: 'jobs', roles: ['csr'], params: z.object({ name: z.string().min(1).max(60) }), status: 202 }, async ({ params }) => {
+    const job = deps.jobs.find((j) => j.name === params.name);
+    if (!job) throw new NotFoundError('job', params.name);
+    const result = await deps.runJobNow(job);
+    ledgers.invalidate();
+    return result;
   });
 
-  api.post('/jobs/:name/run', allow('csr'), async (req, res) => {
-    const job = deps.jobs.find((j) => j.name === req.params.name);
-    if (!job) throw new NotFoundError('job', String(req.params.name));
-    res.status(202).json(await deps.runJobNow(job));
-  });
-
-  api.use(dockRouter(deps.dock));
-  api.use(usageRouter(ctx));
-  api.use(workOrderRouter(ctx));
+  api.use(dockRouter(deps.dock, registry));
+  api.use(usageRouter(ctx, registry));
+  api.use(exceptionRouter(ctx, registry, () => ledgers.invalidate()));
+  api.use(workOrderRouter(ctx, registry));
+  api.use(prebillRouter(registry, ledgers));
+  api.use(reportRouter(registry, { ctx, ledger: ledgers }));
+  const info = { title: 'fieldgate API', version: '0.1.0', description: 'Field and meter-reading integration gateway. Every operation needs a bearer token or a console session; `x-roles` lists who may call it.' };
+  registry.route(api, { method: 'get', path: '/docs', summary: 'This OpenAPI 3 description', tag: 'docs', roles: [...ROLES] }, () => registry.document(info));
   app.use('/api', api);
-  app.use('/console', consoleRouter());
+  app.use('/console', consoleRouter(db, ctx.clock));
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));
   return app;

@@ -1,24 +1,35 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import express from 'express';
+import type { Knex } from 'knex';
 import { packageRoot } from '../config/paths.js';
+import { AppError } from '../errors.js';
+import { principalOf, roleAllowed } from './auth.js';
 
 /**
  * The web console's files, served from the project (no CDN: it works on a LAN with no internet).
- * Pages are static; every figure on them comes from /api with the CSR's token. uPlot is served
- * from its npm package.
+ * Pages are static; every figure on them comes from /api with the session cookie. A page is
+ * served only to a logged-in CSR or admin: anyone else is sent to the login page, or told
+ * plainly that their role cannot use the console. uPlot is served from its npm package.
  */
-export function consoleRouter(): express.Router {
+const PUBLIC = new Set(['/login.html', '/console.css', '/login.js', '/favicon.svg']);
+export const CONSOLE_ROLES = ['csr'] as const;
+
+export function consoleRouter(db: Knex, clock: () => Date): express.Router {
   const r = express.Router();
   const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
-  r.use((_req, res, next) => {
-    res.setHeader('content-security-policy', "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; frame-ancestors 'none'");
-    res.setHeader('x-content-type-options', 'nosniff');
+  const dir = path.join(packageRoot, 'src', 'web', 'console');
+  r.get('/', (_req, res) => res.redirect('routes.html'));
+  r.use(async (req, res, next) => {
+    if (!req.path.endsWith('.html') || PUBLIC.has(req.path)) return next();
+    const who = await principalOf(db, req, clock());
+    if (who instanceof AppError) return res.redirect(`login.html?next=${encodeURIComponent(req.path.slice(1))}`);
+    if (!roleAllowed(who.role, [...CONSOLE_ROLES])) return res.status(403).sendFile(path.join(dir, 'forbidden.html'));
+    res.setHeader('cache-control', 'no-store');
     next();
   });
-  r.get('/', (_req, res) => res.redirect('usage.html'));
   r.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.esm.js')));
   r.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.min.css')));
-  r.use(express.static(path.join(packageRoot, 'src', 'web', 'console'), { index: false, fallthrough: true }));
+  r.use(express.static(dir, { index: false, fallthrough: true }));
   return r;
 }

@@ -15,6 +15,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (err instanceof AppError) {
       // A conflict carries the current state of what was stale, so the client can redo its change on it.
       const current = (err as AppError & { current?: unknown }).current;
+      const retryAfter = (err as AppError & { retryAfter?: number }).retryAfter;
+      if (retryAfter !== undefined) res.setHeader('retry-after', String(retryAfter));
       res.status(err.status).json({ error: { code: err.code, message: err.message, field: err.detail.field ?? null }, ...(current === undefined ? {} : { current }) });
       return;
     }

@@ -100,7 +100,7 @@ export function createMetrics(ctx: GatewayContext, deps: { dock: DockService; fi
   };
 
   const router = express.Router();
-  router.get('/metrics', authenticate(db), allow('admin'), async (_req, res) => {
+  router.get('/metrics', authenticate(db, ctx.clock), allow('admin'), async (_req, res) => {
     res.setHeader('content-type', registry.contentType);
     res.send(await registry.metrics());
   });

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { GatewayContext } from '../app/context.js';
 import { MeterDirectory } from '../ami/meter-directory.js';
 import { meterChannels, registerUsage, usageCsv, usageEspi, type UsageRange } from '../ami/usage.js';
-import { AppError, NotFoundError } from '../errors.js';
-import { allow } from './auth.js';
+import { NotFoundError } from '../errors.js';
+import type { ApiRegistry } from './openapi.js';
 
 /**
  * Usage for a CSR answering a high-bill call, and the customer's own download: a meter's or
@@ -16,9 +16,9 @@ const rangeQuery = z
   .object({ from: date, to: date, grain: z.enum(['interval', 'day', 'month']).default('day'), channel: z.coerce.number().int().min(1).max(99).optional() })
   .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
   .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 400 * 86_400_000, { message: 'at most 400 days at a time', path: ['to'] });
-const exportQuery = z.object({ from: date, to: date, format: z.enum(['espi', 'csv']).default('espi') });
+const exportQuery = z.object({ from: date, to: date, format: z.enum(['espi', 'csv']).default('espi') }).refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
 
-export function usageRouter(ctx: GatewayContext): express.Router {
+export function usageRouter(ctx: GatewayContext, registry: ApiRegistry): express.Router {
   const r = express.Router();
   const db = ctx.store.db;
   const zone = ctx.config.timeZone;
@@ -45,23 +45,19 @@ export function usageRouter(ctx: GatewayContext): express.Router {
     return ids;
   };
 
-  r.get('/usage/:kind/:id', allow('csr'), async (req, res) => {
-    const kind = z.enum(['meters', 'accounts']).parse(req.params.kind);
-    const q = rangeQuery.parse(req.query);
+  const target = z.object({ kind: z.enum(['meters', 'accounts']), id: z.string().min(1).max(15) });
+  registry.route(r, { method: 'get', path: '/usage/:kind/:id', summary: 'A meter\'s or account\'s usage by interval, day or month, with estimates counted', tag: 'usage', roles: ['csr'], params: target, query: rangeQuery }, async ({ params, query: q }) => {
     const range: UsageRange = { from: q.from, to: q.to, zone };
-    const registers = await registersOf(await meterIds(kind, String(req.params.id)), q.channel);
+    const registers = await registersOf(await meterIds(params.kind, params.id), q.channel);
     const items = [];
     for (const reg of registers) items.push({ ...(await registerUsage(db, reg.meterId, reg.channel, range, q.grain)), unit: reg.unit });
-    res.json({ [kind === 'meters' ? 'meterId' : 'accountNo']: req.params.id, from: q.from, to: q.to, zone, grain: q.grain, items });
+    return { [params.kind === 'meters' ? 'meterId' : 'accountNo']: params.id, from: q.from, to: q.to, zone, grain: q.grain, items };
   });
 
-  r.get('/usage/:kind/:id/export', allow('csr'), async (req, res) => {
-    const kind = z.enum(['meters', 'accounts']).parse(req.params.kind);
-    const q = exportQuery.parse(req.query);
-    if (q.from > q.to) throw new AppError('BAD_INPUT', 'from must not be after to', { field: 'from', value: q.from });
-    const registers = await registersOf(await meterIds(kind, String(req.params.id)));
+  registry.route(r, { method: 'get', path: '/usage/:kind/:id/export', summary: 'Usage as Green Button ESPI XML or CSV', tag: 'usage', roles: ['csr'], params: target, query: exportQuery, produces: 'application/atom+xml, text/csv' }, async ({ params, query: q }, _req, res) => {
+    const registers = await registersOf(await meterIds(params.kind, params.id));
     const range: UsageRange = { from: q.from, to: q.to, zone };
-    const name = `usage-${String(req.params.id).replace(/[^\w-]/g, '')}-${q.from}-${q.to}`;
+    const name = `usage-${params.id.replace(/[^\w-]/g, '')}-${q.from}-${q.to}`;
     const chunks = q.format === 'csv' ? usageCsv(db, registers, range) : await usageEspi(db, registers, range, ctx.clock().toISOString());
     res.setHeader('content-type', q.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/atom+xml; charset=utf-8');
     res.setHeader('content-disposition', `attachment; filename="${name}.${q.format === 'csv' ? 'csv' : 'xml'}"`);

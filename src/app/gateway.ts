@@ -11,7 +11,9 @@ import type { Logger } from '../log/logger.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { abandonStaleRuns } from '../store/jobs-repo.js';
 import { openStore, migrateStore } from '../store/store.js';
-import { createToken, tokenCount } from '../store/tokens-repo.js';
+import { createToken, tokenCount, type Role } from '../store/tokens-repo.js';
+import { createUser, userCount } from '../store/users-repo.js';
+import { randomPassword } from '../security/passwords.js';
 import { layoutLoader, type GatewayContext } from './context.js';
 import { DockService } from '../dock/dock-service.js';
 import { FieldService } from '../field/field-service.js';
@@ -60,6 +62,8 @@ export interface RunningGateway {
   url: string;
   /** Created on the first run of a demo: an admin API token, to be shown to the person once. */
   demoToken: string | null;
+  /** Created on the first run of a demo: a CSR, a technician and an admin, with passwords shown once. */
+  demoUsers: { username: string; role: Role; password: string }[] | null;
   ctx: GatewayContext;
   scheduler: Scheduler;
   dock: DockService;
@@ -70,6 +74,12 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
+async function createDemoUsers(ctx: GatewayContext): Promise<{ username: string; role: Role; password: string }[]> {
+  const users = (['csr', 'tech', 'admin'] as const).map((role) => ({ username: `demo-${role}`, role, password: randomPassword() }));
+  for (const u of users) await createUser(ctx.store.db, { ...u, displayName: `Demo ${u.role === 'csr' ? 'CSR' : u.role}` }, ctx.clock());
+  return users;
+}
+
 /** `fieldgate start`: prepare, schedule jobs, serve HTTP. */
 export async function startGateway(ctx: GatewayContext): Promise<RunningGateway> {
   await prepare(ctx);
@@ -77,6 +87,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
   if (abandoned) ctx.log.warn('job runs left unfinished by a stopped gateway marked abandoned', { module: 'scheduler', abandoned });
   const demoToken =
     ctx.config.auth.createDemoToken && (await tokenCount(ctx.store.db)) === 0 ? await createToken(ctx.store.db, 'demo-admin', 'admin', ctx.clock()) : null;
+  const demoUsers = ctx.config.auth.createDemoUsers && (await userCount(ctx.store.db)) === 0 ? await createDemoUsers(ctx) : null;
 
   const scheduler = new Scheduler(ctx, ALL_JOBS);
   const dock = new DockService(ctx);
@@ -130,5 +141,5 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
       await closeContext(ctx);
       ctx.log.info('gateway stopped', { module: 'gateway' });
     })());
-  return { url, demoToken, ctx, scheduler, dock, field, ami, stop };
+  return { url, demoToken, demoUsers, ctx, scheduler, dock, field, ami, stop };
 }

@@ -148,6 +148,17 @@ export class Billing {
     });
   }
 
+  /** Account, customer, multiplier and rate of each meter, for the preliminary billing ledger. */
+  async ledgerMeters(meterIds: readonly string[]): Promise<Map<string, LedgerMeter>> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(meterIds)], (part) => q.selectLedgerMeters(this.db, this.mapping, part));
+      return new Map(rows.map((r) => [String(r.meterId), {
+        accountNo: String(r.accountNo), customerName: String(r.customerName), multiplier: Number(r.multiplier),
+        rate: { code: String(r.rateCode), fixedCharge: Number(r.fixedCharge), unitCharge: Number(r.unitCharge) },
+      }]));
+    });
+  }
+
   /** Accounts past due (see selectPastDueAccounts). */
   async pastDueAccounts(dueOnOrBefore: string, minBalance: number): Promise<AccountStanding[]> {
     return (await this.run(() => q.selectPastDueAccounts(this.db, this.mapping, dueOnOrBefore, minBalance))).map(toStanding);
@@ -244,6 +255,13 @@ function keyedChecksum(pairs: readonly [string, string][]): string {
   const hash = createHash('sha256');
   for (const [, line] of [...pairs].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) hash.update(`${line}\n`);
   return hash.digest('hex');
+}
+
+export interface LedgerMeter {
+  accountNo: string;
+  customerName: string;
+  multiplier: number;
+  rate: { code: string; fixedCharge: number; unitCharge: number };
 }
 
 export interface AccountStanding {

@@ -15,6 +15,7 @@ function entity<K extends string>(keys: readonly K[]) {
 export const billingMappingSchema = z.strictObject({
   routes: entity(['code', 'description', 'cycle', 'nextReadDate'] as const),
   premises: entity(['id', 'address', 'city'] as const),
+  rates: entity(['rateCode', 'description', 'fixedCharge', 'unitCharge'] as const),
   accounts: entity(['accountNo', 'customerName', 'premiseId', 'status', 'balanceDue', 'dueDate', 'rateCode', 'arrangementUntil'] as const),
   meters: entity([
     'meterId', 'serial', 'meterType', 'dials', 'multiplier', 'radioId', 'accountNo', 'premiseId',

@@ -131,6 +131,18 @@ export function selectAccountMeters(db: Db, m: BillingMapping, accountNo: string
   return db(m.meters.table).select({ meterId: col(m, 'meters', 'meterId') }).where(col(m, 'meters', 'accountNo'), accountNo).orderBy(col(m, 'meters', 'meterId'));
 }
 
+/** What the preliminary billing ledger needs of some meters: account, customer, multiplier and the account's rate. */
+export function selectLedgerMeters(db: Db, m: BillingMapping, meterIds: readonly string[]): Knex.QueryBuilder {
+  return db(m.meters.table)
+    .join(m.accounts.table, col(m, 'meters', 'accountNo'), col(m, 'accounts', 'accountNo'))
+    .join(m.rates.table, col(m, 'accounts', 'rateCode'), col(m, 'rates', 'rateCode'))
+    .select({
+      meterId: col(m, 'meters', 'meterId'), accountNo: col(m, 'accounts', 'accountNo'), customerName: col(m, 'accounts', 'customerName'),
+      multiplier: col(m, 'meters', 'multiplier'), rateCode: col(m, 'rates', 'rateCode'), fixedCharge: col(m, 'rates', 'fixedCharge'), unitCharge: col(m, 'rates', 'unitCharge'),
+    })
+    .whereIn(col(m, 'meters', 'meterId'), meterIds as string[]);
+}
+
 export function selectMetersById(db: Db, m: BillingMapping, meterIds: readonly string[]): Knex.QueryBuilder {
   return db(m.meters.table)
     .select({ meterId: col(m, 'meters', 'meterId'), routeCode: col(m, 'meters', 'routeCode'), accountNo: col(m, 'meters', 'accountNo') })

@@ -21,6 +21,8 @@ import { layoutLoader, type GatewayContext } from '../app/context.js';
 import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
 import { registerAmiCommands } from './ami-cli.js';
+import { registerUserCommands } from './user-cli.js';
+import { registerReportCommand } from './report-cli.js';
 import { registerDockCommands, type CliKit } from './dock-cli.js';
 import { registerSimHandheld } from './sim-handheld-cli.js';
 import { registerSimField } from './sim-field-cli.js';
@@ -63,6 +65,10 @@ export async function main(argv: string[]): Promise<number> {
       if (opts.dock) config = { ...config, dock: { ...config.dock, ports: [...config.dock.ports, ...opts.dock.map((path) => ({ path, baudRate: 115_200 }))] } };
       const log = loggerFor(config, false);
       const gateway = await startGateway(openContext(config, log));
+      if (gateway.demoUsers) {
+        console.log(`\nDemo console users (passwords shown once, keep them): log in at ${gateway.url}/console/`);
+        for (const u of gateway.demoUsers) console.log(`  ${u.role.padEnd(5)}  ${u.username.padEnd(10)}  ${u.password}`);
+      }
       if (gateway.demoToken) {
         console.log(`\nDemo admin API token (shown once, keep it):\n  ${gateway.demoToken}\n  curl -H "Authorization: Bearer ${gateway.demoToken}" ${gateway.url}/api/routes\n`);
       }
@@ -224,6 +230,8 @@ export async function main(argv: string[]): Promise<number> {
   const kit: CliKit = { configOf, withContext: (cmd, work) => withContext(cmd, work), print };
   registerDockCommands(program, kit);
   registerAmiCommands(program, kit);
+  registerUserCommands(program, kit);
+  registerReportCommand(program, kit);
 
   const sim = program.command('sim').description('simulators for trying fieldgate without field hardware');
   registerSimHandheld(sim, kit);

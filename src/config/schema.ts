@@ -53,7 +53,23 @@ export const configSchema = z.strictObject({
   }),
   layouts: z.strictObject({ dir: z.string(), route: z.string(), read: z.string() }),
   codes: z.strictObject({ read: codeTable, skip: codeTable, trouble: codeTable }),
-  auth: z.strictObject({ createDemoToken: z.boolean() }),
+  prebill: z.strictObject({
+    /** Hold a cycle's route reads from billing until a CSR signs off its preliminary billing ledger. */
+    reviewBeforePosting: z.boolean(),
+    /** Flag a consumption of zero as `zero` (water and gas sit idle more often than electric). */
+    flagZero: z.boolean(),
+    /** How long a computed ledger is reused while a CSR pages and sorts it (changes through this gateway drop it at once). */
+    cacheSeconds: z.number().min(0).max(600),
+  }),
+  auth: z.strictObject({
+    createDemoToken: z.boolean(),
+    /** On a first run with no users, make demo-csr, demo-tech and demo-admin and print their passwords once. */
+    createDemoUsers: z.boolean(),
+    sessionHours: z.number().min(0.1).max(24 * 30),
+    /** Secure cookies need HTTPS; `auto` sets Secure when the request came over HTTPS (or a proxy said so). */
+    secureCookies: z.enum(['auto', 'always', 'never']),
+    login: z.strictObject({ maxFailures: z.number().int().min(1), windowMinutes: z.number().min(1) }),
+  }),
   dock: z.strictObject({
     /** Serial device paths (/dev/ttyUSB0, COM3) or serial device servers (tcp://host:port). */
     ports: z.array(

@@ -7,6 +7,7 @@ import type { Layout } from '../fixed-width/layout.js';
 import { insertMany, insertReturningId, isUniqueViolation, selectWhereIn } from '../db/sql-utils.js';
 import { AppError, errorMessage } from '../errors.js';
 import { enqueue } from '../store/outbox-repo.js';
+import { BILLING_READ, billingReadPayload, cycleMayPost } from './billing-read.js';
 import { applyRouteEvent, getRouteById, routeLines, routesHoldingMeters, type RouteRow } from '../store/routes-repo.js';
 import type { LineSource } from './file-source.js';
 
@@ -15,7 +16,7 @@ import type { LineSource } from './file-source.js';
  * stored; every bad one becomes an exception naming line and field; the same file (source +
  * sha256) is stored once however often it arrives. Valid reads go to the outbox for billing.
  */
-export const BILLING_READ = 'billing.read';
+export { BILLING_READ } from './billing-read.js';
 
 export interface ImportOptions {
   source: 'file' | 'dock' | 'mqtt';
@@ -73,6 +74,7 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
   const routeMeters = new Set(lines.map((l) => l.meterId));
   const now = ctx.clock();
   const nowIso = now.toISOString();
+  const postNow = await cycleMayPost(db, ctx.config, route?.cycle);
 
   try {
     return await db.transaction(async (trx) => {
@@ -85,7 +87,7 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
       let chunk: { text: string; no: number }[] = [];
 
       const flush = async () => {
-        const pending = await checkChunk(ctx, trx, chunk, { batchId, route, lineByMeter, routeMeters, seen, layout, source: opts.source, now });
+        const pending = await checkChunk(ctx, trx, chunk, { batchId, route, lineByMeter, routeMeters, seen, layout, source: opts.source, now, postNow });
         counts.stored += pending.readings.length;
         for (const r of pending.readings) {
           if (r.status === 'held') counts.held++;
@@ -174,6 +176,8 @@ interface ChunkContext {
   layout: Layout;
   source: string;
   now: Date;
+  /** False while the route's cycle waits for its pre-bill review: the reads are queued at sign-off. */
+  postNow: boolean;
 }
 
 async function checkChunk(ctx: GatewayContext, trx: Knex.Transaction, chunk: { text: string; no: number }[], c: ChunkContext): Promise<Pending> {
@@ -251,15 +255,9 @@ async function checkChunk(ctx: GatewayContext, trx: Knex.Transaction, chunk: { t
       consumption: cand.read.consumption, rollover: cand.read.rollover, status: cand.read.status, read_key: cand.key, created_at: nowIso,
     });
     for (const f of cand.findings) out.exceptions.push({ ...exceptionRow(c.batchId, routeId, c.source, nowIso, cand.no, cand.meterId, cand.text, f), read_key: cand.key });
-    if (cand.read.status === 'valid' && cand.read.reading !== null && cand.read.readAtUtc) {
-      out.outbox.push({
-        key: cand.key,
-        payload: {
-          readKey: cand.key, meterId: cand.meterId, registerNo: cand.line.register, readValue: cand.read.reading, readAt: cand.read.readAtUtc,
-          readType: 'actual', source: c.source === 'mqtt' ? 'FIELD' : 'HANDHELD', readerId: str(r.reader_id), method: str(r.method),
-          readCode: str(r.read_code), skipCode: str(r.skip_code), troubleCode: str(r.trouble_code), note: str(r.note),
-        },
-      });
+    if (c.postNow && cand.read.status === 'valid' && cand.read.reading !== null && cand.read.readAtUtc) {
+      const row = out.readings[out.readings.length - 1] as unknown as Parameters<typeof billingReadPayload>[0];
+      out.outbox.push({ key: cand.key, payload: billingReadPayload(row, c.source, nowIso) });
     }
   }
   return out;

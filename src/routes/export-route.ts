@@ -69,7 +69,7 @@ export async function buildRouteFile(ctx: GatewayContext, routeCode: string, lay
     );
     const line: StoredRouteLine = {
       sequence: i + 1, account: reg.accountNo, meterId: reg.meterId, register: reg.registerNo, dials: reg.dials, prevRead: reg.lastReadValue,
-      lowLimit: limits.low, highLimit: limits.high, meterType: reg.meterType, ertId: reg.radioId,
+      lowLimit: limits.low, highLimit: limits.high, meterType: reg.meterType, ertId: reg.radioId, expectedUnits: limits.expectedUnits,
     };
     lines.push(line);
     text.push(

@@ -88,8 +88,8 @@ export async function noteCommand(db: Db, id: number, patch: { detail?: string; 
   await db('dock_commands').where({ id }).update({ ...patch, detail: patch.detail?.slice(0, 1000) });
 }
 
-export async function recentCommands(db: Db, opts: { deviceId?: string; limit: number }): Promise<DockCommandRow[]> {
-  const q = db<DockCommandRow>('dock_commands').orderBy('id', 'desc').limit(opts.limit);
+export async function recentCommands(db: Db, opts: { deviceId?: string; limit: number; offset?: number }): Promise<DockCommandRow[]> {
+  const q = db<DockCommandRow>('dock_commands').orderBy('id', 'desc').limit(opts.limit).offset(opts.offset ?? 0);
   if (opts.deviceId) q.where({ device_id: opts.deviceId });
   return q;
 }

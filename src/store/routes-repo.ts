@@ -27,6 +27,8 @@ export interface RouteRow {
 export interface StoredRouteLine extends RouteLine {
   meterType: string;
   ertId: string | null;
+  /** Units expected by the read date, from the account's history: what an estimate uses. */
+  expectedUnits: number | null;
 }
 
 export async function findRoute(db: Db, routeCode: string, cycle: string): Promise<RouteRow | undefined> {
@@ -66,6 +68,7 @@ export async function routeLines(db: Db, routeId: number): Promise<StoredRouteLi
     highLimit: Number(r.high_limit),
     meterType: String(r.meter_type),
     ertId: r.ert_id == null ? null : String(r.ert_id),
+    expectedUnits: r.expected_units == null ? null : Number(r.expected_units),
   }));
 }
 
@@ -153,6 +156,7 @@ export async function recordRouteLoad(trx: Knex.Transaction, rec: ExportRecord):
       low_limit: l.lowLimit,
       high_limit: l.highLimit,
       ert_id: l.ertId,
+      expected_units: l.expectedUnits,
     })),
   );
   await trx('routes').where({ id: route.id }).update({

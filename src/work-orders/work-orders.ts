@@ -198,10 +198,11 @@ export interface OrderFilter {
   type?: WorkOrderType;
   area?: string;
   limit?: number;
+  offset?: number;
 }
 
 export async function listWorkOrders(db: Db, f: OrderFilter, zone: string, now: Date): Promise<WorkOrder[]> {
-  const q = db('work_orders').orderBy([{ column: 'priority' }, { column: 'due_date' }, { column: 'order_no' }]).limit(f.limit ?? 500);
+  const q = db('work_orders').orderBy([{ column: 'priority' }, { column: 'due_date' }, { column: 'order_no' }]).limit(f.limit ?? 500).offset(f.offset ?? 0);
   if (f.state) q.where('state', f.state);
   if (f.open) q.whereNotIn('state', FINAL_STATES as string[]);
   if (f.technician) q.where('technician', f.technician);

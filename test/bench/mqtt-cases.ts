@@ -55,7 +55,7 @@ try {
   for (let n = 0; n < gateways; n++) {
     const file = path.join(dir, `gw${n}.json`);
     writeFileSync(file, JSON.stringify({
-      dataDir: path.join(dir, `gw${n}`), store: { url: storeUrl }, server: { port: 0 }, auth: { createDemoToken: false }, log: { level: 'warn', format: 'json' },
+      dataDir: path.join(dir, `gw${n}`), store: { url: storeUrl }, server: { port: 0 }, auth: { createDemoToken: false, createDemoUsers: false }, log: { level: 'warn', format: 'json' },
       billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
       mqtt: { url: mqttUrl, prefix, sharedGroup: `bench${randomBytes(3).toString('hex')}`, outboxPollMs: 50 },
       jobs: { schedules: { 'post-readings': { cron: '0 3 * * *', enabled: false } } },

@@ -61,7 +61,7 @@ export function gatewayDir(label: string, accounts: number, extra: Record<string
       store: { url: `sqlite:${path.join(dir, 'store.sqlite')}` },
       billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}`, demo: { seedOnFirstRun: true, accounts, routes: 1, seed: 42 } },
       server: { port: 0 },
-      auth: { createDemoToken: false },
+      auth: { createDemoToken: false, createDemoUsers: false },
       ...extra,
     }),
   );

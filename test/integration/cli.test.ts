@@ -120,7 +120,7 @@ describe('fieldgate start', () => {
     expect(await health.json()).toEqual({ status: 'ok', checks: { store: 'ok', billing: 'ok', dock: 'ok', mqtt: 'ok', ami: 'ok' } });
     const anonymous = await fetch(`${url}/api/routes`);
     expect(anonymous.status).toBe(401);
-    expect(await anonymous.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'send a bearer token: Authorization: Bearer <token>', field: null } });
+    expect(await anonymous.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'log in, or send a bearer token: Authorization: Bearer <token>', field: null } });
     const routes = await fetch(`${url}/api/jobs`, { headers: { authorization: `Bearer ${token}` } });
     expect(routes.status).toBe(200);
     expect(((await routes.json()) as { items: unknown[] }).items[0]).toMatchObject({ name: 'post-readings', enabled: true });

@@ -34,7 +34,7 @@ describe.skipIf(!postgres || !mqttUrl)('two gateways sharing the work', () => {
         const dir = mkdtempSync(path.join(tmpdir(), `fg-gw${n}-`));
         const file = path.join(dir, 'fieldgate.json');
         writeFileSync(file, JSON.stringify({
-          dataDir: path.join(dir, 'data'), store: { url: gw.config.store.url }, server: { port: 0 }, auth: { createDemoToken: false },
+          dataDir: path.join(dir, 'data'), store: { url: gw.config.store.url }, server: { port: 0 }, auth: { createDemoToken: false, createDemoUsers: false },
           billing: { url: gw.config.billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
           mqtt: { url: mqttUrl, prefix, sharedGroup: `two${randomBytes(3).toString('hex')}`, outboxPollMs: 100 },
         }));

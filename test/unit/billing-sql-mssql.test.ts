@@ -26,6 +26,7 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectMetersById(mssql, mapping, ['W1']))).toMatchSnapshot();
     expect(sql(q.selectExistingKeys(mssql, mapping.readUpload.table, mapping.readUpload.columns.readKey, ['W1|1|2026-11-23T15:00:00.000Z']))).toMatchSnapshot();
     expect(sql(q.selectOpenServiceOrders(mssql, mapping))).toMatchSnapshot();
+    expect(sql(q.selectLedgerMeters(mssql, mapping, ['W1', 'W2']))).toMatchSnapshot();
   });
   it('reads meters for AMI, accounts past due and where accounts stand', () => {
     expect(sql(q.selectMeterRegisters(mssql, mapping))).toMatchSnapshot();

@@ -2,12 +2,10 @@ import uPlot from './vendor/uPlot.esm.js';
 
 // Usage for a CSR on a high-bill call: a meter's or an account's intervals, days or months from
 // /api/usage, estimated values drawn apart (orange points), and the customer's downloads.
-const $ = (id) => document.getElementById(id);
+import { $, shell } from './app.js';
+
 const params = new URLSearchParams(location.search);
-const tokenKey = 'fieldgate.token';
-let token = sessionStorage.getItem(tokenKey) ?? params.get('token');
-if (token) sessionStorage.setItem(tokenKey, token);
-$('token-box').hidden = Boolean(token);
+await shell('usage.html');
 
 const today = new Date().toISOString().slice(0, 10);
 const monthAgo = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
@@ -22,20 +20,17 @@ function status(text, error = false) {
   $('status').className = error ? 'error' : '';
 }
 
+// Raw responses (the chart data and file downloads) with the session cookie.
 async function api(path) {
-  if (!token) token = $('token').value.trim();
-  const res = await fetch(path, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(path, { credentials: 'same-origin' });
   if (res.status === 401) {
-    sessionStorage.removeItem(tokenKey);
-    token = null;
-    $('token-box').hidden = false;
-    throw new Error('the API token was refused; enter a CSR token');
+    location.href = `login.html?next=${encodeURIComponent(`usage.html${location.search}`)}`;
+    throw new Error('your session has ended; log in again');
   }
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));
     throw new Error(body.error?.message ?? `${res.status} ${res.statusText}`);
   }
-  sessionStorage.setItem(tokenKey, token);
   return res;
 }
 
@@ -119,4 +114,4 @@ async function download(format) {
 $('query').addEventListener('submit', show);
 $('export-csv').addEventListener('click', () => download('csv'));
 $('export-espi').addEventListener('click', () => download('espi'));
-if ($('id').value && token) show();
+if ($('id').value) show();

@@ -1,0 +1,122 @@
+import type { GatewayContext } from '../app/context.js';
+import { buildLedger, summarizeLedger, type LedgerLine, type LedgerReading, type LedgerRow, type LedgerSummary } from '../core/ledger.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import { queueReadings, type StoredReading } from '../readings/billing-read.js';
+import { audit } from '../store/audit-repo.js';
+
+/**
+ * The preliminary billing ledger of a cycle, from the gateway's routes and readings and
+ * billing's meters and rates, and the CSR's sign-off of it. A computed ledger is kept for a few
+ * seconds (`prebill.cacheSeconds`) so a CSR paging, sorting and filtering 5,000 accounts does
+ * not rebuild it per click; any change made through this gateway drops it at once.
+ */
+export interface CycleLedger {
+  cycle: string;
+  computedAt: string;
+  routes: string[];
+  review: { reviewedBy: string; reviewedAt: string; note: string | null } | null;
+  summary: LedgerSummary;
+  rows: LedgerRow[];
+}
+
+export class LedgerService {
+  private readonly cache = new Map<string, { at: number; ledger: Promise<CycleLedger> }>();
+
+  constructor(private readonly ctx: GatewayContext, private readonly cacheMs = 5_000) {}
+
+  async ledger(cycle: string, opts: { fresh?: boolean } = {}): Promise<CycleLedger> {
+    const hit = this.cache.get(cycle);
+    const now = Date.now();
+    if (!opts.fresh && hit && now - hit.at < this.cacheMs) return hit.ledger;
+    const ledger = computeLedger(this.ctx, cycle);
+    this.cache.set(cycle, { at: now, ledger });
+    ledger.catch(() => this.cache.delete(cycle));
+    return ledger;
+  }
+
+  invalidate(): void {
+    this.cache.clear();
+  }
+
+  /** Every cycle the gateway has routes for, newest first, with its sign-off. */
+  async cycles(): Promise<{ cycle: string; routes: number; reviewedBy: string | null; reviewedAt: string | null }[]> {
+    const db = this.ctx.store.db;
+    const rows = (await db('routes').select('cycle').count({ routes: '*' }).groupBy('cycle').orderBy('cycle', 'desc')) as { cycle: string; routes: number }[];
+    const reviews = (await db('cycle_reviews').select('cycle', 'reviewed_by', 'reviewed_at')) as { cycle: string; reviewed_by: string; reviewed_at: string }[];
+    return rows.map((r) => {
+      const review = reviews.find((v) => v.cycle === r.cycle);
+      return { cycle: r.cycle, routes: Number(r.routes), reviewedBy: review?.reviewed_by ?? null, reviewedAt: review?.reviewed_at ?? null };
+    });
+  }
+
+  /**
+   * A named CSR signs the cycle off. With `prebill.reviewBeforePosting` on, this is what lets its
+   * reads go to billing: the cycle's valid reads are queued in the same transaction.
+   */
+  async review(cycle: string, actor: string, note: string | null): Promise<{ cycle: string; reviewedBy: string; reviewedAt: string; queuedForBilling: number; heldReads: number; summary: LedgerSummary }> {
+    const ctx = this.ctx;
+    const ledger = await this.ledger(cycle, { fresh: true });
+    const now = ctx.clock();
+    const heldReads = ledger.summary.flagged.held;
+    const queued = await ctx.store.db.transaction(async (trx) => {
+      if (await trx('cycle_reviews').where({ cycle }).first()) throw new ConflictError('ALREADY_REVIEWED', `cycle ${cycle} was reviewed already`, { field: 'cycle', record: cycle });
+      await trx('cycle_reviews').insert({ cycle, reviewed_by: actor.slice(0, 80), note, accounts: ledger.summary.accounts, estimated_total: ledger.summary.estimatedTotal, reviewed_at: now.toISOString() });
+      let n = 0;
+      if (ctx.config.prebill.reviewBeforePosting) {
+        const rows = (await trx('readings')
+          .join('routes', 'routes.id', 'readings.route_id')
+          .join('import_batches', 'import_batches.id', 'readings.batch_id')
+          .select('readings.*', 'import_batches.source')
+          .where('routes.cycle', cycle)
+          .where('readings.status', 'valid')
+          .whereNotNull('readings.reading')) as (StoredReading & { source: string })[];
+        n = await queueReadings(trx, rows, now);
+      }
+      await audit(trx, { actor, action: 'prebill.review', target: `cycle:${cycle}`, detail: { note, summary: ledger.summary, queuedForBilling: n, heldReads } }, now);
+      return n;
+    });
+    this.invalidate();
+    ctx.log.info('cycle reviewed', { module: 'prebill', cycle, actor, queuedForBilling: queued, heldReads });
+    return { cycle, reviewedBy: actor, reviewedAt: now.toISOString(), queuedForBilling: queued, heldReads, summary: ledger.summary };
+  }
+}
+
+async function computeLedger(ctx: GatewayContext, cycle: string): Promise<CycleLedger> {
+  const db = ctx.store.db;
+  const routes = (await db('routes').select('id', 'route_code').where({ cycle })) as { id: number; route_code: string }[];
+  if (routes.length === 0) throw new NotFoundError('cycle', cycle);
+  const codeOf = new Map(routes.map((r) => [r.id, r.route_code]));
+  const ids = routes.map((r) => r.id);
+  const [lineRows, readingRows, review] = await Promise.all([
+    db('route_lines').select('route_id', 'sequence', 'account', 'meter_id', 'register', 'dials', 'prev_read', 'low_limit', 'high_limit', 'expected_units').whereIn('route_id', ids),
+    db('readings').select('route_id', 'meter_id', 'register', 'reading', 'status', 'read_type', 'read_at').whereIn('route_id', ids).orderBy('id'),
+    db('cycle_reviews').where({ cycle }).first(),
+  ]);
+  const lines: LedgerLine[] = (lineRows as Record<string, unknown>[]).map((r) => ({
+    route: codeOf.get(Number(r.route_id))!, sequence: Number(r.sequence), accountNo: String(r.account), meterId: String(r.meter_id), register: Number(r.register),
+    dials: Number(r.dials), prevRead: Number(r.prev_read), lowLimit: Number(r.low_limit), highLimit: Number(r.high_limit),
+    expectedUnits: r.expected_units == null ? null : Number(r.expected_units),
+  }));
+  // The newest reading of each register wins (a re-read replaces the first visit); one with a value beats a skip.
+  const readings = new Map<string, LedgerReading>();
+  for (const r of readingRows as Record<string, unknown>[]) {
+    const key = `${codeOf.get(Number(r.route_id))}|${String(r.meter_id)}|${Number(r.register)}`;
+    const next: LedgerReading = { status: r.status as LedgerReading['status'], reading: r.reading == null ? null : Number(r.reading), readType: (r.read_type ?? 'actual') as LedgerReading['readType'], readAt: (r.read_at as string | null) ?? null };
+    const prev = readings.get(key);
+    if (!prev || next.reading !== null || prev.reading === null) readings.set(key, next);
+  }
+  let meters;
+  try {
+    meters = await ctx.billing.ledgerMeters(lines.map((l) => l.meterId));
+  } catch (err) {
+    throw new AppError('BILLING_UNAVAILABLE', `billing could not be read for the ledger's rates and multipliers: ${(err as Error).message}`, { status: 503, cause: err });
+  }
+  const rows = buildLedger(lines, (l) => readings.get(`${l.route}|${l.meterId}|${l.register}`), (id) => meters.get(id), { flagZero: ctx.config.prebill.flagZero });
+  return {
+    cycle, computedAt: ctx.clock().toISOString(), routes: routes.map((r) => r.route_code).sort(),
+    review: review ? { reviewedBy: review.reviewed_by, reviewedAt: review.reviewed_at, note: review.note ?? null } : null,
+    summary: summarizeLedger(rows), rows,
+  };
+}
+
+export const LEDGER_COLUMNS = ['route', 'sequence', 'accountNo', 'customerName', 'meterId', 'register', 'prevRead', 'currentRead', 'units', 'multiplier', 'consumption', 'readType', 'readAt', 'flags', 'rateCode', 'estimatedCharge'] as const;
