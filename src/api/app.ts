@@ -106,7 +106,7 @@ export function createApi(deps: ApiDeps): express.Express {
     return { route: result.route, records: result.records, bytes: result.bytes, sha256: result.sha256 };
   });
 
-  const importQuery = z.object({ name: z.string().max(255).default('upload'), route: z.string().max(20).optional(), layout: z.string().max(40).optional() });
+  const importQuery = z.object({ name: z.string().max(255).default('upload'), route: z.string().max(20).optional(), layout: z.string().regex(/^[a-z0-9-]{1,40}$/, 'a layout name such as read-v1').optional() });
   registry.route(api, { method: 'post', path: '/readings/import', summary: 'Import a readings file (fixed-width, the read layout)', tag: 'readings', roles: ['csr'], query: importQuery, rawBody: 'text/plain' }, async ({ query }, req: Request, res) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const summary = await importReadings(res.locals.ctx!, bufferLineSource(query.name, bytes), {
@@ -152,6 +152,8 @@ export function createApi(deps: ApiDeps): express.Express {
   const info = { title: 'fieldgate API', version: '0.1.0', description: 'Field and meter-reading integration gateway. Every operation needs a bearer token or a console session; `x-roles` lists who may call it.' };
   registry.route(api, { method: 'get', path: '/docs', summary: 'This OpenAPI 3 description', tag: 'docs', roles: [...ROLES] }, () => registry.document(info));
   app.use('/api', api);
+  // The declared operations, for the security tests that walk every one of them.
+  app.locals.operations = registry.operations;
   app.use('/console', consoleRouter(db, ctx.clock));
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));

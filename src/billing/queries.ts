@@ -133,14 +133,14 @@ export function selectAccountMeters(db: Db, m: BillingMapping, accountNo: string
 
 /** What the preliminary billing ledger needs of some meters: account, customer, multiplier and the account's rate. */
 export function selectLedgerMeters(db: Db, m: BillingMapping, meterIds: readonly string[]): Knex.QueryBuilder {
-  return db(m.meters.table)
-    .join(m.accounts.table, col(m, 'meters', 'accountNo'), col(m, 'accounts', 'accountNo'))
-    .join(m.rates.table, col(m, 'accounts', 'rateCode'), col(m, 'rates', 'rateCode'))
+  return db({ mt: m.meters.table })
+    .join({ ac: m.accounts.table }, col(m, 'accounts', 'accountNo', 'ac'), col(m, 'meters', 'accountNo', 'mt'))
+    .join({ rt: m.rates.table }, col(m, 'rates', 'rateCode', 'rt'), col(m, 'accounts', 'rateCode', 'ac'))
     .select({
-      meterId: col(m, 'meters', 'meterId'), accountNo: col(m, 'accounts', 'accountNo'), customerName: col(m, 'accounts', 'customerName'),
-      multiplier: col(m, 'meters', 'multiplier'), rateCode: col(m, 'rates', 'rateCode'), fixedCharge: col(m, 'rates', 'fixedCharge'), unitCharge: col(m, 'rates', 'unitCharge'),
+      meterId: col(m, 'meters', 'meterId', 'mt'), accountNo: col(m, 'accounts', 'accountNo', 'ac'), customerName: col(m, 'accounts', 'customerName', 'ac'),
+      multiplier: col(m, 'meters', 'multiplier', 'mt'), rateCode: col(m, 'rates', 'rateCode', 'rt'), fixedCharge: col(m, 'rates', 'fixedCharge', 'rt'), unitCharge: col(m, 'rates', 'unitCharge', 'rt'),
     })
-    .whereIn(col(m, 'meters', 'meterId'), meterIds as string[]);
+    .whereIn(col(m, 'meters', 'meterId', 'mt'), meterIds as string[]);
 }
 
 export function selectMetersById(db: Db, m: BillingMapping, meterIds: readonly string[]): Knex.QueryBuilder {
