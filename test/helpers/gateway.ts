@@ -19,12 +19,12 @@ export interface TestGateway {
 }
 
 /** A gateway context on fresh store and billing databases of one dialect, billing seeded small. */
-export async function testGateway(dialect: DialectFactory, opts: { accounts?: number; routes?: number; label?: string; clock?: () => Date } = {}): Promise<TestGateway> {
+export async function testGateway(dialect: DialectFactory, opts: { accounts?: number; routes?: number; label?: string; clock?: () => Date; config?: Record<string, unknown> } = {}): Promise<TestGateway> {
   const store = await dialect.create(`${opts.label ?? 't'}_store`);
   const billing = await dialect.create(`${opts.label ?? 't'}_billing`);
   const config = loadConfig({
     env: {},
-    overrides: { store: { url: store.url }, billing: { url: billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } }, log: { level: 'error', format: 'json' } },
+    overrides: { store: { url: store.url }, billing: { url: billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } }, log: { level: 'error', format: 'json' }, ...opts.config },
   });
   const ctx = openContext(config, silentLogger(), opts.clock ?? (() => NOW));
   await seedReferenceBilling(ctx.billing.db, { accounts: opts.accounts ?? 200, routes: opts.routes ?? 2, seed: 42, today: TODAY });

@@ -1,15 +1,15 @@
 import type { GatewayContext } from '../../src/app/context.js';
 import { utcToLocalDigits } from '../../src/core/local-time.js';
 import { decodeLine, encodeLine, splitLines } from '../../src/fixed-width/codec.js';
-import { readRoute } from '../../src/sim/read-route.js';
+import { readRoute, type ReadMix } from '../../src/sim/read-route.js';
 import { exportRoute } from '../../src/routes/export-route.js';
 import { importReadings } from '../../src/readings/import-readings.js';
 import { bufferLineSource } from '../../src/readings/file-source.js';
 
 /** Reads an exported route the way a meter reader would, for the round-trip tests. */
-export function simulateReads(ctx: GatewayContext, routeText: string, start: Date, seed = 7) {
+export function simulateReads(ctx: GatewayContext, routeText: string, start: Date, seed = 7, mix?: ReadMix) {
   return readRoute(routeText, {
-    routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: ctx.config.timeZone, start, seed, readerId: 'RDR07',
+    routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: ctx.config.timeZone, start, seed, readerId: 'RDR07', mix,
   });
 }
 
@@ -32,9 +32,10 @@ export { splitLines };
  * A route read and back in the store: exported from billing, read by the simulated reader
  * (skips, trouble codes, high reads, re-keys), and imported. Returns the files and the summary.
  */
-export async function readRouteIntoStore(ctx: GatewayContext, routeCode: string, seed = 7) {
+export async function readRouteIntoStore(ctx: GatewayContext, routeCode: string, opts: { seed?: number; mix?: ReadMix } = {}) {
   const exported = await exportRoute(ctx, { routeCode, actor: 'test' });
-  const day = simulateReads(ctx, exported.content.toString('latin1'), new Date('2026-11-23T13:00:00Z'), seed);
+  // Early enough that a long route's walk ends before the tests' now (reads in the future are refused).
+  const day = simulateReads(ctx, exported.content.toString('latin1'), new Date('2026-11-23T10:00:00Z'), opts.seed ?? 7, opts.mix);
   const readText = day.lines.map((l) => `${l}\r\n`).join('');
   const summary = await importReadings(ctx, bufferLineSource(`${routeCode}.txt`, Buffer.from(readText, 'latin1')), { source: 'file', actor: 'test', route: { code: routeCode } });
   return { routeText: exported.content.toString('latin1'), readText, day, summary, cycle: exported.route.cycle };
