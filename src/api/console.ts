@@ -23,7 +23,7 @@ export function consoleRouter(db: Knex, clock: () => Date): express.Router {
   r.use(async (req, res, next) => {
     if (!req.path.endsWith('.html') || PUBLIC.has(req.path)) return next();
     const who = await principalOf(db, req, clock());
-    if (who instanceof AppError) return res.redirect(`login.html?next=${encodeURIComponent(req.path.slice(1))}`);
+    if (who instanceof AppError) return res.redirect(`login.html?next=${encodeURIComponent(req.url.slice(1))}`);
     if (!roleAllowed(who.role, [...CONSOLE_ROLES])) return res.status(403).sendFile(path.join(dir, 'forbidden.html'));
     res.setHeader('cache-control', 'no-store');
     next();

@@ -1,14 +1,15 @@
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importAmiFile } from '../../src/ami/import-ami.js';
-import { createToken } from '../../src/store/tokens-repo.js';
+import { createUser } from '../../src/store/users-repo.js';
+import { launchBrowser, logIn, pageReady, screenshot, watchedPage } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
 import { startApi } from '../helpers/api.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
- * The usage page in Debian's Chromium: a CSR enters a token and a meter, sees a chart per
+ * The usage page in Debian's Chromium: a CSR logs in, enters a meter, sees a chart per
  * register with the estimated intervals marked, and nothing is fetched from outside the gateway.
  */
 const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
@@ -18,15 +19,14 @@ describe('usage chart in the web console', () => {
   let api: Awaited<ReturnType<typeof startApi>>;
   let base: string;
   let browser: Browser;
-  let csr: string;
 
   beforeAll(async () => {
     gw = await testGateway(sqlite, { label: 'console', accounts: 200, routes: 2 });
     await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.resolve('test/fixtures/ami/cmep-dst.csv'));
     api = await startApi(gw.ctx);
     base = api.base;
-    csr = await createToken(gw.ctx.store.db, 'maria', 'csr', gw.ctx.clock());
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    await createUser(gw.ctx.store.db, { username: 'maria', role: 'csr', password: 'correct horse battery' }, gw.ctx.clock());
+    browser = await launchBrowser();
   });
   afterAll(async () => {
     await browser?.close();
@@ -35,18 +35,10 @@ describe('usage chart in the web console', () => {
   });
 
   it('charts a meter’s intervals with the estimated ones marked, loading only from the gateway', async () => {
-    const page = await browser.newPage();
-    const outside: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (req) => {
-      if (!req.url().startsWith(base)) outside.push(req.url());
-    });
-    page.on('pageerror', (err) => errors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') errors.push(msg.text());
-    });
-    await page.goto(`${base}/console/`);
-    await page.fill('#token', csr);
+    const { page, outside, errors } = await watchedPage(browser, base);
+    await logIn(page, base, 'maria', 'correct horse battery', 'usage.html');
+    await page.waitForURL(/\/console\/usage\.html$/);
+    await pageReady(page);
     await page.fill('#id', 'E0000003');
     await page.fill('#from', '2026-03-09');
     await page.fill('#to', '2026-03-09');
@@ -69,19 +61,26 @@ describe('usage chart in the web console', () => {
     // The page's CSP forbids eval, so waits go through locators, not page functions.
     await page.locator('.register h2', { hasText: 'over 3 days' }).waitFor();
     expect(await page.getAttribute('.legend-estimated', 'data-estimated')).toBe('1');
+    await screenshot(page, 'usage');
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
   });
 
   it('says what is wrong instead of drawing nothing', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${base}/console/usage.html`);
-    await page.fill('#token', 'not-a-token');
-    await page.fill('#id', 'E0000003');
+    const { page } = await watchedPage(browser, base);
+    // No session: the page sends the CSR to log in, and back to the page afterwards.
+    await page.goto(`${base}/console/usage.html?id=E0000003`);
+    await page.waitForURL(/login\.html\?next=usage\.html/);
+    await pageReady(page);
+    await page.fill('#username', 'maria');
+    await page.fill('#password', 'wrong password');
     await page.click('button[type=submit]');
-    await page.waitForSelector('#status.error');
-    expect(await page.textContent('#status')).toBe('the API token was refused; enter a CSR token');
-    await page.fill('#token', csr);
+    await page.locator('#status.error').waitFor();
+    expect(await page.textContent('#status')).toBe('wrong username or password');
+    await page.fill('#password', 'correct horse battery');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/console\/usage\.html\?id=E0000003$/);
+    await pageReady(page);
     await page.fill('#id', 'NOPE');
     await page.click('button[type=submit]');
     await page.locator('#status', { hasText: 'not found' }).waitFor();

@@ -8,8 +8,8 @@ import { DockService } from '../../src/dock/dock-service.js';
 import { runJob } from '../../src/scheduler/runner.js';
 
 /** The HTTP API (and console) on a free local port, for suites that only need the API. */
-export async function startApi(ctx: GatewayContext): Promise<{ base: string; operations: Operation[]; close(): Promise<void> }> {
-  const app = createApi({ ctx, jobs: ALL_JOBS, runJobNow: (job) => runJob(ctx, job, { trigger: 'manual' }), health: async () => ({ ok: true, checks: {} }), dock: new DockService(ctx) });
+export async function startApi(ctx: GatewayContext, opts: { dock?: DockService } = {}): Promise<{ base: string; operations: Operation[]; close(): Promise<void> }> {
+  const app = createApi({ ctx, jobs: ALL_JOBS, runJobNow: (job) => runJob(ctx, job, { trigger: 'manual' }), health: async () => ({ ok: true, checks: {} }), dock: opts.dock ?? new DockService(ctx) });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

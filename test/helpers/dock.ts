@@ -9,6 +9,7 @@ import { HandheldDevice, type HandheldOptions } from '../../src/sim/handheld/dev
 import { NOW } from './gateway.js';
 import { transportFor } from '../../adapters/handheld-serial/transport.js';
 import { paceWrites } from '../../src/sim/handheld/pacing.js';
+import type { ReadMix } from '../../src/sim/read-route.js';
 
 /** A dock service on a test gateway's context, with its own data dir and the given ports. */
 export function dockService(
@@ -36,13 +37,13 @@ export function dockService(
 }
 
 /** A simulated hand-held with its own flash directory, reading with the test zone and layouts. */
-export function handheld(ctx: GatewayContext, opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date }): HandheldDevice {
-  const { now, ...rest } = opts;
+export function handheld(ctx: GatewayContext, opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date; mix?: ReadMix }): HandheldDevice {
+  const { now, mix, ...rest } = opts;
   return new HandheldDevice({
     dir: mkdtempSync(path.join(tmpdir(), `fg-${opts.deviceId}-`)),
     reading: {
       routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: ctx.config.timeZone, readerId: 'SIM01', seed: 11,
-      now: now ?? (() => NOW),
+      now: now ?? (() => NOW), mix,
     },
     ...rest,
   });

@@ -212,9 +212,9 @@ describe.each(availableDialects())('API and console security on $name', (dialect
   });
 
   it('sends a visitor with no session to the login page, and back where they were going', async () => {
-    const page = await fetch(`${api.base}/console/prebill.html`, { redirect: 'manual' });
+    const page = await fetch(`${api.base}/console/prebill.html?cycle=2026-11`, { redirect: 'manual' });
     expect(page.status).toBe(302);
-    expect(page.headers.get('location')).toBe('login.html?next=prebill.html');
+    expect(page.headers.get('location')).toBe('login.html?next=prebill.html%3Fcycle%3D2026-11');
     expect((await fetch(`${api.base}/console/login.html`)).status).toBe(200);
   });
 });

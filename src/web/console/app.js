@@ -10,6 +10,8 @@ export function el(tag, attrs = {}, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
     else if (k === 'class') node.className = v;
+    // Through the CSSOM: the console's CSP allows no inline style attributes.
+    else if (k === 'style') Object.assign(node.style, v);
     else node.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
@@ -137,4 +139,9 @@ export function ask(title, { label = 'Reason', value = '', type = 'text', requir
 /** Fills a <tbody> from rows, or says there is nothing. */
 export function fillTable(tbody, rows, render, empty = 'Nothing to show.') {
   tbody.replaceChildren(...(rows.length ? rows.map(render) : [el('tr', {}, el('td', { colspan: tbody.closest('table').querySelectorAll('thead th').length, class: 'empty' }, empty))]));
+}
+
+/** Marks the page ready (its data loaded and its handlers attached): tests and the curious can tell. */
+export function ready() {
+  document.body.dataset.ready = 'true';
 }

@@ -1,4 +1,4 @@
-import { $, api, ask, el, fillTable, num, say, sayError, shell, when } from './app.js';
+import { $, ready, api, ask, el, fillTable, num, say, sayError, shell, when } from './app.js';
 
 // Docks, live over server-sent events: each port's link, the hand-held on it, its routes, and
 // the transfer under way with its rate and time left. A lost link shows the moment it happens.
@@ -25,10 +25,10 @@ function card(p) {
     t
       ? el('div', { class: 'transfer', 'data-direction': t.direction },
           el('div', {}, `${t.direction === 'load' ? 'Loading' : 'Unloading'} ${t.route}: `, el('b', { class: 'pct' }, `${pct}%`), ` · ${num(t.records)} of ${num(t.recordsTotal)} records`),
-          el('div', { class: `bar${pct >= 100 ? ' done' : ''}`, role: 'progressbar', 'aria-valuenow': pct }, el('i', { style: `width:${pct}%` })),
+          el('div', { class: `bar${pct >= 100 ? ' done' : ''}`, role: 'progressbar', 'aria-valuenow': pct }, el('i', { style: { width: `${pct}%` } })),
           el('div', { class: 'muted' }, `${num(t.bytesPerSecond / 1024, 1)} KiB/s · ${seconds(t.secondsLeft)} left`))
       : null,
-    p.last ? el('p', { class: 'last muted' }, `Last: ${p.last}`) : null);
+    p.last ? el('p', { class: 'last muted' }, `${when(p.last.slice(0, p.last.indexOf(' ')))} ${p.last.slice(p.last.indexOf(' ') + 1)}`) : null);
 }
 
 function render() {
@@ -89,3 +89,4 @@ try {
 } catch (err) {
   sayError(err);
 }
+ready();

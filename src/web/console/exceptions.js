@@ -1,4 +1,4 @@
-import { $, ago, api, ask, el, fillTable, say, sayError, shell, when } from './app.js';
+import { $, ready, ago, api, ask, el, fillTable, say, sayError, shell, when } from './app.js';
 
 // The exception queue. Filter it, walk it with the keyboard (j/k, x to select), and act:
 // accept, correct (the value before and after are kept in the audit log), estimate, or send
@@ -65,7 +65,7 @@ async function showDetail(x) {
     const d = await api(`/exceptions/${x.id}`);
     const r = d.reading;
     const open = d.status === 'open';
-    $('detail').replaceChildren(
+    $('detail').replaceChildren(...[
       el('h2', {}, `#${d.id} ${d.kind}`),
       el('p', {}, d.message),
       el('dl', { class: 'muted' }, `Source ${d.source}${d.line_no ? `, line ${d.line_no}` : ''}${d.field ? `, field ${d.field}` : ''}${d.value ? ` = ${d.value}` : ''}`),
@@ -79,7 +79,8 @@ async function showDetail(x) {
             el('button', { type: 'button', onclick: () => act('reread'), disabled: !d.meter_id }, 'Re-read (r)'))
         : el('p', { class: 'ok' }, `Resolved by ${d.resolved_by} ${when(d.resolved_at)}: ${d.resolution}`),
       d.audit.length ? el('h2', {}, 'Audit trail') : null,
-      ...d.audit.map((a) => el('p', { class: 'muted' }, `${when(a.at)} ${a.actor}: ${a.action.replace('exception.', '')}${a.detail?.resolution ? ` (${a.detail.resolution})` : ''}`)));
+      ...d.audit.map((a) => el('p', { class: 'muted' }, `${when(a.at)} ${a.actor}: ${a.action.replace('exception.', '')}${a.detail?.resolution ? ` (${a.detail.resolution})` : ''}`)),
+    ].filter(Boolean));
   } catch (err) {
     sayError(err);
   }
@@ -89,22 +90,21 @@ async function act(action) {
   const x = rows[current];
   if (!x || x.status !== 'open') return;
   try {
-    let result;
+    let done;
     if (action === 'correct') {
       const value = await ask(`Correct the reading of meter ${x.meter_id}`, { label: 'Correct reading', type: 'number' });
       if (value === null) return;
       const reason = await ask('Why is it corrected?', { label: 'Reason (kept in the audit log)' });
       if (!reason) return;
-      result = await api(`/exceptions/${x.id}/correct`, { method: 'POST', body: { reading: Number(value), reason } });
-      say(`#${x.id}: ${result.resolution}`, 'ok');
+      done = (await api(`/exceptions/${x.id}/correct`, { method: 'POST', body: { reading: Number(value), reason } })).resolution;
     } else if (action === 'reread') {
-      const order = await api(`/exceptions/${x.id}/reread`, { method: 'POST', body: {} });
-      say(`#${x.id}: re-read ordered, work order ${order.orderNo}`, 'ok');
+      done = `re-read ordered, work order ${(await api(`/exceptions/${x.id}/reread`, { method: 'POST', body: {} })).orderNo}`;
     } else {
-      result = await api(`/exceptions/${x.id}/${action}`, { method: 'POST', body: {} });
-      say(`#${x.id}: ${result.resolution}`, 'ok');
+      done = (await api(`/exceptions/${x.id}/${action}`, { method: 'POST', body: {} })).resolution;
     }
+    // The queue moves on; what was done is said last, so it stays on screen.
     await load();
+    say(`#${x.id}: ${done}`, 'ok');
   } catch (err) {
     sayError(err);
   }
@@ -115,8 +115,8 @@ async function bulk(action) {
   try {
     const result = await api('/exceptions/bulk', { method: 'POST', body: { ids, action } });
     selected.clear();
-    say(`${result.resolved.length} ${action === 'accept' ? 'accepted' : 'estimated'}${result.failed.length ? `; ${result.failed.length} not: ${result.failed.map((f) => `#${f.id} ${f.message}`).join('; ')}` : ''}`, result.failed.length ? 'error' : 'ok');
     await load();
+    say(`${result.resolved.length} ${action === 'accept' ? 'accepted' : 'estimated'}${result.failed.length ? `; ${result.failed.length} not: ${result.failed.map((f) => `#${f.id} ${f.message}`).join('; ')}` : ''}`, result.failed.length ? 'error' : 'ok');
   } catch (err) {
     sayError(err);
   }
@@ -155,3 +155,4 @@ $('next').addEventListener('click', () => { offset += PAGE; current = 0; load();
 $('bulk-accept').addEventListener('click', () => bulk('accept'));
 $('bulk-estimate').addEventListener('click', () => bulk('estimate'));
 await load();
+ready();

@@ -1,4 +1,4 @@
-import { $, api, el, fillTable, say, sayError, shell, when } from './app.js';
+import { $, ready, api, el, fillTable, say, sayError, shell, when } from './app.js';
 
 // Jobs: what runs when, how the last run went (counts and errors), and a button to run one now.
 await shell('jobs.html');
@@ -8,7 +8,7 @@ async function load() {
   try {
     const [jobs, runs] = await Promise.all([api('/jobs?limit=1000'), api('/jobs/runs?limit=25')]);
     fillTable($('jobs').tBodies[0], jobs.items, (j) => el('tr', { 'data-job': j.name },
-      el('td', {}, el('b', {}, j.name)), el('td', {}, j.description), el('td', {}, j.enabled ? j.cron : el('span', { class: 'muted' }, 'off')), el('td', {}, when(j.nextRun)),
+      el('td', {}, el('b', {}, j.name)), el('td', {}, j.description), el('td', {}, j.enabled ? el('code', { class: 'cron' }, j.cron) : el('span', { class: 'muted' }, 'off')), el('td', {}, when(j.nextRun)),
       el('td', {}, j.lastRun ? when(j.lastRun.started_at) : 'never'), el('td', {}, j.lastRun ? el('span', { class: `badge ${j.lastRun.status === 'ok' ? 'ok' : j.lastRun.status === 'failed' ? 'negative' : ''}` }, j.lastRun.status) : ''),
       el('td', {}, j.lastRun ? counts(j.lastRun.counts) : ''), el('td', {}, el('button', { type: 'button', onclick: () => run(j.name) }, 'Run now'))), 'No jobs.');
     fillTable($('runs').tBodies[0], runs.items, (r) => el('tr', {},
@@ -33,3 +33,4 @@ async function run(name) {
 
 await load();
 setInterval(load, 30_000);
+ready();

@@ -29,3 +29,4 @@ $('login').addEventListener('submit', async (e) => {
     $('password').select();
   }
 });
+document.body.dataset.ready = 'true';

@@ -1,4 +1,4 @@
-import { $, api, el, fillTable, money, num, say, sayError, shell, when } from './app.js';
+import { $, ready, api, el, fillTable, money, num, say, sayError, shell, when } from './app.js';
 
 // Pre-bill review: the cycle's preliminary billing ledger, sorted and filtered on the gateway,
 // exported as CSV, and signed off by the CSR before the cycle's reads post to billing.
@@ -33,7 +33,7 @@ async function load() {
     const s = l.summary;
     $('summary').replaceChildren(
       ...[[num(s.accounts), 'accounts'], [num(s.rows), 'registers'], [num(s.consumption), 'consumption'], [money(s.estimatedTotal), 'estimated charges'], [num(s.estimated), 'estimated reads'],
-        ...FLAGS.filter((f) => s.flagged[f]).map((f) => [num(s.flagged[f]), f])].map(([v, label]) => el('div', { class: 'tile', 'data-tile': label }, el('b', {}, v), el('span', {}, label))));
+        ...FLAGS.filter((f) => f !== 'estimated' && s.flagged[f]).map((f) => [num(s.flagged[f]), f])].map(([v, label]) => el('div', { class: 'tile', 'data-tile': label }, el('b', {}, v), el('span', {}, label))));
     $('review-box').replaceChildren(
       l.review
         ? el('p', { class: 'ok', id: 'reviewed' }, `Reviewed by ${l.review.reviewedBy} ${when(l.review.reviewedAt)}${l.review.note ? `: ${l.review.note}` : ''}`)
@@ -41,7 +41,7 @@ async function load() {
     fillTable($('ledger').tBodies[0], l.items, (r) => el('tr', { 'data-account': r.accountNo },
       el('td', {}, r.route), el('td', {}, r.accountNo), el('td', {}, r.customerName ?? ''), el('td', {}, `${r.meterId}${r.register > 1 ? ` / ${r.register}` : ''}`),
       el('td', { class: 'num' }, num(r.prevRead)), el('td', { class: 'num' }, num(r.currentRead)), el('td', { class: 'num' }, r.multiplier === 1 ? '' : num(r.multiplier, 2)),
-      el('td', { class: 'num' }, num(r.consumption, 2)), el('td', {}, el('span', { class: `badge ${r.readType === 'estimated' ? 'estimated' : 'ok'}` }, r.readType)),
+      el('td', { class: 'num' }, num(r.consumption, Number.isInteger(r.consumption) ? 0 : 2)), el('td', {}, el('span', { class: `badge ${r.readType === 'estimated' ? 'estimated' : 'ok'}` }, r.readType)),
       el('td', {}, r.flags.map((f) => el('span', { class: `badge ${f}` }, f))), el('td', { class: 'num' }, money(r.estimatedCharge))), 'No rows match these filters.');
     $('prev').disabled = offset === 0;
     $('next').disabled = offset + l.items.length >= l.total;
@@ -86,3 +86,4 @@ try {
 } catch (err) {
   sayError(err);
 }
+ready();

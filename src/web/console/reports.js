@@ -1,4 +1,4 @@
-import { $, api, el, fillTable, say, sayError, shell } from './app.js';
+import { $, ready, api, el, fillTable, say, sayError, shell } from './app.js';
 
 // Reports: pick one, fill in its parameters, read it here or download it as CSV.
 await shell('reports.html');
@@ -38,3 +38,4 @@ try {
 } catch (err) {
   sayError(err);
 }
+ready();

@@ -1,4 +1,4 @@
-import { $, api, el, fillTable, num, say, sayError, shell } from './app.js';
+import { $, ready, api, el, fillTable, num, say, sayError, shell } from './app.js';
 
 // Routes for each cycle: where every route stands, on which hand-held, and how far it is read.
 await shell('routes.html');
@@ -14,7 +14,7 @@ function render() {
       el('td', {}, el('b', {}, r.route)), el('td', {}, r.description), el('td', {}, r.readDate), el('td', {}, el('span', { class: `badge ${r.state}` }, r.state)),
       el('td', {}, r.device ?? '—'), el('td', { class: 'num' }, num(r.records ?? 0)), el('td', { class: 'num' }, num(r.read)), el('td', { class: 'num' }, num(r.skipped)),
       el('td', { class: 'num' }, num(r.held)), el('td', { class: 'num' }, r.openExceptions ? el('a', { href: `exceptions.html?route=${encodeURIComponent(r.route)}` }, num(r.openExceptions)) : '0'),
-      el('td', {}, el('div', { class: `bar${pct >= 100 ? ' done' : ''}`, title: `${pct}%`, role: 'progressbar', 'aria-valuenow': pct }, el('i', { style: `width:${Math.min(100, pct)}%` })), `${pct}%`));
+      el('td', {}, el('div', { class: `bar${pct >= 100 ? ' done' : ''}`, title: `${pct}%`, role: 'progressbar', 'aria-valuenow': pct }, el('i', { style: { width: `${Math.min(100, pct)}%` } })), `${pct}%`));
   }, 'No routes in this cycle.');
   say(`${rows.length} route(s)`);
 }
@@ -22,7 +22,7 @@ function render() {
 try {
   routes = (await api('/routes?limit=1000')).items;
   const cycles = [...new Set(routes.map((r) => r.cycle))].sort().reverse();
-  $('cycle').replaceChildren(...cycles.map((c) => el('option', { value: c }, c)), el('option', { value: '' }, 'all cycles'));
+  $('cycle').replaceChildren(el('option', { value: '' }, 'all cycles'), ...cycles.map((c) => el('option', { value: c }, c)));
   for (const s of [...new Set(routes.map((r) => r.state))].sort()) $('state').append(el('option', { value: s }, s));
   $('cycle').addEventListener('change', render);
   $('state').addEventListener('change', render);
@@ -30,3 +30,4 @@ try {
 } catch (err) {
   sayError(err);
 }
+ready();

@@ -2,7 +2,7 @@ import uPlot from './vendor/uPlot.esm.js';
 
 // Usage for a CSR on a high-bill call: a meter's or an account's intervals, days or months from
 // /api/usage, estimated values drawn apart (orange points), and the customer's downloads.
-import { $, shell } from './app.js';
+import { $, ready, shell } from './app.js';
 
 const params = new URLSearchParams(location.search);
 await shell('usage.html');
@@ -115,3 +115,4 @@ $('query').addEventListener('submit', show);
 $('export-csv').addEventListener('click', () => download('csv'));
 $('export-espi').addEventListener('click', () => download('espi'));
 if ($('id').value) show();
+ready();

@@ -1,4 +1,4 @@
-import { $, api, ask, el, say, sayError, shell, when } from './app.js';
+import { $, ready, api, ask, el, say, sayError, shell, when } from './app.js';
 
 // The work-order board: open orders in columns by state, each with its technician, due date and
 // whether it is overdue; dispatch, cancel (with a reason) and create orders.
@@ -92,3 +92,4 @@ $('create').addEventListener('submit', async (e) => {
 for (const id of ['f-tech', 'f-type', 'f-overdue']) $(id).addEventListener('change', render);
 await load();
 setInterval(load, 30_000);
+ready();
