@@ -85,7 +85,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use(metrics.router);
 
   const registry = new ApiRegistry();
-  const ledgers = new LedgerService(ctx, ctx.config.prebill.cacheSeconds * 1000);
+  const ledgers = new LedgerService(ctx, ctx.config.prebill.cacheSeconds * 1000, ctx.config.prebill.maxAgeSeconds * 1000);
   const api = express.Router();
   api.use(loginRouter(ctx, registry));
   api.use(authenticate(db, ctx.clock));

@@ -39,12 +39,14 @@ export function exceptionRouter(ctx: GatewayContext, registry: ApiRegistry, onCh
   registry.route(r, { method: 'get', path: '/exceptions', summary: 'The exception queue, filtered and paged', tag: 'exceptions', roles: ['csr'], query: exceptionQuery }, async ({ query: q }) => {
     const query = db('exceptions')
       .leftJoin('routes', 'routes.id', 'exceptions.route_id')
-      .select('exceptions.id', 'exceptions.source', 'exceptions.batch_id', 'exceptions.line_no', 'exceptions.meter_id', 'exceptions.read_key', 'exceptions.kind', 'exceptions.severity',
+      // What a row of the queue shows; the raw input and the reading come with one exception (GET /exceptions/:id).
+      .select('exceptions.id', 'exceptions.source', 'exceptions.batch_id', 'exceptions.line_no', 'exceptions.meter_id', 'exceptions.kind', 'exceptions.severity',
         'exceptions.field', 'exceptions.value', 'exceptions.message', 'exceptions.status', 'exceptions.resolution', 'exceptions.resolved_by', 'exceptions.resolved_at',
         'exceptions.created_at', 'routes.route_code', 'routes.cycle');
     if (q.status) query.where('exceptions.status', q.status);
     if (q.kind) query.where('exceptions.kind', q.kind);
-    if (q.route) query.where('routes.route_code', q.route);
+    // A route code names the route in every cycle: its ids first, so the queue's own index does the rest.
+    if (q.route) query.whereIn('exceptions.route_id', db('routes').select('id').where('route_code', q.route));
     if (q.meter) query.where('exceptions.meter_id', q.meter);
     if (q.batch) query.where('exceptions.batch_id', q.batch);
     if (q.minAgeDays !== undefined) query.where('exceptions.created_at', '<=', new Date(ctx.clock().getTime() - q.minAgeDays * 86_400_000).toISOString());

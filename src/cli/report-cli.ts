@@ -29,7 +29,7 @@ export function registerReportCommand(program: Command, kit: CliKit): void {
           const issue = parsed.error.issues[0]!;
           throw new AppError('USAGE', `--param ${issue.path.join('.') || '(unknown)'}: ${issue.message}`, { field: String(issue.path[0] ?? 'param') });
         }
-        const table = await report.run({ ctx, ledger: new LedgerService(ctx, 0) }, parsed.data);
+        const table = await report.run({ ctx, ledger: new LedgerService(ctx, 0, 0) }, parsed.data);
         const text = opts.format === 'csv' ? toCsv(table) : opts.format === 'json' ? `${JSON.stringify({ report: name, params: parsed.data, ...table }, null, 2)}\n` : `${formatTable(table.rows.map((r) => Object.fromEntries(table.columns.map((c) => [c, r[c]]))))}\n`;
         if (opts.out) {
           await writeFile(opts.out, text);

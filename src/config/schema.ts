@@ -58,8 +58,10 @@ export const configSchema = z.strictObject({
     reviewBeforePosting: z.boolean(),
     /** Flag a consumption of zero as `zero` (water and gas sit idle more often than electric). */
     flagZero: z.boolean(),
-    /** How long a computed ledger is reused while a CSR pages and sorts it (changes through this gateway drop it at once). */
+    /** How often a kept ledger asks the store whether its data changed (changes through this gateway drop it at once). */
     cacheSeconds: z.number().min(0).max(600),
+    /** A kept ledger is built again at this age even if nothing changed here: billing's rates and multipliers may have. */
+    maxAgeSeconds: z.number().min(0).max(86_400),
   }),
   auth: z.strictObject({
     createDemoToken: z.boolean(),

@@ -13,6 +13,7 @@ import { fileLineSource } from '../readings/file-source.js';
 import { importReadings, type ImportSummary } from '../readings/import-readings.js';
 import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen, type DockCommandRow } from '../store/dock-repo.js';
 import { applyRouteEvent, findRoute, latestRoute, recordRouteLoad, type RouteRow } from '../store/routes-repo.js';
+import { bumpVersion } from '../store/change-counters.js';
 import { LoadFiles } from './load-files.js';
 import { TransferTracker, type TransferStatus } from './transfer-progress.js';
 import { sha256OfFile, UploadSpool } from './upload-spool.js';
@@ -298,6 +299,7 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
         const resumed = result.fromOffset > 0 ? `, resumed at byte ${result.fromOffset}` : '';
         await finishCommand(trx, cmd.id, 'done', now, `loaded ${result.records} records on ${session.deviceId}${resumed}`);
       });
+      await bumpVersion(db, 'ledger');
       await this.loadFiles.discard(cmd.id);
       state.tracker = null;
       state.status.transfer = null;

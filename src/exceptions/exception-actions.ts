@@ -4,6 +4,7 @@ import { consumption, wrapOnDials } from '../core/consumption.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { cycleMayPost, queueReadings, type StoredReading } from '../readings/billing-read.js';
 import { audit } from '../store/audit-repo.js';
+import { bumpVersion } from '../store/change-counters.js';
 
 /**
  * What a CSR does with an exception in the queue:
@@ -39,6 +40,12 @@ interface ExceptionRow {
 type ReadingRow = StoredReading & { id: number; status: string; route_id: number | null; consumption: number | null; batch_id: number };
 
 export async function resolveException(ctx: GatewayContext, id: number, act: ExceptionAction, actor: string): Promise<ActionResult> {
+  const result = await applyAction(ctx, id, act, actor);
+  if (result.reading) await bumpVersion(ctx.store.db, 'ledger');
+  return result;
+}
+
+function applyAction(ctx: GatewayContext, id: number, act: ExceptionAction, actor: string): Promise<ActionResult> {
   const now = ctx.clock();
   return ctx.store.db.transaction(async (trx) => {
     const ex = (await trx('exceptions').where({ id }).first()) as ExceptionRow | undefined;

@@ -16,6 +16,7 @@ import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen } from '.
 import { verifyMqttSecret } from '../store/mqtt-accounts-repo.js';
 import { enqueue } from '../store/outbox-repo.js';
 import { recordRouteLoad } from '../store/routes-repo.js';
+import { bumpVersion } from '../store/change-counters.js';
 import { RtlamrIngest } from '../ami/rtlamr-ingest.js';
 import { techUpdate } from '../work-orders/schemas.js';
 import { moveWorkOrder, StaleUpdateError, type WorkOrder } from '../work-orders/work-orders.js';
@@ -231,6 +232,7 @@ export class FieldService {
       });
       await finishCommand(trx, cmd.id, 'done', now, `loaded ${built.lines.length} records on ${message.deviceId} over MQTT`);
     });
+    await bumpVersion(db, 'ledger');
     // The retained copy is no longer needed: an empty retained message removes it.
     await this.send({ topic: this.topics.route(message.deviceId, ack.route), payload: '', retain: true }, `unroute:${message.deviceId}:${cmd.id}`);
     await this.loadFiles.discard(cmd.id);

@@ -3,12 +3,15 @@ import { buildLedger, summarizeLedger, type LedgerLine, type LedgerReading, type
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { queueReadings, type StoredReading } from '../readings/billing-read.js';
 import { audit } from '../store/audit-repo.js';
+import { bumpVersion, readVersion } from '../store/change-counters.js';
 
 /**
  * The preliminary billing ledger of a cycle, from the gateway's routes and readings and
- * billing's meters and rates, and the CSR's sign-off of it. A computed ledger is kept for a few
- * seconds (`prebill.cacheSeconds`) so a CSR paging, sorting and filtering 5,000 accounts does
- * not rebuild it per click; any change made through this gateway drops it at once.
+ * billing's meters and rates, and the CSR's sign-off of it. A cycle is thousands of accounts
+ * that a CSR pages, sorts and filters, so a built ledger is kept: every `checkMs` one tiny query
+ * asks the store whether anything the ledger is built from changed (on this gateway or another
+ * on the same store), and only then is it built again; billing's rates and multipliers are read
+ * again once it is `maxAgeMs` old. A change made through this gateway drops it at once.
  */
 export interface CycleLedger {
   cycle: string;
@@ -19,19 +22,36 @@ export interface CycleLedger {
   rows: LedgerRow[];
 }
 
-export class LedgerService {
-  private readonly cache = new Map<string, { at: number; ledger: Promise<CycleLedger> }>();
+interface Cached {
+  checkedAt: number;
+  builtAt: number;
+  version: number;
+  ledger: Promise<CycleLedger>;
+}
 
-  constructor(private readonly ctx: GatewayContext, private readonly cacheMs = 5_000) {}
+export class LedgerService {
+  private readonly cache = new Map<string, Cached>();
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly checkMs = 5_000,
+    private readonly maxAgeMs = 300_000,
+  ) {}
 
   async ledger(cycle: string, opts: { fresh?: boolean } = {}): Promise<CycleLedger> {
-    const hit = this.cache.get(cycle);
     const now = Date.now();
-    if (!opts.fresh && hit && now - hit.at < this.cacheMs) return hit.ledger;
-    const ledger = computeLedger(this.ctx, cycle);
-    this.cache.set(cycle, { at: now, ledger });
-    ledger.catch(() => this.cache.delete(cycle));
-    return ledger;
+    const hit = this.cache.get(cycle);
+    if (!opts.fresh && hit && now - hit.checkedAt < this.checkMs) return hit.ledger;
+    // Claimed before the check, so requests arriving meanwhile are served what there is.
+    if (hit) hit.checkedAt = now;
+    const version = await readVersion(this.ctx.store.db, 'ledger');
+    if (!opts.fresh && hit && hit.version === version && now - hit.builtAt < this.maxAgeMs) return hit.ledger;
+    const entry: Cached = { checkedAt: now, builtAt: now, version, ledger: computeLedger(this.ctx, cycle) };
+    this.cache.set(cycle, entry);
+    entry.ledger.catch(() => {
+      if (this.cache.get(cycle) === entry) this.cache.delete(cycle);
+    });
+    return entry.ledger;
   }
 
   invalidate(): void {
@@ -75,6 +95,7 @@ export class LedgerService {
       await audit(trx, { actor, action: 'prebill.review', target: `cycle:${cycle}`, detail: { note, summary: ledger.summary, queuedForBilling: n, heldReads } }, now);
       return n;
     });
+    await bumpVersion(ctx.store.db, 'ledger');
     this.invalidate();
     ctx.log.info('cycle reviewed', { module: 'prebill', cycle, actor, queuedForBilling: queued, heldReads });
     return { cycle, reviewedBy: actor, reviewedAt: now.toISOString(), queuedForBilling: queued, heldReads, summary: ledger.summary };

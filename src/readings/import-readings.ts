@@ -7,6 +7,7 @@ import type { Layout } from '../fixed-width/layout.js';
 import { insertMany, insertReturningId, isUniqueViolation, selectWhereIn } from '../db/sql-utils.js';
 import { AppError, errorMessage } from '../errors.js';
 import { enqueue } from '../store/outbox-repo.js';
+import { bumpVersion } from '../store/change-counters.js';
 import { BILLING_READ, billingReadPayload, cycleMayPost } from './billing-read.js';
 import { applyRouteEvent, getRouteById, routeLines, routesHoldingMeters, type RouteRow } from '../store/routes-repo.js';
 import type { LineSource } from './file-source.js';
@@ -77,7 +78,7 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
   const postNow = await cycleMayPost(db, ctx.config, route?.cycle);
 
   try {
-    return await db.transaction(async (trx) => {
+    const summary = await db.transaction(async (trx): Promise<ImportSummary> => {
       const batchId = await insertReturningId(trx, 'import_batches', {
         source: opts.source, idempotency_key: key, file_name: src.name.slice(0, 255), sha256: src.sha256, route_id: route?.id ?? null,
         layout: layout.name, actor: opts.actor, lines: 0, stored: 0, rejected: 0, held: 0, skipped: 0, created_at: nowIso,
@@ -131,6 +132,8 @@ export async function importReadings(ctx: GatewayContext, src: LineSource, opts:
       ctx.log.info('readings imported', { module: 'import', batch: batchId, file: src.name, route: route?.route_code, ...counts });
       return { batchId, duplicateOf: null, route: route ? { code: route.route_code, cycle: route.cycle, state: state ?? route.state } : null, ...counts };
     });
+    await bumpVersion(db, 'ledger');
+    return summary;
   } catch (err) {
     // Two imports of one file at once: the other committed first, so this one is the duplicate.
     if (isUniqueViolation(err)) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import type { GatewayContext } from '../app/context.js';
 import { computeLimits } from '../core/limits.js';
+import { bumpVersion } from '../store/change-counters.js';
 import { encodeLine } from '../fixed-width/codec.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { recordRouteLoad, type RouteRow, type StoredRouteLine } from '../store/routes-repo.js';
@@ -98,6 +99,7 @@ export async function exportRoute(ctx: GatewayContext, opts: ExportOptions): Pro
         deviceId: opts.deviceId ?? 'FILE', actor: opts.actor, reason: opts.reason, reload: opts.reload ?? false, now,
       }),
     );
+    await bumpVersion(ctx.store.db, 'ledger');
     if (tmp && opts.out) await rename(tmp, opts.out);
     ctx.log.info('route exported', { module: 'routes', route: opts.routeCode, cycle, records: lines.length, device: route.device_id, out: opts.out });
     return { route, records: lines.length, bytes: content.length, sha256, content, out: opts.out ?? null };

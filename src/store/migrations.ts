@@ -461,18 +461,29 @@ const consoleSecurity: Migration = {
       t.double('estimated_total').notNullable();
       ts(t, 'reviewed_at').notNullable();
     });
+    // Bumped after every change to what the pre-bill ledger is built from, so a gateway rebuilds a
+    // cached ledger only when its inputs changed (here or on another gateway on the same store).
+    await db.schema.createTable('change_counters', (t) => {
+      t.string('name', 40).primary();
+      t.bigInteger('version').notNullable();
+    });
+    await db('change_counters').insert({ name: 'ledger', version: 0 });
     await db.schema.alterTable('readings', (t) => {
       t.string('read_type', 10).notNullable().defaultTo('actual');
     });
     await db.schema.alterTable('route_lines', (t) => {
       t.bigInteger('expected_units');
     });
+    // The exception queue is read newest or oldest first within a status, or a route: walking these
+    // indexes in id order answers a page without sorting the whole queue.
     await db.schema.alterTable('exceptions', (t) => {
-      t.index(['status', 'created_at']);
+      t.index(['status', 'id']);
+      t.index(['status', 'kind', 'id']);
+      t.index(['route_id', 'status', 'id']);
     });
   },
   async down(db) {
-    for (const table of ['cycle_reviews', 'audit_log', 'login_failures', 'sessions', 'users']) await db.schema.dropTableIfExists(table);
+    for (const table of ['change_counters', 'cycle_reviews', 'audit_log', 'login_failures', 'sessions', 'users']) await db.schema.dropTableIfExists(table);
     await db.schema.alterTable('readings', (t) => t.dropColumn('read_type'));
     await db.schema.alterTable('route_lines', (t) => t.dropColumn('expected_units'));
   },

@@ -30,7 +30,7 @@ function run(name: string, dialect: string, dir: string, n = N): Result {
 const rows: string[][] = [];
 // BENCH_ONLY=readings or BENCH_ONLY=dock runs one table.
 const only = process.env.BENCH_ONLY;
-const dialects = only === 'dock' || only === 'mqtt' || only === 'ami' || only === 'fieldwork' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
+const dialects = only !== undefined && only !== 'readings' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 for (const dialect of dialects) {
   const dir = mkdtempSync(path.join(tmpdir(), `fg-bench-${dialect}-`));
   try {
@@ -143,6 +143,33 @@ async function fieldworkRows(): Promise<string[][]> {
       await client.connect();
       for (const db of ['store_job', 'billing_job', 'store_naive', 'billing_naive']) await client.query(`drop database if exists fg_bench_fw_${db} with (force)`);
       await client.end();
+    }
+  }
+  return out;
+}
+
+if (only === undefined || only === 'console') {
+  console.log('');
+  printTable(['console at 200 req/s over 20 connections (100,000 exceptions, 5,000-account ledger)', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'p99 vs baseline'], consoleRows());
+}
+
+/** The exception queue and the pre-bill ledger under a fixed load, against the ledger built per request. */
+function consoleRows(): string[][] {
+  const out: string[][] = [];
+  for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-console-'));
+    try {
+      const rows = JSON.parse(execFileSync(process.execPath, [path.join(here, 'console-cases.js'), dialect, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!) as {
+        name: string; load: 'steady' | 'bursts'; requests: number; rate: number; p50: number; p99: number; max: number; errors: number;
+      }[];
+      const base = rows.find((r) => r.name === 'ledger-uncached')!;
+      for (const r of rows) {
+        const how = r.load === 'steady' ? 'steady' : 'bursts of 20';
+        const label = r.name === 'exceptions' ? `exceptions list, open, filtered, paged (${dialect}, ${how})` : r.name === 'ledger' ? `pre-bill ledger page, sorted, filtered (${dialect}, ${how})` : '  baseline: ledger built for every request (steady)';
+        out.push([label, r.requests.toLocaleString('en-US'), r.rate.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(0), String(r.errors), r.name === 'ledger' && r.load === 'steady' ? `${(base.p99 / Math.max(r.p99, 0.1)).toFixed(0)}× lower` : r.name === 'ledger-uncached' ? '1×' : '']);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   return out;

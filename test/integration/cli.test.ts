@@ -128,8 +128,29 @@ describe('fieldgate start', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ code: 'INVALID_INPUT', field: 'limit' });
 
+    // The demo's console users, printed once: the CSR's password logs in.
+    const csrPassword = /^\s+csr\s+demo-csr\s+(\S+)$/m.exec(out)?.[1];
+    expect(csrPassword, out).toMatch(/^\w{18,}$/);
+    expect(out).toMatch(/^\s+tech\s+demo-tech\s+\S+$/m);
+    const login = await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo-csr', password: csrPassword }) });
+    expect(login.status).toBe(201);
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const page = await fetch(`${url}/console/exceptions.html`, { headers: { cookie } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Exceptions · fieldgate</title>');
+
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(out).toMatch(/gateway stopped/);
+
+    // An admin adds a user from the CLI; the password is shown once.
+    const added = await runCli(['user', 'add', 'maria', '--role', 'csr', '--name', 'Maria Lopez'], { cwd });
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/^user maria \(csr\) added; password \(shown once\): \S{18,}\n$/);
+    const list = JSON.parse((await runCli(['user', 'list', '--json'], { cwd })).stdout) as { username: string; role: string }[];
+    expect(list.map((u) => `${u.username}:${u.role}`)).toEqual(['demo-admin:admin', 'demo-csr:csr', 'demo-tech:tech', 'maria:csr']);
+    const dup = await runCli(['user', 'add', 'maria', '--role', 'csr'], { cwd });
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain("a user named 'maria' exists already");
   });
 });
