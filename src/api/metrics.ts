@@ -54,6 +54,15 @@ export function createMetrics(ctx: GatewayContext, deps: { dock: DockService; fi
   fromStore('fieldgate_job_runs', 'Job runs recorded, by job and status', ['job', 'status'], async () =>
     ((await db('job_runs').select('job', 'status').count({ n: '*' }).groupBy('job', 'status')) as { job: string; status: string; n: number }[]).map((r) => ({ labels: { job: r.job, status: r.status }, value: Number(r.n) })),
   );
+  fromStore('fieldgate_job_last_duration_seconds', 'How long each job\'s last finished run took', ['job', 'status'], async () => {
+    const runs = (await db('job_runs').select('job', 'status', 'started_at', 'finished_at').whereIn('id', db('job_runs').max('id').whereNotNull('finished_at').groupBy('job'))) as { job: string; status: string; started_at: string; finished_at: string }[];
+    return runs.map((r) => ({ labels: { job: r.job, status: r.status }, value: (Date.parse(r.finished_at) - Date.parse(r.started_at)) / 1000 }));
+  });
+  fromStore('fieldgate_dock_transfers', 'Hand-held transfers completed: route loads and readings unloads', ['direction'], async () => {
+    const loads = (await db('dock_commands').where({ command: 'load', status: 'done' }).count({ n: '*' }).first()) as { n: number } | undefined;
+    const unloads = (await db('import_batches').where({ source: 'dock' }).count({ n: '*' }).first()) as { n: number } | undefined;
+    return [{ labels: { direction: 'load' }, value: Number(loads?.n ?? 0) }, { labels: { direction: 'unload' }, value: Number(unloads?.n ?? 0) }];
+  });
   fromStore('fieldgate_work_orders_open', 'Open work orders, by type and state', ['type', 'state'], async () =>
     ((await db('work_orders').whereNotIn('state', ['completed', 'failed', 'cancelled']).select('type', 'state').count({ n: '*' }).groupBy('type', 'state')) as { type: string; state: string; n: number }[]).map((r) => ({ labels: { type: r.type, state: r.state }, value: Number(r.n) })),
   );

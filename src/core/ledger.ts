@@ -1,4 +1,5 @@
 import { consumption, wrapOnDials } from './consumption.js';
+import type { RouteLine } from './reading-checks.js';
 
 /**
  * The preliminary billing ledger: for every meter register on a cycle's routes, the previous
@@ -10,16 +11,9 @@ import { consumption, wrapOnDials } from './consumption.js';
 export const LEDGER_FLAGS = ['high', 'low', 'zero', 'negative', 'estimated', 'skipped', 'missing', 'held', 'rollover', 'corrected'] as const;
 export type LedgerFlag = (typeof LEDGER_FLAGS)[number];
 
-export interface LedgerLine {
+/** A route line (as checked at read time), with its route and the units history expects. */
+export interface LedgerLine extends RouteLine {
   route: string;
-  sequence: number;
-  accountNo: string;
-  meterId: string;
-  register: number;
-  dials: number;
-  prevRead: number;
-  lowLimit: number;
-  highLimit: number;
   /** Units expected by the read date from history (null on routes exported before it was kept). */
   expectedUnits: number | null;
 }
@@ -99,7 +93,7 @@ export function ledgerRow(line: LedgerLine, reading: LedgerReading | undefined, 
   const billed = units * multiplier;
   const charge = meter ? cents((opts.chargeFixed ? meter.rate.fixedCharge : 0) + Math.max(0, billed) * meter.rate.unitCharge) : null;
   return {
-    route: line.route, sequence: line.sequence, accountNo: line.accountNo, customerName: meter?.customerName ?? null, meterId: line.meterId, register: line.register,
+    route: line.route, sequence: line.sequence, accountNo: line.account, customerName: meter?.customerName ?? null, meterId: line.meterId, register: line.register,
     prevRead: line.prevRead, currentRead: current, units, multiplier, consumption: billed, readType, readAt: reading?.readAt ?? null, flags,
     rateCode: meter?.rate.code ?? null, estimatedCharge: charge,
   };
@@ -118,8 +112,8 @@ export function buildLedger(
   const charged = new Set<string>();
   const ordered = [...lines].sort((a, b) => (a.route === b.route ? a.sequence - b.sequence : a.route < b.route ? -1 : 1));
   return ordered.map((line) => {
-    const first = !charged.has(line.accountNo);
-    charged.add(line.accountNo);
+    const first = !charged.has(line.account);
+    charged.add(line.account);
     return ledgerRow(line, readingOf(line), meterOf(line.meterId), { flagZero: opts.flagZero, chargeFixed: first });
   });
 }

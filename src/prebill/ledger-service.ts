@@ -114,7 +114,7 @@ async function computeLedger(ctx: GatewayContext, cycle: string): Promise<CycleL
     db('cycle_reviews').where({ cycle }).first(),
   ]);
   const lines: LedgerLine[] = (lineRows as Record<string, unknown>[]).map((r) => ({
-    route: codeOf.get(Number(r.route_id))!, sequence: Number(r.sequence), accountNo: String(r.account), meterId: String(r.meter_id), register: Number(r.register),
+    route: codeOf.get(Number(r.route_id))!, sequence: Number(r.sequence), account: String(r.account), meterId: String(r.meter_id), register: Number(r.register),
     dials: Number(r.dials), prevRead: Number(r.prev_read), lowLimit: Number(r.low_limit), highLimit: Number(r.high_limit),
     expectedUnits: r.expected_units == null ? null : Number(r.expected_units),
   }));

@@ -15,7 +15,7 @@ import { exportRoute } from '../../src/routes/export-route.js';
 import { readRoute } from '../../src/sim/read-route.js';
 import { createToken } from '../../src/store/tokens-repo.js';
 import { freePort } from '../helpers/dock.js';
-import { openLoop } from './open-loop.js';
+import { openLoop, type LoadResult } from './open-loop.js';
 
 /**
  * The console's busiest lists under load (`node console-cases.js <sqlite|postgres> <dir>`): the
@@ -115,16 +115,10 @@ async function startGateway(urls: { store: string; billing: string }, cacheSecon
   return { base: `http://127.0.0.1:${port}`, child };
 }
 
-interface Row {
+interface Row extends LoadResult {
   name: string;
   /** steady: open loop, one request every 5 ms; bursts: autocannon, every connection firing in step. */
   load: 'steady' | 'bursts';
-  requests: number;
-  rate: number;
-  p50: number;
-  p99: number;
-  max: number;
-  errors: number;
 }
 
 async function load(base: string, token: string, name: string, paths: string[], mode: Row['load'], seconds = SECONDS, warm = true): Promise<Row> {

@@ -24,6 +24,11 @@ describe('metrics and readiness', () => {
       { source: 'file', kind: 'HIGH_READ', severity: 'hold', message: 'y', status: 'open', created_at: NOW.toISOString() },
       { source: 'ami-cmep', kind: 'SPIKE', severity: 'warn', message: 'z', status: 'resolved', created_at: NOW.toISOString() },
     ]);
+    await gw.ctx.store.db('job_runs').insert([
+      { job: 'post-readings', trigger: 'schedule', holder: 'gw1', status: 'ok', started_at: '2026-11-23T15:00:00.000Z', finished_at: '2026-11-23T15:00:02.500Z', counts: '{}' },
+      { job: 'post-readings', trigger: 'schedule', holder: 'gw1', status: 'failed', started_at: '2026-11-23T15:15:00.000Z', finished_at: '2026-11-23T15:15:07.000Z', counts: '{}', error: 'billing down' },
+      { job: 'past-due', trigger: 'schedule', holder: 'gw1', status: 'running', started_at: '2026-11-23T15:20:00.000Z', finished_at: null, counts: null },
+    ]);
   });
   afterAll(async () => {
     await api?.close();
@@ -44,6 +49,11 @@ describe('metrics and readiness', () => {
     expect(text).toMatch(/fieldgate_exceptions_open\{kind="HIGH_READ"\} 2/);
     expect(text).not.toMatch(/fieldgate_exceptions_open\{kind="SPIKE"\}/);
     expect(text).toMatch(/# TYPE fieldgate_dock_frames_resent gauge/);
+    // The last finished run of each job, how it ended and how long it took; failures counted by status.
+    expect(text).toMatch(/fieldgate_job_last_duration_seconds\{job="post-readings",status="failed"\} 7\n/);
+    expect(text).not.toMatch(/fieldgate_job_last_duration_seconds\{job="past-due"/);
+    expect(text).toMatch(/fieldgate_job_runs\{job="post-readings",status="failed"\} 1\n/);
+    expect(text).toMatch(/fieldgate_dock_transfers\{direction="unload"\} 0\n/);
     expect(text).toMatch(/process_cpu_user_seconds_total/);
   });
 
