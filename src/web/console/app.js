@@ -1,6 +1,7 @@
 // Shared by every console page: the header and navigation, calls to /api with the session
 // cookie and CSRF token, formatting in the utility's time zone, and plain error messages.
 
+/** A page element by id (any: pages know what their own elements are). @type {(id: string) => any} */
 export const $ = (id) => document.getElementById(id);
 
 /** Builds an element: el('td', { class: 'num' }, '12'). Text is always text, never HTML. */
@@ -46,8 +47,12 @@ function toLogin() {
   location.href = `login.html?next=${encodeURIComponent(here)}`;
 }
 
-/** Calls the API. Changes carry the session's CSRF token; an ended session goes back to the login page. */
-export async function api(path, { method = 'GET', body } = {}) {
+/**
+ * Calls the API. Changes carry the session's CSRF token; an ended session goes back to the login page.
+ * @param {string} path
+ * @param {{ method?: string, body?: unknown }} [options]
+ */
+export async function api(path, { method = 'GET', body = undefined } = {}) {
   const headers = { accept: 'application/json' };
   if (method !== 'GET') {
     headers['x-csrf-token'] = (await currentSession()).csrfToken;

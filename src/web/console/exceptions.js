@@ -123,7 +123,7 @@ async function bulk(action) {
 }
 
 document.addEventListener('keydown', (e) => {
-  if (e.target.closest('input, select, textarea, dialog') || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (/** @type {Element} */ (e.target).closest('input, select, textarea, dialog') || e.ctrlKey || e.metaKey || e.altKey) return;
   const keys = { j: () => move(1), ArrowDown: () => move(1), k: () => move(-1), ArrowUp: () => move(-1), x: () => rows[current] && toggle(rows[current].id), a: () => act('accept'), c: () => act('correct'), e: () => act('estimate'), r: () => act('reread') };
   const fn = keys[e.key];
   if (fn) {
@@ -147,7 +147,8 @@ $('filters').addEventListener('submit', (e) => {
   load();
 });
 $('select-all').addEventListener('change', (e) => {
-  for (const x of rows) if (e.target.checked && x.status === 'open') selected.add(x.id); else selected.delete(x.id);
+  const all = /** @type {HTMLInputElement} */ (e.target).checked;
+  for (const x of rows) if (all && x.status === 'open') selected.add(x.id); else selected.delete(x.id);
   render();
 });
 $('prev').addEventListener('click', () => { offset = Math.max(0, offset - PAGE); current = 0; load(); });

@@ -1,3 +1,4 @@
+/** @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 const next = new URLSearchParams(location.search).get('next');
 // Only a page of this console: never send someone on to another site after logging in.

@@ -64,6 +64,7 @@ async function review() {
 }
 
 for (const b of document.querySelectorAll('button.sort')) {
+  if (!(b instanceof HTMLButtonElement)) continue;
   b.addEventListener('click', () => {
     dir = sort === b.dataset.sort && dir === 'asc' ? 'desc' : 'asc';
     sort = b.dataset.sort;

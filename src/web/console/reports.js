@@ -12,7 +12,9 @@ function paramInputs() {
 
 function query(format) {
   const q = new URLSearchParams({ format });
-  for (const input of document.querySelectorAll('[data-param]')) if (input.value.trim()) q.set(input.dataset.param, input.value.trim());
+  for (const input of document.querySelectorAll('input[data-param]')) {
+    if (input instanceof HTMLInputElement && input.value.trim()) q.set(input.dataset.param, input.value.trim());
+  }
   return `/reports/${$('report').value}?${q}`;
 }
 

@@ -1,4 +1,8 @@
-import uPlot from './vendor/uPlot.esm.js';
+// @ts-expect-error: the gateway serves uPlot from its npm package at this path (src/api/console.ts).
+import uPlotModule from './vendor/uPlot.esm.js';
+
+/** @type {typeof import('uplot')} */
+const uPlot = uPlotModule;
 
 // Usage for a CSR on a high-bill call: a meter's or an account's intervals, days or months from
 // /api/usage, estimated values drawn apart (orange points), and the customer's downloads.
