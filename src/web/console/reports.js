@@ -18,10 +18,13 @@ function query(format) {
   return `/reports/${$('report').value}?${q}`;
 }
 
+/** A column's name as a heading: completionPct → Completion %. */
+const heading = (c) => c.replace(/([A-Z])/g, ' $1').replace(/^./, (x) => x.toUpperCase()).replace(/ Pct$/, ' %');
+
 async function show() {
   try {
     const t = await api(query('json'));
-    $('table').tHead.rows[0].replaceChildren(...t.columns.map((c) => el('th', {}, c)));
+    $('table').tHead.rows[0].replaceChildren(...t.columns.map((c) => el('th', {}, heading(c))));
     fillTable($('table').tBodies[0], t.rows, (row) => el('tr', {}, t.columns.map((c) => el('td', { class: typeof row[c] === 'number' ? 'num' : '' }, row[c] ?? ''))), 'No rows.');
     say(`${t.title}: ${t.rows.length} row(s)`);
   } catch (err) {
