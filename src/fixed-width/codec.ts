@@ -110,10 +110,13 @@ function encodeField(field: FieldDef, value: unknown, recordNo?: number): string
       text = String(Math.abs(value));
       if (value < 0) text = '-' + text.padStart(field.length - 1, field.pad ?? '0');
       break;
-    case 'decimal':
+    case 'decimal': {
       if (typeof value !== 'number' || !Number.isFinite(value)) throw fail('not a number');
-      text = String(value);
+      const plain = plainDecimal(value);
+      if (plain === null) throw fail('cannot be written in plain digits without changing it');
+      text = plain;
       break;
+    }
     case 'enum':
       if (!field.values!.includes(String(value))) throw fail(`expected one of ${field.values!.join(', ')}`);
       text = String(value);
@@ -128,6 +131,19 @@ function encodeField(field: FieldDef, value: unknown, recordNo?: number): string
   const pad = field.pad ?? (field.type === 'integer' ? '0' : ' ');
   const justify = field.justify ?? (field.type === 'integer' || field.type === 'decimal' ? 'right' : 'left');
   return justify === 'right' ? text.padStart(field.length, pad) : text.padEnd(field.length, pad);
+}
+
+/**
+ * A number as plain digits: JavaScript writes 1e-7 and 1e21 with an exponent, which no
+ * fixed-width reader (ours included) takes as a decimal. Null when no plain form keeps the value
+ * (past 1e21, or finer than 20 decimal places).
+ */
+function plainDecimal(value: number): string | null {
+  const shortest = String(value);
+  if (!/e/i.test(shortest)) return shortest;
+  if (Math.abs(value) >= 1e21) return null;
+  const plain = value.toFixed(20).replace(/0+$/, '').replace(/\.$/, '');
+  return Number(plain) === value ? plain : null;
 }
 
 /** Files are ASCII: strip accents (José → Jose) and replace anything else with '?'. */
