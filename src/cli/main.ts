@@ -20,6 +20,7 @@ import { closeContext, openContext, prepare, startGateway } from '../app/gateway
 import { layoutLoader, type GatewayContext } from '../app/context.js';
 import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
+import { configReference } from '../config/reference.js';
 import { registerAmiCommands } from './ami-cli.js';
 import { registerUserCommands } from './user-cli.js';
 import { registerReportCommand } from './report-cli.js';
@@ -100,6 +101,12 @@ export async function main(argv: string[]): Promise<number> {
     .description('validate the configuration and print it with secrets masked')
     .action((_o, cmd: Command) => {
       console.log(JSON.stringify(redact(configOf(cmd)), null, 2));
+    });
+  config
+    .command('reference')
+    .description('print the configuration reference (docs/config.md): every key, what it must be, its default')
+    .action(() => {
+      process.stdout.write(configReference());
     });
 
   const billing = program.command('billing').description('the billing database (the reference demo CIS, or your own through the mapping)');

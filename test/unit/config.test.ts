@@ -74,3 +74,15 @@ describe('log redaction', () => {
     });
   });
 });
+
+describe('configuration reference', () => {
+  it('docs/config.md is what `fieldgate config reference` prints now (regenerate it when the schema or defaults change)', async () => {
+    const { configReference } = await import('../../src/config/reference.js');
+    const { readFileSync } = await import('node:fs');
+    const reference = configReference();
+    expect(readFileSync('docs/config.md', 'utf8')).toBe(reference);
+    // Every key of the defaults is in it, with its default.
+    expect(reference).toContain('| `prebill.reviewBeforePosting` | boolean | `false` |');
+    expect(reference).toContain('| `auth.login.maxFailures` | integer (≥ 1) | `5` |');
+  });
+});
