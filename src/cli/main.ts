@@ -20,6 +20,7 @@ import { closeContext, openContext, prepare, startGateway } from '../app/gateway
 import { layoutLoader, type GatewayContext } from '../app/context.js';
 import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
+import { backupStore, restoreStore } from '../store/backup.js';
 import { configReference } from '../config/reference.js';
 import { registerAmiCommands } from './ami-cli.js';
 import { registerUserCommands } from './user-cli.js';
@@ -107,6 +108,23 @@ export async function main(argv: string[]): Promise<number> {
     .description('print the configuration reference (docs/config.md): every key, what it must be, its default')
     .action(() => {
       process.stdout.write(configReference());
+    });
+
+  const store = program.command('store').description('the gateway store: backup and restore');
+  store
+    .command('backup <file>')
+    .description('copy the store to a new file, consistently, while the gateway runs (SQLite; PostgreSQL: pg_dump)')
+    .action(async (file: string, _o, cmd: Command) => {
+      const r = await backupStore(configOf(cmd).store.url, file);
+      console.log(`store backed up to ${r.file}: ${r.bytes.toLocaleString('en-US')} bytes, ${r.readings.toLocaleString('en-US')} readings, migrations up to ${r.migrations.at(-1)}`);
+    });
+  store
+    .command('restore <file>')
+    .description('put a backup in place of the store (stop the gateway first; --force replaces an existing store)')
+    .option('--force', 'replace the existing store')
+    .action(async (file: string, opts: { force?: boolean }, cmd: Command) => {
+      const r = await restoreStore(configOf(cmd).store.url, file, opts);
+      console.log(`store restored from ${file}: ${r.readings.toLocaleString('en-US')} readings, migrations up to ${r.migrations.at(-1)}; start the gateway to apply newer migrations`);
     });
 
   const billing = program.command('billing').description('the billing database (the reference demo CIS, or your own through the mapping)');
