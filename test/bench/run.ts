@@ -175,6 +175,27 @@ function consoleRows(): string[][] {
   return out;
 }
 
+if ((only === undefined || only === 'nightly') && process.env.DATABASE_URL) {
+  console.log('');
+  printTable(['a night at 100,000 accounts on PostgreSQL', 'items', 'seconds', 'items/s', 'share of the night'], nightlyRows());
+}
+
+/** The night's work at a large utility, step by step, through the product's own code. */
+function nightlyRows(): string[][] {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-night-'));
+  try {
+    const r = JSON.parse(execFileSync(process.execPath, [path.join(here, 'nightly-cases.js'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 }).trim().split('\n').pop()!) as {
+      steps: { step: string; items: number; unit: string; seconds: number }[];
+    };
+    const total = r.steps.reduce((s, x) => s + x.seconds, 0);
+    const rows = r.steps.map((x) => [x.step, `${x.items.toLocaleString('en-US')} ${x.unit}`, x.seconds.toFixed(1), Math.round(x.items / x.seconds).toLocaleString('en-US'), `${((100 * x.seconds) / total).toFixed(0)}%`]);
+    rows.push(['the whole night', '', total.toFixed(1), '', `${(total / 60).toFixed(1)} min of the 10-minute target`]);
+    return rows;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 interface MqttRun {
   readings: number;
   seconds: number;
