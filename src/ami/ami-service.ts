@@ -46,7 +46,10 @@ export class AmiService {
 
   private async importDropped(file: string): Promise<DropOutcome> {
     try {
-      const r = await runAmiImport(this.ctx.config, file, { actor: 'drop-folder' });
+      const r = await runAmiImport(this.ctx.config, file, {
+        actor: 'drop-folder',
+        onHeapRetry: (from, to) => this.ctx.log.warn(`import of ${file} outgrew ${from} MB of heap; running it again with ${to} MB (set ami.workerHeapMb)`, { module: 'ami' }),
+      });
       const refused = r.exceptionsByKind.REFUSED ?? 0;
       const truncated = r.exceptionsByKind.TRUNCATED ?? 0;
       const summary = describeImport(r);

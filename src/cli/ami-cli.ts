@@ -15,7 +15,7 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
     .action(async (files: string[], opts: { format?: AmiFormat; json?: boolean }, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
         const results: AmiImportResult[] = [];
-        for (const file of files) results.push(await runAmiImport(ctx.config, file, { format: opts.format, actor: 'cli' }));
+        for (const file of files) results.push(await runAmiImport(ctx.config, file, { format: opts.format, actor: 'cli', onHeapRetry: (from, to) => ctx.log.warn(`import of ${file} outgrew ${from} MB of heap; running it again with ${to} MB (set ami.workerHeapMb)`, { module: 'ami' }) }));
         kit.print(Boolean(opts.json), results.length === 1 ? results[0] : results, () => results.map(describeImport).join('\n'));
       }),
     );

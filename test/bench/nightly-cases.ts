@@ -129,7 +129,7 @@ try {
     for (const f of readFiles) stored += (await importReadings(ctx, await fileLineSource(f.file), { source: 'dock', actor: 'bench', route: { code: f.route } })).lines;
     return stored;
   });
-  await timed('AMI import: CMEP → VEE → store → daily reads (worker)', 'intervals', async () => (await runAmiImport(config, cmepFile, { format: 'cmep' })).received);
+  await timed('AMI import: CMEP → VEE → store → daily reads (worker)', 'intervals', async () => (await runAmiImport(config, cmepFile, { format: 'cmep', onHeapRetry: (from, to) => log(`  the import outgrew ${from} MB of heap; again with ${to} MB`) })).received);
   await timed('pull-service-orders', 'orders', () => job(pullServiceOrders, (c) => Object.values(c).reduce((a, b) => a + b, 0)));
   await timed('past-due (every account\'s standing)', 'accounts', async () => {
     await job(pastDue, () => 0);
