@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler } from 'express';
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import { findToken, type Role } from '../store/tokens-repo.js';
@@ -81,4 +81,3 @@ export function allow(...roles: Role[]): RequestHandler {
 /** Who did it, as recorded with route events, commands and the audit log: `role:name`. */
 export const actorOf = (p: Principal | undefined) => (p ? `${p.role}:${p.name}` : 'unknown');
 
-export const principal = (res: Response): Principal => res.locals.principal!;

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { GatewayContext } from '../app/context.js';
 import { consumption, wrapOnDials } from '../core/consumption.js';
 import { AppError, NotFoundError } from '../errors.js';
-import { cycleMayPost, queueReadings, type StoredReading } from '../readings/billing-read.js';
+import { BILLING_READ, cycleMayPost, queueReadings, type StoredReading } from '../readings/billing-read.js';
 import { audit } from '../store/audit-repo.js';
 import { bumpVersion } from '../store/change-counters.js';
 
@@ -95,7 +95,7 @@ function applyAction(ctx: GatewayContext, id: number, act: ExceptionAction, acto
         if (await cycleMayPost(trx, ctx.config, cycle)) {
           const batch = (await trx('import_batches').select('source').where({ id: reading.batch_id }).first()) as { source: string } | undefined;
           // A changed value must reach billing as changed: a read queued earlier but not sent yet is replaced.
-          if (act.action !== 'accept') await trx('outbox').where({ kind: 'billing.read', key: reading.read_key, status: 'pending' }).del();
+          if (act.action !== 'accept') await trx('outbox').where({ kind: BILLING_READ, key: reading.read_key, status: 'pending' }).del();
           queued = (await queueReadings(trx, [{ ...updated, source: batch?.source ?? 'file' }], now)) > 0;
         }
       }
