@@ -299,13 +299,14 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
         const resumed = result.fromOffset > 0 ? `, resumed at byte ${result.fromOffset}` : '';
         await finishCommand(trx, cmd.id, 'done', now, `loaded ${result.records} records on ${session.deviceId}${resumed}`);
       });
-      await bumpVersion(db, 'ledger');
       await this.loadFiles.discard(cmd.id);
       state.tracker = null;
       state.status.transfer = null;
       state.status.routes = [...state.status.routes.filter((r) => r.route !== built.routeCode), { route: built.routeCode, cycle: built.cycle, records: result.records, read: 0, state: 'loaded' }];
       log.info(`route ${built.routeCode} (${built.cycle}) loaded on ${session.deviceId}: ${result.records} records${result.fromOffset ? `, resumed at byte ${result.fromOffset}` : ''}`, { command: cmd.id });
       this.note(state, `route ${built.routeCode} loaded: ${result.records} records`, built.routeCode, 'loaded');
+      // After the port's status is told: the ledger's change counter must not delay what a CSR sees.
+      await bumpVersion(db, 'ledger');
       // Nothing read yet: its readings file is empty, and CLEAR names that empty file's hash.
       loadedNow.push({ route: built.routeCode, cycle: built.cycle, records: result.records, read: 0, bytes: 0, sha256: EMPTY_SHA256 });
     }
