@@ -1,3 +1,4 @@
+import { handleUnhandledRejections } from '../app/unhandled.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<number> {
       let config = loadConfig({ file: cmd.optsWithGlobals().config as string | undefined, overrides: opts.port !== undefined ? { server: { port: opts.port } } : undefined });
       if (opts.dock) config = { ...config, dock: { ...config.dock, ports: [...config.dock.ports, ...opts.dock.map((path) => ({ path, baudRate: 115_200 }))] } };
       const log = loggerFor(config, false);
+      handleUnhandledRejections(log);
       const gateway = await startGateway(openContext(config, log));
       if (gateway.demoUsers) {
         console.log(`\nDemo console users (passwords shown once, keep them): log in at ${gateway.url}/console/`);

@@ -26,16 +26,18 @@ export function registerSimField(sim: Command, kit: CliKit): void {
     .option('--dir <dir>', "the device's storage (default: <dataDir>/sim/<device>)")
     .option('--batch-size <n>', 'readings per batch', whole('batch-size'), 50)
     .option('--read-after <seconds>', 'read a route this long after it arrives', whole('read-after'), 5)
+    .option('--resend <seconds>', 'send a batch again after this long without an acknowledgement', whole('resend'), 30)
     .option('--offline-for <seconds>', 'go offline while reading, for this long, then catch up', whole('offline-for'))
     .option('--seed <n>', 'random seed for the readings', whole('seed'), 1)
-    .action(async (opts: { mqtt: string; device: string; secret?: string; dir?: string; batchSize: number; readAfter: number; offlineFor?: number; seed: number }, cmd: Command) => {
+    .option('--journal <file>', 'append a copy of every reading made to this file (to check later what reached billing)')
+    .action(async (opts: { mqtt: string; device: string; secret?: string; dir?: string; batchSize: number; readAfter: number; offlineFor?: number; seed: number; journal?: string; resend: number }, cmd: Command) => {
       const config = kit.configOf(cmd);
       const layouts = layoutLoader(config);
       const say = (m: string) => console.log(`${new Date().toISOString()} ${m}`);
       const device = new FieldDevice({
         deviceId: opts.device, url: opts.mqtt, secret: opts.secret ?? process.env.FIELDGATE_DEVICE_SECRET, prefix: config.mqtt.prefix,
-        dir: opts.dir ?? path.resolve(config.dataDir, 'sim', opts.device), batchSize: opts.batchSize,
-        reading: { routeLayout: layouts(config.layouts.route), readLayout: layouts(config.layouts.read), zone: config.timeZone, readerId: 'TAB01', seed: opts.seed },
+        dir: opts.dir ?? path.resolve(config.dataDir, 'sim', opts.device), batchSize: opts.batchSize, resendMs: opts.resend * 1000,
+        reading: { routeLayout: layouts(config.layouts.route), readLayout: layouts(config.layouts.read), zone: config.timeZone, readerId: 'TAB01', seed: opts.seed, journal: opts.journal },
         log: say,
       });
       device.on('connected', () => say(`${opts.device}: connected to ${opts.mqtt}; ${device.queued().length} batch(es) queued`));

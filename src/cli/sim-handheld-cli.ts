@@ -32,6 +32,7 @@ interface SimOptions extends FaultOptions {
   maxFrame: number;
   read?: boolean;
   readAfterLoad?: number;
+  journal?: string;
 }
 
 export function registerSimHandheld(sim: Command, kit: CliKit): void {
@@ -47,6 +48,7 @@ export function registerSimHandheld(sim: Command, kit: CliKit): void {
     .option('--max-frame <n>', 'largest frame the device offers', whole('max-frame'), 4096)
     .option('--read', 'read every loaded route before docking (the afternoon dock)')
     .option('--read-after-load <seconds>', 'read each route this long after it loads, then dock again (a whole day in one run)', whole('read-after-load'))
+    .option('--journal <file>', 'append a copy of every reading made to this file (to check later what reached billing)')
     .option('--seed <n>', 'random seed for readings and faults', whole('seed'), 1)
     .option('--drop-bytes <fraction>', 'lose this fraction of bytes, both ways', fraction('drop-bytes'))
     .option('--corrupt-bytes <fraction>', 'flip a bit in this fraction of bytes, both ways', fraction('corrupt-bytes'))
@@ -64,7 +66,7 @@ export function registerSimHandheld(sim: Command, kit: CliKit): void {
       const device = new HandheldDevice({
         deviceId: opts.device, port: opts.port, baudRate: opts.baud, paceBaud: opts.pace, battery: opts.battery, maxFrame: opts.maxFrame,
         dir: opts.dir ?? path.resolve(config.dataDir, 'sim', opts.device),
-        reading: { routeLayout: layouts(config.layouts.route), readLayout: layouts(config.layouts.read), zone: config.timeZone, readerId: 'SIM01', seed: opts.seed },
+        reading: { routeLayout: layouts(config.layouts.route), readLayout: layouts(config.layouts.read), zone: config.timeZone, readerId: 'SIM01', seed: opts.seed, journal: opts.journal },
         readAfterLoadMs: opts.readAfterLoad === undefined ? undefined : opts.readAfterLoad * 1000,
         faults: {
           dropBytes: opts.dropBytes, corruptBytes: opts.corruptBytes, corruptFrames: opts.corruptFrames, wrongCrc: opts.wrongCrc, garbage: opts.garbage,

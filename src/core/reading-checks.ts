@@ -16,7 +16,9 @@ export const EXCEPTION_KINDS = {
   NOT_A_NUMBER: 'reject',
   BAD_DATE: 'reject',
   DST_GAP: 'reject',
-  FUTURE_READ: 'reject',
+  // Held, not rejected: either clock may be the wrong one (a gateway's clock stepped back), and a
+  // rejected line is kept only as text; a held read is stored and a CSR accepts or corrects it.
+  FUTURE_READ: 'hold',
   UNKNOWN_METER: 'reject',
   METER_NOT_ON_ROUTE: 'reject',
   UNKNOWN_REGISTER: 'reject',
@@ -111,8 +113,11 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
   if (record.read_at !== null) {
     const t = localToUtc(str(record.read_at), ctx.zone);
     if (!t.ok) add('DST_GAP', 'read_at', record.read_at, t.reason);
-    else if (Date.parse(t.utc) > ctx.now.getTime() + 5 * 60_000) add('FUTURE_READ', 'read_at', record.read_at, 'read time is in the future');
-    else readAtUtc = t.utc;
+    else {
+      readAtUtc = t.utc;
+      const ahead = Date.parse(t.utc) - ctx.now.getTime();
+      if (ahead > 5 * 60_000) add('FUTURE_READ', 'read_at', record.read_at, `read time is ${Math.round(ahead / 60_000)} min ahead of this gateway's clock: the device's clock or the gateway's is wrong`);
+    }
   }
 
   const reading = typeof record.reading === 'number' ? record.reading : null;

@@ -26,12 +26,28 @@ export function describeSchedules(ctx: Pick<GatewayContext, 'config'>, jobs: rea
   });
 }
 
+/** A wall-clock step larger than this (NTP stepping the clock, a VM resumed) reschedules the jobs. */
+export const CLOCK_STEP_TOLERANCE_MS = 5000;
+const CLOCK_CHECK_MS = 5000;
+
+/** How far the wall clock moved beyond the monotonic clock between two looks (negative: stepped back). */
+export function clockStep(before: { wall: number; mono: number }, now: { wall: number; mono: number }): number {
+  return now.wall - before.wall - (now.mono - before.mono);
+}
+
 /**
  * Starts node-cron tasks for the enabled jobs (cron in the utility's time zone). Leases, not
  * this process, decide who runs: several gateways may schedule the same job safely.
+ *
+ * node-cron waits for the wall-clock time of each task's next run, worked out when the last run
+ * was due. When the clock steps back, that time moves away: a job every 15 minutes would not run
+ * for as long as the step (an hour back, an hour without posting). So the scheduler watches the
+ * wall clock against the monotonic one and, after a step, schedules its tasks again from the new time.
  */
 export class Scheduler {
   private tasks: ScheduledTask[] = [];
+  private clockWatch: NodeJS.Timeout | null = null;
+  private stopped = false;
   private inFlight = new Set<Promise<RunOutcome | void>>();
   private readonly abort = new AbortController();
 
@@ -41,6 +57,27 @@ export class Scheduler {
   ) {}
 
   start(): void {
+    this.schedule();
+    let last = { wall: Date.now(), mono: performance.now() };
+    this.clockWatch = setInterval(() => {
+      const now = { wall: Date.now(), mono: performance.now() };
+      const step = clockStep(last, now);
+      last = now;
+      if (Math.abs(step) <= CLOCK_STEP_TOLERANCE_MS) return;
+      this.ctx.log.warn(`the wall clock stepped ${step < 0 ? 'back' : 'forward'} ${Math.round(Math.abs(step) / 1000)} s; jobs scheduled again from the new time`, { module: 'scheduler', stepMs: step });
+      void this.reschedule();
+    }, CLOCK_CHECK_MS);
+    this.clockWatch.unref();
+  }
+
+  private async reschedule(): Promise<void> {
+    const old = this.tasks;
+    this.tasks = [];
+    for (const task of old) await task.destroy();
+    if (!this.stopped) this.schedule();
+  }
+
+  private schedule(): void {
     for (const job of this.jobs) {
       const schedule = this.ctx.config.jobs.schedules[job.name];
       if (!schedule?.enabled) continue;
@@ -64,6 +101,9 @@ export class Scheduler {
 
   /** Stops scheduling, asks running jobs to stop at a safe point, and waits up to `graceMs`. */
   async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    if (this.clockWatch) clearInterval(this.clockWatch);
+    this.clockWatch = null;
     for (const task of this.tasks) await task.destroy();
     this.tasks = [];
     if (this.inFlight.size === 0) return;

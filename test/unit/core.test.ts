@@ -116,10 +116,16 @@ describe('reading checks', () => {
     expect(r.read?.status).toBe('skipped');
     expect(r.findings).toEqual([{ kind: 'SKIPPED', field: 'skip_code', value: 'DOG', message: 'Dog in yard' }]);
   });
-  it('rejects a read time in the DST gap, in the future, or a value with too many digits', () => {
+  it('rejects a read time in the DST gap, or a value with too many digits', () => {
     expect(checkRead(rec({ read_at: '20260308023000' }), line, ctx).read).toBeNull();
-    expect(checkRead(rec({ read_at: '20261124091500' }), line, ctx).findings[0]?.kind).toBe('FUTURE_READ');
     expect(checkRead(rec({ reading: 10_000 }), line, ctx).findings[0]).toMatchObject({ kind: 'TOO_MANY_DIGITS', field: 'reading' });
+  });
+  // Fault suite finding: after the gateway's clock stepped back 108 minutes, every reading of the
+  // next dock was "in the future", rejected and kept only as exception text, while the device was cleared.
+  it('fault finding clock stepped back: holds a read timed ahead of the gateway\'s clock for a CSR, keeping the read', () => {
+    const ahead = checkRead(rec({ read_at: '20261124091500' }), line, ctx);
+    expect(ahead.findings[0]).toMatchObject({ kind: 'FUTURE_READ', field: 'read_at', message: expect.stringMatching(/min ahead of this gateway's clock/) });
+    expect(ahead.read).toMatchObject({ status: 'held', reading: 30, readAtUtc: expect.any(String) });
   });
   it('rejects a line whose account is not the meter\'s account on the route', () => {
     expect(checkRead(rec({ account: 'B-2' }), line, ctx).findings[0]).toMatchObject({ kind: 'ACCOUNT_MISMATCH', field: 'account', value: 'B-2' });

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { batchAckSchema, deviceErrorSchema, routeMessageSchema, type BatchAck, type DeviceError, type ReadingsBatch, type RouteMessage } from '../../../adapters/mqtt/messages.js';
 import { Topics } from '../../../adapters/mqtt/topics.js';
 import type { Layout } from '../../fixed-width/layout.js';
+import { appendJournal } from '../journal.js';
 import { readRoute, type ReadMix } from '../read-route.js';
 
 /**
@@ -27,7 +28,7 @@ export interface FieldDeviceOptions {
   /** Batches sent and not yet acknowledged, at most (default: all at once). */
   window?: number;
   protocolVersion?: 4 | 5;
-  reading: { routeLayout: Layout; readLayout: Layout; zone: string; readerId: string; seed: number; mix?: ReadMix; now?: () => Date };
+  reading: { routeLayout: Layout; readLayout: Layout; zone: string; readerId: string; seed: number; mix?: ReadMix; now?: () => Date; journal?: string };
   battery?: number;
   log?: (message: string) => void;
 }
@@ -50,6 +51,8 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
   private resendTimer: NodeJS.Timeout | null = null;
   private readonly queueDir: string;
   private readonly routesDir: string;
+  /** A marker per route file read, so a route delivered again (a retained message after a reconnect) is not read twice. */
+  private readonly readDir: string;
   /** Batches published and not yet acknowledged, with when they went. */
   private inFlight = new Map<string, number>();
 
@@ -58,6 +61,8 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
     this.topics = new Topics(opts.prefix);
     this.queueDir = path.join(opts.dir, 'queue');
     this.routesDir = path.join(opts.dir, 'routes');
+    this.readDir = path.join(opts.dir, 'read');
+    mkdirSync(this.readDir, { recursive: true });
     mkdirSync(this.queueDir, { recursive: true });
     mkdirSync(this.routesDir, { recursive: true });
   }
@@ -161,6 +166,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
         routeLayout: r.routeLayout, readLayout: r.readLayout, zone: r.zone, readerId: r.readerId, seed: r.seed, mix: r.mix, start, pace: PACE_SECONDS,
       });
       const size = this.opts.batchSize ?? 50;
+      appendJournal(r.journal, this.opts.deviceId, route.route, day.lines);
       for (let i = 0; i < day.lines.length; i += size) {
         const batch: ReadingsBatch = {
           batchId: `${route.route}-${route.cycle}-${String(i / size + 1).padStart(4, '0')}`, route: route.route, cycle: route.cycle,
@@ -169,6 +175,7 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
         this.enqueue(batch);
         batches++;
       }
+      writeFileSync(this.readMarker(route), '');
       rmSync(path.join(this.routesDir, `${route.route}.json`), { force: true });
     }
     if (opts.send !== false) this.flush();
@@ -233,13 +240,19 @@ export class FieldDevice extends EventEmitter<FieldDeviceEvents> {
         const file = path.join(this.routesDir, `${route.route}.json`);
         const hash = createHash('sha256').update(route.lines.map((l) => `${l}\r\n`).join(''), 'latin1').digest('hex');
         if (hash !== route.sha256) return this.log(`route ${route.route} arrived with another hash; not confirmed`);
-        writeFileSync(file, JSON.stringify(route));
+        const again = existsSync(this.readMarker(route));
+        if (!again) writeFileSync(file, JSON.stringify(route));
         void this.client?.publishAsync(this.topics.fromDevice(deviceId, 'routes/ack'), JSON.stringify({ route: route.route, sha256: route.sha256 }), { qos: 1 }).catch(() => undefined);
+        if (again) return this.log(`route ${route.route} arrived again; already read, confirmed and not read twice`);
         this.emit('route', route);
       }
     } catch (err) {
       this.log(`bad message on ${topic}: ${(err as Error).message}`);
     }
+  }
+
+  private readMarker(route: RouteMessage): string {
+    return path.join(this.readDir, `${route.route}-${route.sha256.slice(0, 16)}`);
   }
 
   private log(message: string): void {

@@ -7,6 +7,7 @@ import { transportFor, type Transport } from '../../../adapters/handheld-serial/
 import type { Layout } from '../../fixed-width/layout.js';
 import { readRoute, type ReadMix } from '../read-route.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
+import { appendJournal } from '../journal.js';
 import { EMPTY_SHA256, HandheldStorage } from './storage.js';
 import { TcpListenTransport } from './tcp-listener.js';
 import { paceWrites } from './pacing.js';
@@ -35,7 +36,7 @@ export interface HandheldOptions {
   /** Pace what the device sends at this line rate (as its UART would); unpaced when absent. */
   paceBaud?: number;
   faults?: FaultOptions;
-  reading?: { routeLayout: Layout; readLayout: Layout; zone: string; readerId: string; seed: number; mix?: ReadMix; now?: () => Date };
+  reading?: { routeLayout: Layout; readLayout: Layout; zone: string; readerId: string; seed: number; mix?: ReadMix; now?: () => Date; journal?: string };
   /** Read each route this long after it loaded, then dock again (a whole day in one run). */
   readAfterLoadMs?: number;
   openTransport?: (port: string) => Transport;
@@ -145,6 +146,7 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
         seed: reading.seed, mix: reading.mix, start, pace: PACE_SECONDS,
       });
       this.storage.writeReadings(meta.route, Buffer.from(outcome.lines.map((l) => `${l}\r\n`).join(''), 'latin1'));
+      appendJournal(reading.journal, this.opts.deviceId, meta.route, outcome.lines);
       this.log(`read route ${meta.route}: ${outcome.lines.length} meters`);
       done.push(meta.route);
     }
