@@ -26,7 +26,7 @@ export function openContext(config: Config, log: Logger, clock: () => Date = () 
     log,
     clock,
     store: openStore(config.store.url),
-    billing: Billing.open(config.billing.url, config.billing.mapping),
+    billing: Billing.open(config.billing.url, config.billing.mapping, { bulkLoadMinRows: config.billing.bulkLoadMinRows }),
     layout: layoutLoader(config),
   };
 }

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { connect } from '../db/connect.js';
-import { insertMany, isConnectionError, selectWhereIn } from '../db/sql-utils.js';
+import { connect, dialectOf } from '../db/connect.js';
+import { chunk, insertMany, isConnectionError, selectWhereIn } from '../db/sql-utils.js';
 import { BillingError, errorMessage } from '../errors.js';
 import type { BillingMapping, MappedEntity } from './mapping.js';
+import { MssqlBulkLoader } from './mssql-bulk.js';
 import * as q from './queries.js';
 
 /**
@@ -49,18 +50,34 @@ export interface PostResult {
 const isoDate = (v: unknown): string => (v instanceof Date ? v.toISOString() : String(v)).slice(0, 10);
 const ENTITIES: MappedEntity[] = ['routes', 'premises', 'accounts', 'meters', 'registers', 'readHistory', 'readUpload', 'uploadBatch', 'serviceOrders', 'fieldWorkUpload'];
 
+/** SQL Server only: batches of at least `minRows` go through the `mssql` package's bulk load. */
+export interface BulkLoad {
+  loader: Pick<MssqlBulkLoader, 'transaction' | 'close'>;
+  minRows: number;
+}
+
+/** The three writes of a post, on a knex transaction or on a bulk-load session. */
+interface PostSteps {
+  existingKeys(keys: readonly string[]): Promise<Set<string>>;
+  insertBatch(row: q.UploadBatchRow): Promise<void>;
+  insertRows(rows: readonly Record<string, unknown>[]): Promise<void>;
+}
+
 export class Billing {
   constructor(
     readonly db: Knex,
     readonly mapping: BillingMapping,
+    readonly bulk: BulkLoad | null = null,
   ) {}
 
-  static open(url: string, mapping: BillingMapping): Billing {
-    return new Billing(connect(url), mapping);
+  static open(url: string, mapping: BillingMapping, opts: { bulkLoadMinRows?: number } = {}): Billing {
+    const db = connect(url);
+    const bulk = dialectOf(url) === 'mssql' ? { loader: new MssqlBulkLoader(url, db), minRows: opts.bulkLoadMinRows ?? 1000 } : null;
+    return new Billing(db, mapping, bulk);
   }
 
-  close(): Promise<void> {
-    return this.db.destroy();
+  async close(): Promise<void> {
+    await Promise.allSettled([this.db.destroy(), this.bulk?.loader.close()]);
   }
 
   /** Checks that every mapped table and column exists; the error names the first one that does not. */
@@ -211,23 +228,58 @@ export class Billing {
     rows: readonly R[],
     keyOf: (r: R) => string,
     checksumOf: (rows: readonly R[]) => string,
-    record: (trx: Knex.Transaction, r: R, batchId: string, now: string) => Record<string, unknown>,
+    record: (trx: Knex, r: R, batchId: string, now: string) => Record<string, unknown>,
     opts: { source: string; now: Date },
   ): Promise<PostResult> {
+    const post = (steps: PostSteps, db: Knex) => this.postSteps(kind, rows, keyOf, checksumOf, (r, batchId, now) => record(db, r, batchId, now), steps, opts);
+    if (this.bulk && rows.length >= this.bulk.minRows) {
+      // The same statements, rendered by knex, run on the bulk loader's connection with the rows bulk-loaded.
+      const native = (b: Knex.QueryBuilder) => b.toSQL().toNative();
+      return this.guard(() =>
+        this.bulk!.loader.transaction((s) =>
+          post({
+            existingKeys: async (keys) => {
+              // One request at a time: a transaction's requests on SQL Server run in turn.
+              const found = new Set<string>();
+              for (const part of chunk(keys, 1000)) for (const r of await s.query(native(q.selectExistingKeys(this.db, table, keyColumn, part)))) found.add(String(r.key));
+              return found;
+            },
+            insertBatch: async (row) => void (await s.query(native(q.insertUploadBatch(this.db, this.mapping, row)))),
+            insertRows: (records) => s.bulkInsert(table, records),
+          }, this.db),
+        ),
+      );
+    }
     return this.guard(() =>
-      this.db.transaction(async (trx) => {
-        const keys = rows.map(keyOf);
-        const existing = new Set((await selectWhereIn<{ key: string }>(trx, keys, (part) => q.selectExistingKeys(trx, table, keyColumn, part))).map((r) => r.key));
-        const fresh = rows.filter((r) => !existing.has(keyOf(r)));
-        if (fresh.length === 0) return { batchId: null, posted: 0, alreadyPosted: existing.size, checksum: null };
-        const batchId = randomUUID();
-        const checksum = checksumOf(fresh);
-        const now = opts.now.toISOString();
-        await q.insertUploadBatch(trx, this.mapping, { batchId, kind, source: opts.source, rowCount: fresh.length, checksum, createdAt: now });
-        await insertMany(trx, table, fresh.map((r) => record(trx, r, batchId, now)));
-        return { batchId, posted: fresh.length, alreadyPosted: existing.size, checksum };
-      }),
+      this.db.transaction((trx) =>
+        post({
+          existingKeys: async (keys) => new Set((await selectWhereIn<{ key: string }>(trx, keys, (part) => q.selectExistingKeys(trx, table, keyColumn, part))).map((r) => r.key)),
+          insertBatch: async (row) => void (await q.insertUploadBatch(trx, this.mapping, row)),
+          insertRows: (records) => insertMany(trx, table, records),
+        }, trx),
+      ),
     );
+  }
+
+  /** An upload-batch row, then the rows billing does not hold yet; `steps` runs them in one transaction. */
+  private async postSteps<R>(
+    kind: string,
+    rows: readonly R[],
+    keyOf: (r: R) => string,
+    checksumOf: (rows: readonly R[]) => string,
+    record: (r: R, batchId: string, now: string) => Record<string, unknown>,
+    steps: PostSteps,
+    opts: { source: string; now: Date },
+  ): Promise<PostResult> {
+    const existing = await steps.existingKeys(rows.map(keyOf));
+    const fresh = rows.filter((r) => !existing.has(keyOf(r)));
+    if (fresh.length === 0) return { batchId: null, posted: 0, alreadyPosted: existing.size, checksum: null };
+    const batchId = randomUUID();
+    const checksum = checksumOf(fresh);
+    const now = opts.now.toISOString();
+    await steps.insertBatch({ batchId, kind, source: opts.source, rowCount: fresh.length, checksum, createdAt: now });
+    await steps.insertRows(fresh.map((r) => record(r, batchId, now)));
+    return { batchId, posted: fresh.length, alreadyPosted: existing.size, checksum };
   }
 
   private async run(build: () => Knex.QueryBuilder): Promise<Record<string, unknown>[]> {

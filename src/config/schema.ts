@@ -28,6 +28,8 @@ export const configSchema = z.strictObject({
       seed: z.number().int(),
     }),
     postBatchSize: z.number().int().min(1).max(100_000),
+    /** SQL Server only: a batch of at least this many rows is bulk-loaded (the mssql package) rather than inserted. */
+    bulkLoadMinRows: z.number().int().min(1),
     mappingFile: z.string(),
     mapping: billingMappingSchema,
   }),

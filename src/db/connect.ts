@@ -68,17 +68,28 @@ export function dialectOf(urlOrDb: string | Knex): Dialect {
   throw new AppError('DB_URL', `unsupported database URL '${urlOrDb.replace(/:[^:@/]+@/, ':***@')}'`);
 }
 
-function mssqlConnection(url: string): Knex.MsSqlConnectionConfig {
+/** What an mssql:// URL names: host, port, login, database and TLS flags. */
+function mssqlTarget(url: string) {
   const u = new URL(url.replace(/^sqlserver:/, 'mssql:'));
   const flag = (name: string, dflt: boolean) => (u.searchParams.has(name) ? u.searchParams.get(name) === 'true' : dflt);
   return {
     server: u.hostname,
     port: u.port ? Number(u.port) : 1433,
-    userName: decodeURIComponent(u.username),
+    user: decodeURIComponent(u.username),
     password: decodeURIComponent(u.password),
     database: u.pathname.replace(/^\//, '') || 'master',
     options: { encrypt: flag('encrypt', true), trustServerCertificate: flag('trustServerCertificate', false) },
   };
+}
+
+function mssqlConnection(url: string): Knex.MsSqlConnectionConfig {
+  const { user, ...rest } = mssqlTarget(url);
+  return { ...rest, userName: user };
+}
+
+/** The same URL as the `mssql` package's pool config (its bulk load; see billing/mssql-bulk.ts). */
+export function mssqlPoolConfig(url: string): { server: string; port: number; user: string; password: string; database: string; options: { encrypt: boolean; trustServerCertificate: boolean }; pool: { min: number; max: number } } {
+  return { ...mssqlTarget(url), pool: { min: 0, max: 2 } };
 }
 
 /** A knex without a connection, to render SQL for a dialect (snapshot tests, `--dry-run`). */

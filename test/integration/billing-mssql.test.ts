@@ -39,4 +39,20 @@ describe.skipIf(!url)('billing on SQL Server (MSSQL_URL)', () => {
     const second = await billing.postReads(rows, { source: 'test', now: new Date() });
     expect(second).toMatchObject({ posted: 0, alreadyPosted: rows.length, batchId: null });
   });
+
+  it('bulk-loads a batch above billing.bulkLoadMinRows, once however often it is sent', async () => {
+    const rows: ReadUploadRow[] = Array.from({ length: 2500 }, (_, i) => ({
+      readKey: `BULK${i}|1|2026-11-24T15:00:00.000Z`, meterId: `BULK${String(i).padStart(5, '0')}`, registerNo: 1, readValue: i, readAt: '2026-11-24T15:00:00.000Z',
+      readType: 'actual', source: 'AMI', readerId: null, method: 'R', readCode: null, skipCode: null, troubleCode: null, note: i % 2 ? null : 'bulk',
+    }));
+    expect(billing.bulk?.minRows).toBeLessThanOrEqual(rows.length);
+    const first = await billing.postReads(rows, { source: 'test', now: new Date() });
+    expect(first).toMatchObject({ posted: rows.length, alreadyPosted: 0 });
+    const second = await billing.postReads(rows, { source: 'test', now: new Date() });
+    expect(second).toMatchObject({ posted: 0, alreadyPosted: rows.length });
+    const stored = await billing.db('cis_read_upload').where('read_key', 'like', 'BULK%').count({ n: '*' }).first();
+    expect(Number(stored!.n)).toBe(rows.length);
+    const one = await billing.db('cis_read_upload').where({ read_key: rows[4]!.readKey }).first();
+    expect(one).toMatchObject({ read_value: 4, batch_id: first.batchId, note: 'bulk' });
+  });
 });
