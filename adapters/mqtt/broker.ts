@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
 import type { Topics } from './topics.js';
@@ -22,7 +22,16 @@ export interface EmbeddedBrokerOptions {
   topics: Topics;
   verify(username: string, secret: string): Promise<BrokerAccount | null>;
   log(message: string, meta?: Record<string, unknown>): void;
+  /**
+   * Field messages (QoS 1) the broker may hold for the gateway unacknowledged. At the bound, a
+   * publishing device is not answered until the gateway catches up: a flood waits in the devices,
+   * which keep it on disk, not in this process's memory.
+   */
+  maxBacklog: number;
 }
+
+/** A backlog entry the gateway never acknowledges (no subscription took it) stops counting after this. */
+const BACKLOG_ENTRY_TTL_MS = 60_000;
 
 const NOT_AUTHORIZED = 5;
 const BAD_CREDENTIALS = 4;
@@ -34,6 +43,21 @@ export class EmbeddedBroker {
   private aedes: Aedes | null = null;
   private server: Server | null = null;
   private accounts = new WeakMap<Client, BrokerAccount>();
+  /**
+   * Field messages published and not yet acknowledged by the gateway: when each came, by topic and
+   * payload hash (the packet aedes reports on publish is the device's own, without the broker id
+   * that its acknowledgement later carries).
+   */
+  private readonly backlog = new Map<string, number[]>();
+  private backlogCount = 0;
+  /** Publishes let through and not yet seen published: aedes authorizes a whole TCP read of packets at once. */
+  private readonly reserved: number[] = [];
+  /** Acknowledgements that arrived before aedes reported the publish (counted off when it does). */
+  private readonly earlyAcks = new Map<string, number>();
+  private readonly waiting: (() => void)[] = [];
+  private sweeper: NodeJS.Timeout | null = null;
+  /** The most the backlog held at once (for /metrics and the flood test). */
+  backlogPeak = 0;
   port = 0;
 
   constructor(private readonly opts: EmbeddedBrokerOptions) {}
@@ -71,9 +95,12 @@ export class EmbeddedBroker {
         if (!client) return done(null); // the broker's own messages (wills are checked when the device connects)
         const account = this.accounts.get(client);
         if (account?.role === 'gateway') return done(null);
-        if (account?.role === 'device' && topics.deviceMayPublish(account.username, packet.topic)) return done(null);
-        if (account?.role === 'radio' && packet.topic === topics.rtlamr(account.username)) return done(null);
-        if (account?.role === 'tech' && packet.topic === topics.techUpdates(account.username)) return done(null);
+        const allowed =
+          (account?.role === 'device' && topics.deviceMayPublish(account.username, packet.topic)) ||
+          (account?.role === 'radio' && packet.topic === topics.rtlamr(account.username)) ||
+          (account?.role === 'tech' && packet.topic === topics.techUpdates(account.username));
+        // aedes takes a client's next packet only after this answer: waiting here is back-pressure on that device.
+        if (allowed) return void this.roomInBacklog().then(() => done(null));
         this.opts.log(`mqtt publish refused: ${account?.username ?? client.id} may not publish to ${packet.topic}`);
         done(new Error(`not allowed to publish to ${packet.topic}`));
       },
@@ -91,6 +118,46 @@ export class EmbeddedBroker {
       },
     });
     this.aedes = aedes;
+    aedes.on('publish', (packet, client) => {
+      // Only what the gateway takes in (QoS 1 on its topics) waits for its acknowledgement.
+      if (!client || packet.qos === 0 || !topics.parse(packet.topic) || this.accounts.get(client)?.role === 'gateway') return;
+      this.reserved.shift();
+      const key = backlogKey(packet);
+      const early = this.earlyAcks.get(key);
+      if (early) {
+        if (early > 1) this.earlyAcks.set(key, early - 1);
+        else this.earlyAcks.delete(key);
+        return this.release();
+      }
+      const list = this.backlog.get(key);
+      if (list) list.push(Date.now());
+      else this.backlog.set(key, [Date.now()]);
+      this.backlogPeak = Math.max(this.backlogPeak, ++this.backlogCount);
+    });
+    aedes.on('ack', (packet, client) => {
+      if (!packet || !client || this.accounts.get(client)?.role !== 'gateway' || !('topic' in packet)) return;
+      const key = backlogKey(packet);
+      const list = this.backlog.get(key);
+      if (!list) return void this.earlyAcks.set(key, (this.earlyAcks.get(key) ?? 0) + 1);
+      list.shift();
+      if (list.length === 0) this.backlog.delete(key);
+      this.backlogCount--;
+      this.release();
+    });
+    this.sweeper = setInterval(() => {
+      const stale = Date.now() - BACKLOG_ENTRY_TTL_MS;
+      while (this.reserved.length && this.reserved[0]! < stale) this.reserved.shift();
+      if (this.backlogCount === 0) this.earlyAcks.clear();
+      for (const [key, list] of this.backlog) {
+        while (list.length && list[0]! < stale) {
+          list.shift();
+          this.backlogCount--;
+        }
+        if (list.length === 0) this.backlog.delete(key);
+      }
+      this.release();
+    }, 1000);
+    this.sweeper.unref();
     const server = createServer(aedes.handle);
     this.server = server;
     const tries = this.opts.portFallback && this.opts.port !== 0 ? FALLBACK_PORTS : 1;
@@ -115,7 +182,29 @@ export class EmbeddedBroker {
     }
   }
 
+  /** Field messages handed to the gateway and not yet acknowledged. */
+  get backlogSize(): number {
+    return this.backlogCount;
+  }
+
+  private roomInBacklog(): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.release();
+    });
+  }
+
+  /** Lets waiting publishes through while there is room, each holding its place until aedes publishes it. */
+  private release(): void {
+    while (this.waiting.length && this.backlogCount + this.reserved.length < this.opts.maxBacklog) {
+      this.reserved.push(Date.now());
+      this.waiting.shift()!();
+    }
+  }
+
   async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const resolve of this.waiting.splice(0)) resolve();
     const server = this.server;
     const aedes = this.aedes;
     this.server = null;
@@ -123,4 +212,8 @@ export class EmbeddedBroker {
     if (aedes) await new Promise<void>((r) => aedes.close(() => r()));
     if (server) await new Promise<void>((r) => server.close(() => r()));
   }
+}
+
+function backlogKey(packet: { topic: string; payload: string | Buffer }): string {
+  return `${packet.topic}\n${createHash('sha1').update(packet.payload).digest('base64')}`;
 }

@@ -28,6 +28,8 @@ export interface MqttAdapterOptions {
   protocolVersion: 4 | 5;
   sharedGroup: string | null;
   sessionExpirySeconds: number;
+  /** MQTT 5: unacknowledged QoS 1 messages the broker may send at once (back-pressure at the broker). */
+  receiveMaximum?: number;
   topics: Topics;
   reconnectMs?: number;
 }
@@ -76,7 +78,7 @@ export class MqttAdapter extends EventEmitter<MqttAdapterEvents> implements Adap
       cert: o.tls?.cert ? readFileSync(o.tls.cert) : undefined,
       key: o.tls?.key ? readFileSync(o.tls.key) : undefined,
       rejectUnauthorized: o.tls?.rejectUnauthorized,
-      properties: o.protocolVersion === 5 ? { sessionExpiryInterval: o.sessionExpirySeconds } : undefined,
+      properties: o.protocolVersion === 5 ? { sessionExpiryInterval: o.sessionExpirySeconds, receiveMaximum: o.receiveMaximum } : undefined,
     };
     this.setState('starting', `connecting to ${o.url}`);
     const client = mqtt.connect(o.url, { ...options, manualConnect: true });

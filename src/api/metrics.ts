@@ -85,6 +85,14 @@ export function createMetrics(ctx: GatewayContext, deps: { dock: DockService; fi
   dockGauge('fieldgate_dock_transfer_bytes', 'Bytes moved so far in the transfer in progress', (s) => s.transfer?.bytesDone ?? 0);
 
   new client.Gauge({
+    name: 'fieldgate_mqtt_broker_backlog',
+    help: 'Field messages the embedded broker handed the gateway and the gateway has not acknowledged yet (devices wait at mqtt.broker.maxBacklog)',
+    registers,
+    collect() {
+      this.set(deps.field?.broker?.backlogSize ?? 0);
+    },
+  });
+  new client.Gauge({
     name: 'fieldgate_mqtt_messages',
     help: 'MQTT messages this gateway handled since it started, by kind and outcome',
     labelNames: ['kind', 'outcome'],

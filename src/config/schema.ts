@@ -109,12 +109,16 @@ export const configSchema = z.strictObject({
      * batches at once (a connection handles its messages one after another). External MQTT 5 brokers only.
      */
     consumers: z.number().int().min(1).max(32),
+    /** MQTT 5 Receive Maximum: QoS 1 messages an external broker may send each connection before its acknowledgements (the rest wait at the broker). */
+    receiveMaximum: z.number().int().min(1).max(65535),
     outboxPollMs: z.number().int().min(10),
     broker: z.strictObject({
       host: z.string(),
       port: z.number().int().min(0).max(65535),
       /** When the port is taken (a system Mosquitto on 1883), take the next free one and log it. */
       portFallback: z.boolean(),
+      /** Field messages the embedded broker holds for the gateway unacknowledged; at the bound, publishing devices wait. */
+      maxBacklog: z.number().int().min(1),
     }),
   }),
   workOrders: z.strictObject({

@@ -84,6 +84,7 @@ export class FieldService {
           protocolVersion: this.broker ? 4 : 5,
           sharedGroup: cfg.sharedGroup,
           sessionExpirySeconds: cfg.sessionExpirySeconds,
+          receiveMaximum: cfg.receiveMaximum,
           topics: this.topics,
         },
         (message) => this.handle(message),

@@ -28,7 +28,7 @@ export function fieldConfig(ctx: GatewayContext, broker: BrokerUnderTest, over: 
     ...ctx.config,
     dataDir: mkdtempSync(path.join(tmpdir(), 'fg-field-')),
     dock: { ...ctx.config.dock, pollMs: 200 },
-    mqtt: { ...ctx.config.mqtt, url: broker.url, prefix: `fgtest/${tag}`, sharedGroup: `fg${tag}`, broker: { host: '127.0.0.1', port: 0, portFallback: false }, outboxPollMs: 100, ...over },
+    mqtt: { ...ctx.config.mqtt, url: broker.url, prefix: `fgtest/${tag}`, sharedGroup: `fg${tag}`, broker: { ...ctx.config.mqtt.broker, host: '127.0.0.1', port: 0, portFallback: false }, outboxPollMs: 100, ...over },
   };
   return { ...ctx, config };
 }

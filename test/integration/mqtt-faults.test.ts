@@ -30,7 +30,7 @@ describe('MQTT faults', () => {
   async function rig(label: string, broker: BrokerUnderTest, opts: { dialect?: DialectFactory; brokerPort?: number } = {}) {
     const gw = await testGateway(opts.dialect ?? sqlite, { label, accounts: 300, routes: 1 });
     cleanup.push(() => gw.close());
-    const ctx = fieldConfig(gw.ctx, broker, opts.brokerPort ? { broker: { host: '127.0.0.1', port: opts.brokerPort, portFallback: false } } : {});
+    const ctx = fieldConfig(gw.ctx, broker, opts.brokerPort ? { broker: { ...gw.ctx.config.mqtt.broker, host: '127.0.0.1', port: opts.brokerPort, portFallback: false } } : {});
     let field = new FieldService(ctx);
     await field.start();
     cleanup.push(() => field.stop());
