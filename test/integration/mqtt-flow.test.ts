@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouteMessage } from '../../adapters/mqtt/messages.js';
 import { assignRoute } from '../../src/dock/dock-commands.js';
@@ -54,6 +55,32 @@ describe.each(availableBrokers())('field devices over MQTT ($name broker)', (bro
     expect((await r.db('routes').where({ id: loaded.id }).first()).state).toBe('committed');
     // Partial batches do not call the rest of the route "not read".
     expect(await r.db('exceptions').where({ kind: 'NOT_READ' }).first()).toBeUndefined();
+  });
+
+  // Fault suite finding "route read twice": a broker restart redelivered the retained route to a
+  // device that had already read it, and the simulator read the route again (60 readings for 30 meters).
+  it('fault finding route read twice: a device given a route it has read already confirms it and does not read it again', async () => {
+    const r = await rig('mq_again');
+    const got = nextEvent<[RouteMessage]>(r.device, 'route');
+    await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-17', actor: 'csr:test' });
+    const [route] = await got;
+    await waitFor(() => r.db('routes').where({ route_code: r.routeCode, state: 'loaded', device_id: 'T-17' }).first(), 'the route to be recorded as loaded');
+    const acks: string[] = [];
+    r.device.on('acked', (a) => acks.push(a.status));
+    const batches = r.device.readRoutes();
+    await waitFor(() => acks.length === batches, 'every batch to be acknowledged');
+    // The same route again, as a reconnect delivers a retained message.
+    let again = 0;
+    r.device.on('route', () => again++);
+    const publisher = await mqtt.connectAsync(r.field.brokerUrl, r.field.broker
+      ? { username: r.field.broker.gatewayLogin.username, password: r.field.broker.gatewayLogin.password, clientId: `${r.field.broker.gatewayLogin.username}-t` }
+      : { clientId: 'fg-test-publisher' });
+    cleanup.push(() => publisher.endAsync(true));
+    await publisher.publishAsync(`${r.ctx.config.mqtt.prefix}/devices/T-17/route/${route.route}`, JSON.stringify(route), { qos: 1 });
+    await new Promise((res) => setTimeout(res, 500));
+    expect(again).toBe(0);
+    expect(r.device.readRoutes()).toBe(0);
+    expect(Number((await r.db('readings').count({ n: '*' }).first())!.n)).toBe(route.records);
   });
 
   it('stores a batch that arrives again (a lost ack) once, and answers the copy as a duplicate', async () => {
