@@ -180,6 +180,7 @@ export class FieldService {
 
   private async onReadings(message: FieldMessage): Promise<void> {
     const batch = parsePayload(readingsBatchSchema, message.payload);
+    await this.confirmLoadFromReadings(message.deviceId, batch.route, batch.cycle);
     const content = Buffer.from(batch.lines.map((l) => `${l}\r\n`).join(''), 'latin1');
     const contentSha = createHash('sha256').update(content).digest('hex');
     const key = `mqtt:${createHash('sha256').update(`${message.deviceId}\n${batch.batchId}\n${contentSha}`).digest('hex')}`;
@@ -221,21 +222,42 @@ export class FieldService {
 
   private async onRouteAck(message: FieldMessage): Promise<void> {
     const ack = parsePayload(routeAckSchema, message.payload);
-    const db = this.ctx.store.db;
-    const cmd = (await pendingCommands(db, { deviceId: message.deviceId, routeCode: ack.route, command: 'load' })).find((c) => c.file_sha256 === ack.sha256);
+    const cmd = (await pendingCommands(this.ctx.store.db, { deviceId: message.deviceId, routeCode: ack.route, command: 'load' })).find((c) => c.file_sha256 === ack.sha256);
     if (!cmd) return; // acked twice, or a route not sent by this gateway: nothing to record
+    await this.confirmLoad(message.deviceId, cmd);
+  }
+
+  /**
+   * Readings of a route this gateway sent the device but whose confirmation it has not handled yet
+   * (the ack was held up by a store outage or a restart, and the readings overtook it): a device
+   * sending readings of the route holds it, so the load is recorded now rather than the readings
+   * refused (fault suite finding: refused batches were set aside on the device, never billed).
+   */
+  private async confirmLoadFromReadings(deviceId: string, routeCode: string, cycle: string | undefined): Promise<void> {
+    const db = this.ctx.store.db;
+    const known = db('routes').where({ route_code: routeCode });
+    if (cycle) known.andWhere({ cycle });
+    if (await known.first()) return;
+    const cmd = (await pendingCommands(db, { deviceId, routeCode, command: 'load' })).find((c) => c.file_sha256);
+    if (!cmd) return;
+    this.log.info(`readings of ${routeCode} from ${deviceId} arrived before its confirmation of the route: recording the load now`, { device: deviceId });
+    await this.confirmLoad(deviceId, cmd);
+  }
+
+  private async confirmLoad(deviceId: string, cmd: Awaited<ReturnType<typeof pendingCommands>>[number]): Promise<void> {
+    const db = this.ctx.store.db;
     const built = await this.loadFiles.prepare(this.ctx, cmd.id, cmd.route_code);
     const now = this.ctx.clock().toISOString();
     await db.transaction(async (trx) => {
       await recordRouteLoad(trx, {
         routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256, bytes: built.content.length,
-        lines: built.lines, deviceId: message.deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
+        lines: built.lines, deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
       });
-      await finishCommand(trx, cmd.id, 'done', now, `loaded ${built.lines.length} records on ${message.deviceId} over MQTT`);
+      await finishCommand(trx, cmd.id, 'done', now, `loaded ${built.lines.length} records on ${deviceId} over MQTT`);
     });
     await bumpVersion(db, 'ledger');
     // The retained copy is no longer needed: an empty retained message removes it.
-    await this.send({ topic: this.topics.route(message.deviceId, ack.route), payload: '', retain: true }, `unroute:${message.deviceId}:${cmd.id}`);
+    await this.send({ topic: this.topics.route(deviceId, built.routeCode), payload: '', retain: true }, `unroute:${deviceId}:${cmd.id}`);
     await this.loadFiles.discard(cmd.id);
   }
 

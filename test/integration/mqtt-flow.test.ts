@@ -6,6 +6,7 @@ import { issueMqttSecret } from '../../src/store/mqtt-accounts-repo.js';
 import { availableDialects } from '../helpers/databases.js';
 import { nextEvent, waitFor } from '../helpers/dock.js';
 import { testGateway } from '../helpers/gateway.js';
+import { simulateReads } from '../helpers/read-file.js';
 import { availableBrokers, fieldConfig, fieldDevice, startField } from '../helpers/mqtt.js';
 
 /**
@@ -81,6 +82,35 @@ describe.each(availableBrokers())('field devices over MQTT ($name broker)', (bro
     expect(again).toBe(0);
     expect(r.device.readRoutes()).toBe(0);
     expect(Number((await r.db('readings').count({ n: '*' }).first())!.n)).toBe(route.records);
+  });
+
+  // Fault suite finding "readings before the route's confirmation": with the store down and the
+  // gateway killed, a device's readings were handled before its routes/ack, refused as "route not
+  // exported", and set aside on the device: never billed.
+  it('fault finding readings before the route ack: stores readings of a sent route whose confirmation has not been handled', async () => {
+    const r = await rig('mq_early');
+    const secret = await issueMqttSecret(r.ctx.store.db, 'T-18', 'device', r.ctx.clock());
+    const tablet = await mqtt.connectAsync(r.field.brokerUrl, { clientId: 'T-18', username: 'T-18', password: secret, reconnectPeriod: 0, protocolVersion: 4 });
+    cleanup.push(() => tablet.endAsync(true));
+    const prefix = `${r.ctx.config.mqtt.prefix}/devices/T-18`;
+    const inbox: { topic: string; body: string }[] = [];
+    tablet.on('message', (topic, payload) => inbox.push({ topic, body: payload.toString('utf8') }));
+    await tablet.subscribeAsync(`${prefix}/#`, { qos: 1 });
+    await tablet.publishAsync(`${prefix}/status`, JSON.stringify({ online: true, battery: 90 }), { qos: 1 });
+    await waitFor(() => r.db('devices').where({ device_id: 'T-18', online: true }).first(), 'T-18 online');
+    await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-18', actor: 'csr:test' });
+    const routeMsg = await waitFor(() => inbox.find((m) => m.topic === `${prefix}/route/${r.routeCode}` && m.body), 'the route to arrive');
+    const route = JSON.parse(routeMsg.body) as RouteMessage;
+    // No routes/ack: the readings come first.
+    const day = simulateReads(r.ctx, route.lines.map((l) => `${l}\r\n`).join(''), new Date('2026-11-23T14:00:00Z'), 9);
+    await tablet.publishAsync(`${prefix}/readings`, JSON.stringify({ batchId: 'EARLY-1', route: route.route, cycle: route.cycle, final: true, lines: day.lines }), { qos: 1 });
+    const ack = await waitFor(() => inbox.find((m) => m.topic === `${prefix}/acks` || m.topic === `${prefix}/errors`), 'an answer to the batch');
+    expect(ack.topic).toBe(`${prefix}/acks`);
+    expect(JSON.parse(ack.body)).toMatchObject({ batchId: 'EARLY-1', status: 'stored', lines: route.records });
+    const loaded = await r.db('routes').where({ route_code: r.routeCode, device_id: 'T-18' }).first();
+    expect(loaded).toBeDefined();
+    expect(Number((await r.db('readings').where({ route_id: loaded.id }).count({ n: '*' }).first())!.n)).toBe(route.records);
+    expect(await r.db('dock_commands').where({ device_id: 'T-18', status: 'pending' }).first()).toBeUndefined();
   });
 
   it('stores a batch that arrives again (a lost ack) once, and answers the copy as a duplicate', async () => {
