@@ -18,7 +18,8 @@ import { PG_ADMIN, ROUTES, World, type Lane } from './world.js';
  *   --suite-seed <n>   the seed the runs' seeds are drawn from (default: random, printed)
  *   --seed <n>         one run with this seed
  *   --budget <minutes> start no run after this long (default 10); fewer runs than asked is a failure
- *   --keep             keep a failed (or slow) run's directory and databases
+ *   --keep             keep slow runs' directories and databases too (a failed run's are always kept,
+ *                      with the gateway's log, for a look at what happened)
  */
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -100,19 +101,21 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
     await settle(world, deadline);
     violations.push(...(await checkInvariants({ journalFile: world.journal, zone: ZONE, completedOrders: completed, ami: { meters: amiMeters.map((m) => m.meterId), days: plan.amiFiles } }, world.storeUrl, world.billingUrl)));
     readings = world.journalLines();
+    const refused = world.fieldRefused();
+    if (refused.length) violations.push(`${refused.length} batch(es) refused by the gateway and set aside on T-0001: ${refused.join(', ')}`);
   } catch (err) {
     violations.push(`run failed: ${(err as Error).message}`);
   }
   for (const line of world.log) if (line.includes('UNEXPECTED')) violations.push(line);
   const slow = Date.now() - started > 40_000;
-  if (keep && slow) writeFileSync(`${world.dir}/gateway.log`, world.gatewayLog());
+  const kept = violations.length > 0 || (keep && slow);
+  if (kept) writeFileSync(`${world.dir}/gateway.log`, world.gatewayLog());
   if (violations.length) {
     const quiet = /"message":"(job started|job finished|batch posted)"/;
     world.note(`gateway log (last 40 lines, job runs left out):\n${world.gatewayLog().split('\n').filter((l) => !quiet.test(l)).slice(-40).join('\n')}`);
-    if (keep) writeFileSync(`${world.dir}/gateway.log`, world.gatewayLog());
-    if (keep) world.note(`kept: ${world.dir}`);
+    world.note(`kept: ${world.dir} (gateway.log, handheld.log, field-device.log, journal.tsv; databases ${world.plan.store === 'postgres' ? 'fgf_<seed>_store and ' : ''}fgf_<seed>_billing)`);
   }
-  await world.tearDown(keep && (violations.length > 0 || slow)).catch((e) => violations.push(`teardown: ${(e as Error).message}`));
+  await world.tearDown(kept).catch((e) => violations.push(`teardown: ${(e as Error).message}`));
   const outcome: Outcome = { seed: plan.seed, plan, violations, ms: Date.now() - started, readings };
   report(outcome, world);
   return outcome;
@@ -150,7 +153,7 @@ async function settle(world: World, deadline: number): Promise<void> {
 function report(o: Outcome, world: World): void {
   const head = `run seed ${o.seed}: ${o.violations.length ? 'FAILED' : 'ok'} in ${(o.ms / 1000).toFixed(1)} s, ${o.readings} readings — ${describePlan(o.plan)}`;
   if (!o.violations.length) return void console.log(o.ms > 40_000 || process.env.FAULTS_VERBOSE ? `${head}\n  timeline:\n${world.log.map((l) => `    ${l}`).join('\n')}` : head);
-  console.log(`${head}\n  violations:\n${o.violations.slice(0, 25).map((v) => `    - ${v}`).join('\n')}\n  timeline:\n${world.log.map((l) => `    ${l}`).join('\n')}\n  replay: npm run test:faults -- --seed ${o.seed}${keep ? '' : ' --keep'}`);
+  console.log(`${head}\n  violations:\n${o.violations.slice(0, 25).map((v) => `    - ${v}`).join('\n')}\n  timeline:\n${world.log.map((l) => `    ${l}`).join('\n')}\n  replay: npm run test:faults -- --seed ${o.seed}`);
 }
 
 const started = Date.now();

@@ -258,6 +258,12 @@ export class World {
     return existsSync(this.journal) ? readFileSync(this.journal, 'latin1').split('\n').filter(Boolean).length : 0;
   }
 
+  /** Batches the gateway refused, set aside on the device for a person: never billed unless someone acts. */
+  fieldRefused(): string[] {
+    const q = path.join(this.fieldDir, 'queue');
+    return existsSync(q) ? readdirSync(q).filter((f) => f.endsWith('.refused')) : [];
+  }
+
   fieldQueue(): string[] {
     const q = path.join(this.fieldDir, 'queue');
     return existsSync(q) ? readdirSync(q).filter((f) => f.endsWith('.json')) : [];

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -16,6 +16,9 @@ export async function ptyPair(at?: { a: string; b: string }): Promise<PtyPair> {
   const dir = at ? null : mkdtempSync(path.join(tmpdir(), 'fg-pty-'));
   const a = at?.a ?? path.join(dir!, 'gateway');
   const b = at?.b ?? path.join(dir!, 'handheld');
+  // A killed socat leaves its links behind, pointing at /dev/pts numbers the kernel hands out again:
+  // another pair's PTY would answer on them. Gone, as the device node of an unplugged cable is.
+  removeLinks(a, b);
   const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
   const failed = new Promise<never>((_, reject) => socat.once('error', (e) => reject(new Error(`socat could not start (${e.message}); run test/tools/ensure-tools.sh`))));
   const deadline = Date.now() + 5000;
@@ -29,9 +32,13 @@ export async function ptyPair(at?: { a: string; b: string }): Promise<PtyPair> {
     pull: () =>
       new Promise<void>((resolve) => {
         // A process killed by a signal has exitCode null and signalCode set.
-        if (socat.exitCode !== null || socat.signalCode !== null) return resolve();
-        socat.once('exit', () => resolve());
+        if (socat.exitCode !== null || socat.signalCode !== null) return resolve(removeLinks(a, b));
+        socat.once('exit', () => resolve(removeLinks(a, b)));
         socat.kill('SIGKILL');
       }),
   };
+}
+
+function removeLinks(...links: string[]): void {
+  for (const link of links) rmSync(link, { force: true });
 }
