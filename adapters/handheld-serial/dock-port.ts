@@ -113,6 +113,7 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   }
 
   private async open(): Promise<void> {
+    if (this.transport) return; // open already
     this.setPhase('opening', `opening ${this.opts.port}`);
     const transport = (this.opts.openTransport ?? ((p, baudRate) => transportFor(p, { baudRate })))(this.opts.port, this.opts.baudRate);
     try {
@@ -141,7 +142,11 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       this.counters.bytesIn += bytes.length;
       this.heard();
     });
+    let closed = false;
     transport.on('close', ({ disconnected, reason }) => {
+      // A port can report its end twice (the disconnect, then a failed write): one reopen per port.
+      if (closed) return;
+      closed = true;
       framed.detach();
       if (this.framed === framed) this.framed = null;
       if (this.transport === transport) this.transport = null;
@@ -151,14 +156,22 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     this.setPhase('waiting', `open (${transport.description}); waiting for a hand-held to say HELLO`);
   }
 
+  /**
+   * One reopen at a time. Fault suite finding: a port that reported its end twice got two reopen
+   * timers; the second open found the first holding the port's lock and went on retrying, with
+   * backoff, for as long as the gateway ran, showing the dock as reopening while a device was docked.
+   */
   private scheduleReopen(reason: string): void {
-    if (this.stopping) return;
+    if (this.stopping || this.reopenTimer) return;
     this.reopenAttempt++;
     const base = Math.min(this.opts.reopenMaxMs, this.opts.reopenMinMs * 2 ** (this.reopenAttempt - 1));
     // Jitter so several ports (or gateways) behind one device server do not retry in step.
     const wait = Math.round(base * (0.8 + 0.4 * (this.opts.random ?? Math.random)()));
     this.setPhase('reopening', `${reason}; reopening in ${(wait / 1000).toFixed(1)} s (attempt ${this.reopenAttempt})`);
-    this.reopenTimer = setTimeout(() => void this.open(), wait);
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = null;
+      void this.open();
+    }, wait);
     this.reopenTimer.unref();
   }
 

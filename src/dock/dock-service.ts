@@ -60,6 +60,8 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
   private readonly spool: UploadSpool;
   private readonly loadFiles: LoadFiles;
   private readonly log: Logger;
+  /** Load commands waiting for billing to come back (warned once each). */
+  private readonly waitingForBilling = new Set<number>();
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -141,6 +143,7 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
     log.info(`${hello.device} docked: battery ${hello.battery ?? '?'}%, ${hello.routes.length} route(s) on board, maxFrame ${session.opts.maxFrame}, window ${session.opts.window}`);
     this.note(state, `${hello.device} docked`);
 
+    await this.recordClearsNotRecorded(session.deviceId, hello.routes, log);
     // What the device holds as this session goes on: what it said in HELLO, plus what it loads now.
     const held = new Map(hello.routes.map((r) => [r.route, r]));
     for (const route of [...held.values()]) {
@@ -237,6 +240,24 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
     this.note(state, `route ${held.route} cleared from ${device}`, held.route, 'cleared');
   }
 
+  /**
+   * Committed routes of this device that it no longer holds: it obeyed a CLEAR whose recording did
+   * not happen (the store went down, the cable came out between the two). Their readings are
+   * committed, so the clear is recorded now. Fault suite finding: such a route stayed "committed"
+   * on the device for good, its spooled file kept.
+   */
+  private async recordClearsNotRecorded(deviceId: string, onDevice: readonly HeldRoute[], log: Logger): Promise<void> {
+    const db = this.ctx.store.db;
+    const committed = (await db('routes').where({ device_id: deviceId, state: 'committed' })) as RouteRow[];
+    for (const route of committed) {
+      if (onDevice.some((r) => r.route === route.route_code && (!r.cycle || r.cycle === route.cycle))) continue;
+      const now = this.ctx.clock().toISOString();
+      await db.transaction((trx) => applyRouteEvent(trx, route, 'clear', { actor: `dock:${deviceId}`, now, deviceId }));
+      await this.spool.discard(deviceId, route.route_code);
+      log.info(`route ${route.route_code} (${route.cycle}) was committed and ${deviceId} no longer holds it: recorded as cleared`);
+    }
+  }
+
   private async afterCleared(deviceId: string, held: HeldRoute, clearCmd: DockCommandRow | undefined, reason: string | undefined): Promise<void> {
     const now = this.ctx.clock().toISOString();
     await this.ctx.store.db.transaction(async (trx) => {
@@ -265,12 +286,21 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
       try {
         built = await this.loadFiles.prepare(this.ctx, cmd.id, cmd.route_code);
       } catch (err) {
+        // Billing down for a moment is no reason to fail a CSR's assignment (fault suite finding:
+        // the load was marked failed and the route never went to the device): tried at the next poll.
+        if (err instanceof AppError && err.code === 'BILLING_UNAVAILABLE') {
+          if (!this.waitingForBilling.has(cmd.id)) log.warn(`load of ${cmd.route_code} on ${session.deviceId} waits: ${err.message}`, { command: cmd.id });
+          this.waitingForBilling.add(cmd.id);
+          this.note(state, `load of ${cmd.route_code} waits for billing: ${err.message}`, cmd.route_code);
+          continue;
+        }
         if (err instanceof AppError) {
           await fail(err.message);
           continue;
         }
         throw err;
       }
+      this.waitingForBilling.delete(cmd.id);
       if (!cmd.file_sha256) await noteCommand(db, cmd.id, { file_sha256: built.sha256 });
       const existing = await findRoute(db, built.routeCode, built.cycle);
       if (existing && ['loaded', 'uploaded', 'committed'].includes(existing.state) && existing.device_id !== session.deviceId) {

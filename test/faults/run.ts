@@ -14,7 +14,7 @@ import { PG_ADMIN, ROUTES, World, type Lane } from './world.js';
  * `npm run test:faults -- --seed <run seed>` replays one run's plan. Exits 1 on any violation.
  *
  *   --runs <n>         runs to make (default 50)
- *   --lanes <n>        runs at once, each lane with its own Mosquitto and PostgreSQL proxy (default 2)
+ *   --lanes <n>        runs at once, each lane with its own Mosquitto and PostgreSQL proxy (default 3)
  *   --suite-seed <n>   the seed the runs' seeds are drawn from (default: random, printed)
  *   --seed <n>         one run with this seed
  *   --budget <minutes> start no run after this long (default 10); fewer runs than asked is a failure
@@ -31,9 +31,9 @@ const single = opt('seed');
 const suiteSeed = Number(opt('suite-seed') ?? Math.floor(Math.random() * 1_000_000_000));
 const seeds = single ? [Number(single)] : runSeeds(suiteSeed, Number(opt('runs') ?? 50));
 const budgetMs = Number(opt('budget') ?? 10) * 60_000;
-const lanes = Math.min(Number(opt('lanes') ?? 2), seeds.length);
+const lanes = Math.min(Number(opt('lanes') ?? 3), seeds.length);
 const ZONE = 'America/Chicago';
-const RUN_DEADLINE_MS = 120_000;
+const RUN_DEADLINE_MS = 75_000;
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 if (!existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1')) {

@@ -107,10 +107,10 @@ export class World {
       mqtt: { url: this.lane.mosquitto.url, prefix: this.prefix, outboxPollMs: 100 },
       ami: { dropPollMs: 200 },
       jobs: {
-        leaseSeconds: 15,
+        leaseSeconds: 6,
         schedules: {
-          'post-readings': { cron: '*/2 * * * * *', enabled: true },
-          'post-field-work': { cron: '*/2 * * * * *', enabled: true },
+          'post-readings': { cron: '* * * * * *', enabled: true },
+          'post-field-work': { cron: '* * * * * *', enabled: true },
           'pull-service-orders': disabled, 'past-due': disabled, 'pull-headend': disabled,
         },
       },

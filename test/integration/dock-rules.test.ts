@@ -7,6 +7,7 @@ import { assignRoute, clearRoute, reloadRoute } from '../../src/dock/dock-comman
 import type { DockService } from '../../src/dock/dock-service.js';
 import type { HandheldDevice } from '../../src/sim/handheld/device.js';
 import { setDeviceApproved } from '../../src/store/dock-repo.js';
+import { BillingError } from '../../src/errors.js';
 import { availableDialects } from '../helpers/databases.js';
 import { dockService, freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
 import { testGateway } from '../helpers/gateway.js';
@@ -49,6 +50,55 @@ describe('dock rules', () => {
     await loaded;
     await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded', device_id: deviceId }).first(), 'the load to be recorded');
   }
+
+  // Fault suite finding "clear not recorded": the device obeyed CLEAR, then the store went down
+  // before the gateway recorded it; the route stayed "committed" on the device for good.
+  it('fault finding clear not recorded: records a committed route the device no longer holds as cleared at its next dock', async () => {
+    const r = await rig('r_unrec', 1);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const d = await dock(r, 0, 'HH-0950');
+    await assignAndLoad(r, d, 'HH-0950', r.routes[0]!);
+    d.readRoutes();
+    const cleared = nextEvent(d, 'cleared');
+    d.redock();
+    await cleared;
+    const route = await waitFor(() => r.db('routes').where({ route_code: r.routes[0]!, state: 'cleared' }).first(), 'the clear to be recorded');
+    // As if the store had gone down between the device's CLEARED and its recording.
+    await r.db('routes').where({ id: route.id }).update({ state: 'committed', device_id: 'HH-0950', cleared_at: null });
+    d.redock();
+    await waitFor(() => r.db('routes').where({ id: route.id, state: 'cleared' }).first(), 'the clear to be recorded at the next dock');
+    expect(Number((await r.db('readings').where({ route_id: route.id }).count({ n: '*' }).first())!.n)).toBe(route.records);
+  });
+
+  // Fault suite finding "load failed on a billing blip": billing unreachable for a moment marked
+  // the CSR's assignment failed, and the route never went to the hand-held.
+  it('fault finding load failed on a billing blip: a load waits while billing is unreachable and goes through after', async () => {
+    const gw = await testGateway(sqlite, { label: 'r_blip', accounts: 200, routes: 2 });
+    cleanup.push(() => gw.close());
+    let outage = 3;
+    const billing = Object.create(gw.ctx.billing) as typeof gw.ctx.billing;
+    billing.routeRegisters = async (...args: Parameters<typeof billing.routeRegisters>) => {
+      if (outage-- > 0) throw new BillingError('BILLING_UNAVAILABLE', 'billing database unreachable: connect ECONNREFUSED');
+      return gw.ctx.billing.routeRegisters(...args);
+    };
+    const port = `tcp://127.0.0.1:${await freePort()}`;
+    const { service, ctx } = dockService({ ...gw.ctx, billing }, [port], { approveAllDevices: true, pollMs: 100 });
+    await service.start();
+    cleanup.push(() => service.stop());
+    const d = handheld(ctx, { deviceId: 'HH-0960', port });
+    const welcomed = nextEvent(d, 'welcome');
+    await d.start();
+    cleanup.push(() => d.stop());
+    await welcomed;
+    const routeCode = (await ctx.billing.listRoutes())[0]!.code;
+    const loaded = nextEvent(d, 'loaded', 20_000);
+    await assignRoute(ctx, { routeCode, deviceId: 'HH-0960', actor: 'csr:test' });
+    await loaded;
+    expect(outage).toBeLessThan(0);
+    await waitFor(() => ctx.store.db('dock_commands').where({ device_id: 'HH-0960', status: 'done' }).first(), 'the load to be recorded');
+    expect(await ctx.store.db('dock_commands').where({ device_id: 'HH-0960' }).select('status')).toEqual([{ status: 'done' }]);
+  });
 
   it('refuses an unapproved device with UNKNOWN_DEVICE, lists it, and welcomes it once approved', async () => {
     const r = await rig('r_approve', 1, { approveAll: false });

@@ -1,0 +1,71 @@
+import { EventEmitter } from 'node:events';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DockPort } from '../../adapters/handheld-serial/dock-port.js';
+import type { Transport, TransportEvents } from '../../adapters/handheld-serial/transport.js';
+
+/**
+ * Fault suite finding "two reopens": after a pulled cable the port reported its end twice (the
+ * disconnect, then a failed write with EIO). Each report scheduled a reopen; the second open found
+ * the first holding the port's lock ("Cannot lock port") and retried with backoff for as long as
+ * the gateway ran, the dock shown as reopening while a hand-held was docked on it.
+ */
+class FakePort extends EventEmitter<TransportEvents> implements Transport {
+  readonly description = 'fake';
+  isOpen = false;
+  constructor(private readonly opens: { count: number; locked: number }) {
+    super();
+  }
+  async open(): Promise<void> {
+    this.opens.count++;
+    if (FakePort.held) {
+      this.opens.locked++;
+      throw new Error('Error Resource temporarily unavailable Cannot lock port');
+    }
+    FakePort.held = true;
+    this.isOpen = true;
+  }
+  async write(): Promise<void> {}
+  async close(): Promise<void> {
+    if (this.isOpen) FakePort.held = false;
+    this.isOpen = false;
+  }
+  /** The cable pulled: the lock goes with the device, and the port says so twice. */
+  pull(): void {
+    FakePort.held = false;
+    this.isOpen = false;
+    this.emit('close', { disconnected: true, reason: 'port closed' });
+    this.emit('close', { disconnected: true, reason: 'EIO: i/o error, write' });
+  }
+  static held = false;
+}
+
+describe('dock port reopening', () => {
+  let port: DockPort | null = null;
+  afterEach(async () => {
+    await port?.stop();
+    FakePort.held = false;
+  });
+
+  it('fault finding two reopens: reopens once after a port reports its end twice, and holds it', async () => {
+    const opens = { count: 0, locked: 0 };
+    const made: FakePort[] = [];
+    port = new DockPort(
+      {
+        name: 'dock1', port: '/dev/fake', baudRate: 115_200, maxFrame: 1024, window: 8, ackTimeoutMs: 1000, pingAfterMs: 2000, replyTimeoutMs: 5000,
+        reopenMinMs: 20, reopenMaxMs: 200, random: () => 0.5,
+        openTransport: () => {
+          const t = new FakePort(opens);
+          made.push(t);
+          return t;
+        },
+      },
+      { admit: async () => null, run: async () => undefined },
+    );
+    await port.start();
+    expect(port.phase).toBe('waiting');
+    made[0]!.pull();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(opens).toEqual({ count: 2, locked: 0 });
+    expect(port.phase).toBe('waiting');
+  });
+});
