@@ -2,7 +2,7 @@ import type { MqttAdapter } from '../../adapters/mqtt/mqtt-adapter.js';
 import type { GatewayContext } from '../app/context.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { claimPending, markFailedAttempt, markSent, releaseClaims } from '../store/outbox-repo.js';
+import { claimPending, markFailedAttempt, markSent, releaseClaims, releaseOwnClaims } from '../store/outbox-repo.js';
 
 /**
  * Sends the outbox's MQTT messages (acks, errors, routes) with QoS 1, and marks each sent only
@@ -28,6 +28,7 @@ export class OutboxPublisher {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private ownClaimsReleased = false;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -70,6 +71,11 @@ export class OutboxPublisher {
 
   private async drain(): Promise<void> {
     const db = this.ctx.store.db;
+    if (!this.ownClaimsReleased) {
+      const released = await releaseOwnClaims(db, MQTT_PUBLISH, this.holder);
+      if (released) this.log.info(`mqtt outbox: ${released} message(s) claimed before a restart given back to send`);
+      this.ownClaimsReleased = true;
+    }
     for (;;) {
       if (this.stopped || !this.adapter.connected) return;
       const items = await claimPending<PublishItem>(db, MQTT_PUBLISH, BATCH, this.holder, this.ctx.clock(), STALE_CLAIM_MS);

@@ -62,20 +62,25 @@ export async function pendingCount(db: Db, kind: string): Promise<number> {
 export async function claimPending<T>(db: Knex, kind: string, limit: number, holder: string, now: Date, staleMs: number): Promise<OutboxItem<T>[]> {
   const at = now.toISOString();
   const staleBefore = new Date(now.getTime() - staleMs).toISOString();
-  const candidates = db('outbox')
-    .select('id')
-    .where({ kind, status: 'pending' })
-    .andWhere((q) => q.whereNull('claimed_by').orWhere('claimed_at', '<', staleBefore))
-    .orderBy('id')
-    .limit(limit);
-  await db('outbox')
-    .whereIn('id', candidates)
-    .andWhere((q) => q.whereNull('claimed_by').orWhere('claimed_at', '<', staleBefore))
-    .update({ claimed_by: holder, claimed_at: at });
+  // A claim stamped later than now + staleMs came from a clock that has since stepped back: stale too
+  // (fault suite finding: after a 15-minute step back a dead sender's claim held a message 15 minutes).
+  const fromTheFuture = new Date(now.getTime() + staleMs).toISOString();
+  const claimable = (q: Knex.QueryBuilder) => q.whereNull('claimed_by').orWhere('claimed_at', '<', staleBefore).orWhere('claimed_at', '>', fromTheFuture);
+  const candidates = db('outbox').select('id').where({ kind, status: 'pending' }).andWhere(claimable).orderBy('id').limit(limit);
+  await db('outbox').whereIn('id', candidates).andWhere(claimable).update({ claimed_by: holder, claimed_at: at });
   const rows = (await db('outbox').select('id', 'kind', 'key', 'payload', 'attempts').where({ kind, status: 'pending', claimed_by: holder, claimed_at: at }).orderBy('id')) as {
     id: number; kind: string; key: string; payload: string; attempts: number;
   }[];
   return rows.map((r) => ({ ...r, id: Number(r.id), payload: JSON.parse(r.payload) as T }));
+}
+
+/**
+ * Gives back what a sender of this name claimed in an earlier life (killed mid-send): a sender's
+ * name is stable across restarts, and no live sender shares it. Without this its claims waited out
+ * the stale time after every restart.
+ */
+export async function releaseOwnClaims(db: Db, kind: string, holder: string): Promise<number> {
+  return db('outbox').where({ kind, status: 'pending', claimed_by: holder }).update({ claimed_by: null, claimed_at: null });
 }
 
 /** Gives claimed items back (the send failed), for this or another sender to try again. */

@@ -51,7 +51,7 @@ export function planRun(seed: number): RunPlan {
     // Up to 3 bytes in 10,000 flipped: about a quarter of 1 KiB frames damaged, resent by FDP/1.
     corruptBytes: rnd() < 0.5 ? 0 : Math.round(rnd() * 3) / 10_000,
     workOrders: between(2, 5),
-    amiFiles: between(1, 3),
+    amiFiles: between(1, 2),
     faults,
   };
 }

@@ -109,8 +109,11 @@ export class World {
       jobs: {
         leaseSeconds: 6,
         schedules: {
-          'post-readings': { cron: '* * * * * *', enabled: true },
-          'post-field-work': { cron: '* * * * * *', enabled: true },
+          // Every 10 s, not every second: after a 48-hour forward step node-cron walks every skipped
+          // slot synchronously (a 1-second schedule froze the gateway for over a minute). The settle
+          // phase runs the jobs now through the API instead.
+          'post-readings': { cron: '*/10 * * * * *', enabled: true },
+          'post-field-work': { cron: '*/10 * * * * *', enabled: true },
           'pull-service-orders': disabled, 'past-due': disabled, 'pull-headend': disabled,
         },
       },

@@ -113,6 +113,37 @@ describe.each(availableBrokers())('field devices over MQTT ($name broker)', (bro
     expect(await r.db('dock_commands').where({ device_id: 'T-18', status: 'pending' }).first()).toBeUndefined();
   });
 
+  // Fault suite finding "confirmed twice at once": a device's routes/ack and two of its batches were
+  // handled at the same moment; each tried to record the load, and the losers were refused.
+  it('fault finding confirmed twice at once: a route ack and readings handled together all go through', async () => {
+    const r = await rig('mq_race');
+    const secret = await issueMqttSecret(r.ctx.store.db, 'T-19', 'device', r.ctx.clock());
+    const tablet = await mqtt.connectAsync(r.field.brokerUrl, { clientId: 'T-19', username: 'T-19', password: secret, reconnectPeriod: 0, protocolVersion: 4 });
+    cleanup.push(() => tablet.endAsync(true));
+    const prefix = `${r.ctx.config.mqtt.prefix}/devices/T-19`;
+    let routeBody = '';
+    tablet.on('message', (topic, payload) => {
+      if (topic === `${prefix}/route/${r.routeCode}` && payload.length) routeBody = payload.toString('utf8');
+    });
+    await tablet.subscribeAsync(`${prefix}/#`, { qos: 1 });
+    await tablet.publishAsync(`${prefix}/status`, JSON.stringify({ online: true, battery: 90 }), { qos: 1 });
+    await waitFor(() => r.db('devices').where({ device_id: 'T-19', online: true }).first(), 'T-19 online');
+    await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-19', actor: 'csr:test' });
+    await waitFor(() => routeBody || undefined, 'the route to arrive');
+    const route = JSON.parse(routeBody) as RouteMessage;
+    const day = simulateReads(r.ctx, route.lines.map((l) => `${l}\r\n`).join(''), new Date('2026-11-23T14:00:00Z'), 9);
+    const half = Math.ceil(day.lines.length / 2);
+    const message = (kind: 'readings' | 'routes/ack', body: unknown) => ({ deviceId: 'T-19', kind, topic: `${prefix}/${kind}`, payload: Buffer.from(JSON.stringify(body)) });
+    await Promise.all([
+      r.field.handle(message('routes/ack', { route: route.route, sha256: route.sha256 })),
+      r.field.handle(message('readings', { batchId: 'RACE-1', route: route.route, cycle: route.cycle, final: false, lines: day.lines.slice(0, half) })),
+      r.field.handle(message('readings', { batchId: 'RACE-2', route: route.route, cycle: route.cycle, final: true, lines: day.lines.slice(half) })),
+    ]);
+    expect(await r.db('exceptions').where({ kind: 'BAD_MESSAGE' }).first()).toBeUndefined();
+    const loaded = await r.db('routes').where({ route_code: r.routeCode, device_id: 'T-19' }).first();
+    expect(Number((await r.db('readings').where({ route_id: loaded.id }).count({ n: '*' }).first())!.n)).toBe(route.records);
+  });
+
   it('stores a batch that arrives again (a lost ack) once, and answers the copy as a duplicate', async () => {
     const r = await rig('mq_twice');
     await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-17', actor: 'csr:test' });
