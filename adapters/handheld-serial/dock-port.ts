@@ -202,7 +202,13 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     this.emit('hello', hello);
     const count = ++this.helloCount;
     const previous = this.running;
-    this.running = previous.catch(() => undefined).then(() => (count === this.helloCount ? this.beginSession(framed, hello) : undefined));
+    // A session that cannot begin (WELCOME's write fails on a pulled cable, the store is down for the
+    // admission check) ends here: the port's close reports the cable, and the device says HELLO again.
+    // Fault suite finding: the rejection went unhandled and ended the gateway.
+    this.running = previous
+      .catch(() => undefined)
+      .then(() => (count === this.helloCount ? this.beginSession(framed, hello) : undefined))
+      .catch((err: unknown) => void this.emit('lost', `session could not begin: ${(err as Error).message}`, hello.device));
   }
 
   private refuseHello(hello: Hello | null, code: string, message: string): void {

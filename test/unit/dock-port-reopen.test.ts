@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame, FrameType } from '../../adapters/handheld-serial/codec/frame.js';
+import { encodeMessage } from '../../adapters/handheld-serial/codec/messages.js';
 import { DockPort } from '../../adapters/handheld-serial/dock-port.js';
 import type { Transport, TransportEvents } from '../../adapters/handheld-serial/transport.js';
 
@@ -67,5 +69,39 @@ describe('dock port reopening', () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(opens).toEqual({ count: 2, locked: 0 });
     expect(port.phase).toBe('waiting');
+  });
+
+  // Fault suite finding "WELCOME to a pulled cable": writing WELCOME failed with EIO, the session's
+  // promise rejected with nobody listening, and the gateway ended on the unhandled rejection.
+  it('fault finding WELCOME to a pulled cable: a session that cannot begin is reported as lost, not thrown', async () => {
+    const opens = { count: 0, locked: 0 };
+    let made: FakePort | null = null;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      port = new DockPort(
+        {
+          name: 'dock1', port: '/dev/fake', baudRate: 115_200, maxFrame: 1024, window: 8, ackTimeoutMs: 1000, pingAfterMs: 2000, replyTimeoutMs: 5000,
+          reopenMinMs: 20, reopenMaxMs: 200, random: () => 0.5,
+          openTransport: () => {
+            made = new FakePort(opens);
+            // Every write fails as on a pulled cable; the port has not said so yet.
+            made.write = () => Promise.reject(new Error('write to /dev/fake failed: EIO: i/o error, write'));
+            return made;
+          },
+        },
+        { admit: async () => null, run: async () => undefined },
+      );
+      const lost = new Promise<string>((resolve) => port!.once('lost', (reason) => resolve(reason)));
+      await port.start();
+      const hello = encodeMessage(FrameType.HELLO, { device: 'HH-0001', model: 'SIM', fw: '1', battery: 80, proto: 1, maxFrame: 1024, window: 8, routes: [] });
+      made!.emit('data', encodeFrame({ type: FrameType.HELLO, seq: 0, payload: hello }));
+      expect(await lost).toMatch(/session could not begin: write to \/dev\/fake failed: EIO/);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
