@@ -37,6 +37,22 @@ describe.each(availableBrokers())('field devices over MQTT ($name broker)', (bro
     return { ctx, field, device, routeCode, db: ctx.store.db };
   }
 
+  /** A device app of the test's own on a raw MQTT client: online, subscribed to its topics, every message kept. */
+  async function rawTablet(r: Awaited<ReturnType<typeof rig>>, deviceId: string) {
+    const secret = await issueMqttSecret(r.ctx.store.db, deviceId, 'device', r.ctx.clock());
+    const tablet = await mqtt.connectAsync(r.field.brokerUrl, { clientId: deviceId, username: deviceId, password: secret, reconnectPeriod: 0, protocolVersion: 4 });
+    cleanup.push(() => tablet.endAsync(true));
+    const prefix = `${r.ctx.config.mqtt.prefix}/devices/${deviceId}`;
+    const inbox: { topic: string; body: string }[] = [];
+    tablet.on('message', (topic, payload) => inbox.push({ topic, body: payload.toString('utf8') }));
+    await tablet.subscribeAsync(`${prefix}/#`, { qos: 1 });
+    await tablet.publishAsync(`${prefix}/status`, JSON.stringify({ online: true, battery: 90 }), { qos: 1 });
+    await waitFor(() => r.db('devices').where({ device_id: deviceId, online: true }).first(), `${deviceId} online`);
+    /** The route the gateway sent it, once it has come. */
+    const route = async (code: string) => JSON.parse((await waitFor(() => inbox.find((m) => m.topic === `${prefix}/route/${code}` && m.body), 'the route to arrive')).body) as RouteMessage;
+    return { tablet, prefix, inbox, route };
+  }
+
   it('sends a route down, and stores every reading of it once, acknowledged batch by batch', async () => {
     const r = await rig('mq_flow');
     const got = nextEvent<[RouteMessage]>(r.device, 'route');
@@ -89,18 +105,9 @@ describe.each(availableBrokers())('field devices over MQTT ($name broker)', (bro
   // exported", and set aside on the device: never billed.
   it('fault finding readings before the route ack: stores readings of a sent route whose confirmation has not been handled', async () => {
     const r = await rig('mq_early');
-    const secret = await issueMqttSecret(r.ctx.store.db, 'T-18', 'device', r.ctx.clock());
-    const tablet = await mqtt.connectAsync(r.field.brokerUrl, { clientId: 'T-18', username: 'T-18', password: secret, reconnectPeriod: 0, protocolVersion: 4 });
-    cleanup.push(() => tablet.endAsync(true));
-    const prefix = `${r.ctx.config.mqtt.prefix}/devices/T-18`;
-    const inbox: { topic: string; body: string }[] = [];
-    tablet.on('message', (topic, payload) => inbox.push({ topic, body: payload.toString('utf8') }));
-    await tablet.subscribeAsync(`${prefix}/#`, { qos: 1 });
-    await tablet.publishAsync(`${prefix}/status`, JSON.stringify({ online: true, battery: 90 }), { qos: 1 });
-    await waitFor(() => r.db('devices').where({ device_id: 'T-18', online: true }).first(), 'T-18 online');
+    const { tablet, prefix, inbox, route: routeOf } = await rawTablet(r, 'T-18');
     await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-18', actor: 'csr:test' });
-    const routeMsg = await waitFor(() => inbox.find((m) => m.topic === `${prefix}/route/${r.routeCode}` && m.body), 'the route to arrive');
-    const route = JSON.parse(routeMsg.body) as RouteMessage;
+    const route = await routeOf(r.routeCode);
     // No routes/ack: the readings come first.
     const day = simulateReads(r.ctx, route.lines.map((l) => `${l}\r\n`).join(''), new Date('2026-11-23T14:00:00Z'), 9);
     await tablet.publishAsync(`${prefix}/readings`, JSON.stringify({ batchId: 'EARLY-1', route: route.route, cycle: route.cycle, final: true, lines: day.lines }), { qos: 1 });
@@ -117,20 +124,9 @@ describe.each(availableBrokers())('field devices over MQTT ($name broker)', (bro
   // handled at the same moment; each tried to record the load, and the losers were refused.
   it('fault finding confirmed twice at once: a route ack and readings handled together all go through', async () => {
     const r = await rig('mq_race');
-    const secret = await issueMqttSecret(r.ctx.store.db, 'T-19', 'device', r.ctx.clock());
-    const tablet = await mqtt.connectAsync(r.field.brokerUrl, { clientId: 'T-19', username: 'T-19', password: secret, reconnectPeriod: 0, protocolVersion: 4 });
-    cleanup.push(() => tablet.endAsync(true));
-    const prefix = `${r.ctx.config.mqtt.prefix}/devices/T-19`;
-    let routeBody = '';
-    tablet.on('message', (topic, payload) => {
-      if (topic === `${prefix}/route/${r.routeCode}` && payload.length) routeBody = payload.toString('utf8');
-    });
-    await tablet.subscribeAsync(`${prefix}/#`, { qos: 1 });
-    await tablet.publishAsync(`${prefix}/status`, JSON.stringify({ online: true, battery: 90 }), { qos: 1 });
-    await waitFor(() => r.db('devices').where({ device_id: 'T-19', online: true }).first(), 'T-19 online');
+    const { prefix, route: routeOf } = await rawTablet(r, 'T-19');
     await assignRoute(r.ctx, { routeCode: r.routeCode, deviceId: 'T-19', actor: 'csr:test' });
-    await waitFor(() => routeBody || undefined, 'the route to arrive');
-    const route = JSON.parse(routeBody) as RouteMessage;
+    const route = await routeOf(r.routeCode);
     const day = simulateReads(r.ctx, route.lines.map((l) => `${l}\r\n`).join(''), new Date('2026-11-23T14:00:00Z'), 9);
     const half = Math.ceil(day.lines.length / 2);
     const message = (kind: 'readings' | 'routes/ack', body: unknown) => ({ deviceId: 'T-19', kind, topic: `${prefix}/${kind}`, payload: Buffer.from(JSON.stringify(body)) });
