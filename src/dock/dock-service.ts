@@ -17,6 +17,7 @@ import { bumpVersion } from '../store/change-counters.js';
 import { LoadFiles } from './load-files.js';
 import { TransferTracker, type TransferStatus } from './transfer-progress.js';
 import { sha256OfFile, UploadSpool } from './upload-spool.js';
+import type { RouteFileBuild } from '../routes/export-route.js';
 
 /**
  * The gateway's docks: one DockPort per configured port, and what a docked hand-held's session
@@ -144,6 +145,7 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
     this.note(state, `${hello.device} docked`);
 
     await this.recordClearsNotRecorded(session.deviceId, hello.routes, log);
+    await this.recordLoadsNotRecorded(session.deviceId, hello.routes, log);
     // What the device holds as this session goes on: what it said in HELLO, plus what it loads now.
     const held = new Map(hello.routes.map((r) => [r.route, r]));
     for (const route of [...held.values()]) {
@@ -258,6 +260,37 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
     }
   }
 
+  /**
+   * Routes the device holds that this gateway sent it but did not get to record (killed between the
+   * device's LOAD_OK and the commit): the load is recorded now, so their readings can be taken.
+   * Fault suite finding: the readings were refused as "not exported" and the load command failed
+   * with ROUTE_PRESENT, leaving the route stuck on the device.
+   */
+  private async recordLoadsNotRecorded(deviceId: string, onDevice: readonly HeldRoute[], log: Logger): Promise<void> {
+    const db = this.ctx.store.db;
+    for (const held of onDevice) {
+      if (!held.cycle || (await findRoute(db, held.route, held.cycle))) continue;
+      const cmd = (await pendingCommands(db, { deviceId, routeCode: held.route, command: 'load' })).find((c) => c.file_sha256);
+      if (!cmd) continue;
+      const built = await this.loadFiles.prepare(this.ctx, cmd.id, cmd.route_code);
+      if (built.cycle !== held.cycle || built.lines.length !== held.records) continue;
+      await this.recordLoad(deviceId, cmd, built, `loaded ${built.lines.length} records on ${deviceId} (recorded at its next dock)`);
+      log.info(`route ${held.route} (${held.cycle}) is on ${deviceId} as sent, but its load was not recorded: recorded now`, { command: cmd.id });
+    }
+  }
+
+  private async recordLoad(deviceId: string, cmd: DockCommandRow, built: RouteFileBuild, detail: string): Promise<void> {
+    const now = this.ctx.clock().toISOString();
+    await this.ctx.store.db.transaction(async (trx) => {
+      await recordRouteLoad(trx, {
+        routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256,
+        bytes: built.content.length, lines: built.lines, deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
+      });
+      await finishCommand(trx, cmd.id, 'done', now, detail);
+    });
+    await this.loadFiles.discard(cmd.id);
+  }
+
   private async afterCleared(deviceId: string, held: HeldRoute, clearCmd: DockCommandRow | undefined, reason: string | undefined): Promise<void> {
     const now = this.ctx.clock().toISOString();
     await this.ctx.store.db.transaction(async (trx) => {
@@ -320,16 +353,8 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
         }
         throw err;
       }
-      const now = this.ctx.clock().toISOString();
-      await db.transaction(async (trx) => {
-        await recordRouteLoad(trx, {
-          routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256,
-          bytes: built.content.length, lines: built.lines, deviceId: session.deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
-        });
-        const resumed = result.fromOffset > 0 ? `, resumed at byte ${result.fromOffset}` : '';
-        await finishCommand(trx, cmd.id, 'done', now, `loaded ${result.records} records on ${session.deviceId}${resumed}`);
-      });
-      await this.loadFiles.discard(cmd.id);
+      const resumed = result.fromOffset > 0 ? `, resumed at byte ${result.fromOffset}` : '';
+      await this.recordLoad(session.deviceId, cmd, built, `loaded ${result.records} records on ${session.deviceId}${resumed}`);
       state.tracker = null;
       state.status.transfer = null;
       state.status.routes = [...state.status.routes.filter((r) => r.route !== built.routeCode), { route: built.routeCode, cycle: built.cycle, records: result.records, read: 0, state: 'loaded' }];

@@ -100,6 +100,29 @@ describe('dock rules', () => {
     expect(await ctx.store.db('dock_commands').where({ device_id: 'HH-0960' }).select('status')).toEqual([{ status: 'done' }]);
   });
 
+  // Fault suite finding "load not recorded": the gateway was killed after the hand-held said LOAD_OK
+  // and before the load was committed; at the next dock its readings were refused as "not exported"
+  // and the load command failed with ROUTE_PRESENT, the route stuck on the device.
+  it('fault finding load not recorded: records a load the device holds as sent, and takes its readings', async () => {
+    const r = await rig('r_lnr', 1);
+    await r.service.start();
+    cleanup.push(() => r.service.stop());
+    const d = await dock(r, 0, 'HH-0970');
+    await assignAndLoad(r, d, 'HH-0970', r.routes[0]!);
+    // As if the gateway had died before committing the load: no route record, the command still pending.
+    const route = await r.db('routes').where({ route_code: r.routes[0]! }).first();
+    for (const table of ['route_lines', 'route_events']) await r.db(table).where({ route_id: route.id }).delete();
+    await r.db('routes').where({ id: route.id }).delete();
+    await r.db('dock_commands').where({ device_id: 'HH-0970' }).update({ status: 'pending', done_at: null });
+    d.readRoutes();
+    const cleared = nextEvent(d, 'cleared', 20_000);
+    d.redock();
+    await cleared;
+    const again = await waitFor(() => r.db('routes').where({ route_code: r.routes[0]!, state: 'cleared' }).first(), 'the route to be cleared');
+    expect(Number((await r.db('readings').where({ route_id: again.id }).count({ n: '*' }).first())!.n)).toBe(route.records);
+    expect(await r.db('dock_commands').where({ device_id: 'HH-0970' }).select('status')).toEqual([{ status: 'done' }]);
+  });
+
   it('refuses an unapproved device with UNKNOWN_DEVICE, lists it, and welcomes it once approved', async () => {
     const r = await rig('r_approve', 1, { approveAll: false });
     await r.service.start();
