@@ -3,7 +3,7 @@ import { DropFolder, type DropOutcome } from '../../adapters/ami-files/drop-fold
 import type { GatewayContext } from '../app/context.js';
 import { AppError } from '../errors.js';
 import { describeImport } from './describe.js';
-import { runAmiImport } from './import-runner.js';
+import { heapRetryWarning, runAmiImport } from './import-runner.js';
 
 /**
  * AMI files arriving in the drop folder (config ami.dropDir under dataDir), imported like
@@ -46,10 +46,7 @@ export class AmiService {
 
   private async importDropped(file: string): Promise<DropOutcome> {
     try {
-      const r = await runAmiImport(this.ctx.config, file, {
-        actor: 'drop-folder',
-        onHeapRetry: (from, to) => this.ctx.log.warn(`import of ${file} outgrew ${from} MB of heap; running it again with ${to} MB (set ami.workerHeapMb)`, { module: 'ami' }),
-      });
+      const r = await runAmiImport(this.ctx.config, file, { actor: 'drop-folder', onHeapRetry: heapRetryWarning(this.ctx.log, file) });
       const refused = r.exceptionsByKind.REFUSED ?? 0;
       const truncated = r.exceptionsByKind.TRUNCATED ?? 0;
       const summary = describeImport(r);

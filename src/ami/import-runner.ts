@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
 import type { AmiFormat, AmiImportResult } from './import-ami.js';
 
 /**
@@ -17,6 +18,11 @@ export interface RunOptions {
   actor?: string;
   /** Told when an import outgrew its worker's heap and is run again with more. */
   onHeapRetry?(fromMb: number, toMb: number): void;
+}
+
+/** The warning the gateway and the CLI log when an import is run again with more heap. */
+export function heapRetryWarning(log: Pick<Logger, 'warn'>, file: string): NonNullable<RunOptions['onHeapRetry']> {
+  return (from, to) => log.warn(`import of ${file} outgrew ${from} MB of heap; running it again with ${to} MB (set ami.workerHeapMb)`, { module: 'ami' });
 }
 
 /** Past this, an import that still runs out of heap is reported, not retried. */

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { AmiFormat, AmiImportResult } from '../ami/import-ami.js';
-import { runAmiImport } from '../ami/import-runner.js';
+import { heapRetryWarning, runAmiImport } from '../ami/import-runner.js';
 import type { CliKit } from './dock-cli.js';
 import { describeImport } from '../ami/describe.js';
 
@@ -15,7 +15,7 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
     .action(async (files: string[], opts: { format?: AmiFormat; json?: boolean }, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
         const results: AmiImportResult[] = [];
-        for (const file of files) results.push(await runAmiImport(ctx.config, file, { format: opts.format, actor: 'cli', onHeapRetry: (from, to) => ctx.log.warn(`import of ${file} outgrew ${from} MB of heap; running it again with ${to} MB (set ami.workerHeapMb)`, { module: 'ami' }) }));
+        for (const file of files) results.push(await runAmiImport(ctx.config, file, { format: opts.format, actor: 'cli', onHeapRetry: heapRetryWarning(ctx.log, file) }));
         kit.print(Boolean(opts.json), results.length === 1 ? results[0] : results, () => results.map(describeImport).join('\n'));
       }),
     );

@@ -1,4 +1,3 @@
-import { handleUnhandledRejections } from '../app/unhandled.js';
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
@@ -19,6 +18,7 @@ import { migrateStore } from '../store/store.js';
 import { createToken, ROLES, type Role } from '../store/tokens-repo.js';
 import { closeContext, openContext, prepare, startGateway } from '../app/gateway.js';
 import { layoutLoader, type GatewayContext } from '../app/context.js';
+import { handleUnhandledRejections } from '../app/unhandled.js';
 import { readRoute } from '../sim/read-route.js';
 import { formatTable } from './output.js';
 import { backupStore, restoreStore } from '../store/backup.js';

@@ -26,7 +26,7 @@ const QUIET = { warn: () => undefined, error: () => undefined, deprecate: () => 
 export function connect(url: string, opts: { pool?: { min: number; max: number } } = {}): Knex {
   const dialect = dialectOf(url);
   if (dialect === 'sqlite') {
-    const file = url.replace(/^sqlite:(\/\/)?/, '');
+    const file = sqliteFileOf(url);
     if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     return knexFactory({
       client: 'better-sqlite3',
@@ -52,6 +52,11 @@ export function connect(url: string, opts: { pool?: { min: number; max: number }
     return knexFactory({ client: 'pg', connection: url, pool: opts.pool ?? { min: 0, max: 8 }, log: QUIET });
   }
   return knexFactory({ client: 'mssql', connection: mssqlConnection(url), pool: opts.pool ?? { min: 0, max: 8 }, log: QUIET });
+}
+
+/** The file a `sqlite:` URL names (`sqlite:./data/x.sqlite`, `sqlite://…`, `sqlite::memory:`). */
+export function sqliteFileOf(url: string): string {
+  return url.replace(/^sqlite:(\/\/)?/, '');
 }
 
 export function dialectOf(urlOrDb: string | Knex): Dialect {

@@ -12,7 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { fileLineSource } from '../readings/file-source.js';
 import { importReadings, type ImportSummary } from '../readings/import-readings.js';
 import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen, type DockCommandRow } from '../store/dock-repo.js';
-import { applyRouteEvent, findRoute, latestRoute, recordRouteLoad, type RouteRow } from '../store/routes-repo.js';
+import { applyRouteEvent, findRoute, latestRoute, recordCommandLoad, type RouteRow } from '../store/routes-repo.js';
 import { bumpVersion } from '../store/change-counters.js';
 import { LoadFiles } from './load-files.js';
 import { TransferTracker, type TransferStatus } from './transfer-progress.js';
@@ -281,13 +281,7 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
 
   private async recordLoad(deviceId: string, cmd: DockCommandRow, built: RouteFileBuild, detail: string): Promise<void> {
     const now = this.ctx.clock().toISOString();
-    await this.ctx.store.db.transaction(async (trx) => {
-      await recordRouteLoad(trx, {
-        routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256,
-        bytes: built.content.length, lines: built.lines, deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
-      });
-      await finishCommand(trx, cmd.id, 'done', now, detail);
-    });
+    await this.ctx.store.db.transaction((trx) => recordCommandLoad(trx, cmd, built, deviceId, detail, now));
     await this.loadFiles.discard(cmd.id);
   }
 

@@ -12,10 +12,10 @@ import type { Logger } from '../log/logger.js';
 import { bufferLineSource } from '../readings/file-source.js';
 import { importReadings } from '../readings/import-readings.js';
 import { hostname } from 'node:os';
-import { finishCommand, noteCommand, pendingCommands, recordDeviceSeen } from '../store/dock-repo.js';
+import { noteCommand, pendingCommands, recordDeviceSeen } from '../store/dock-repo.js';
 import { verifyMqttSecret } from '../store/mqtt-accounts-repo.js';
 import { enqueue } from '../store/outbox-repo.js';
-import { findRoute, recordRouteLoad } from '../store/routes-repo.js';
+import { findRoute, latestRoute, recordCommandLoad } from '../store/routes-repo.js';
 import { bumpVersion } from '../store/change-counters.js';
 import { RtlamrIngest } from '../ami/rtlamr-ingest.js';
 import { techUpdate } from '../work-orders/schemas.js';
@@ -235,9 +235,7 @@ export class FieldService {
    */
   private async confirmLoadFromReadings(deviceId: string, routeCode: string, cycle: string | undefined): Promise<void> {
     const db = this.ctx.store.db;
-    const known = db('routes').where({ route_code: routeCode });
-    if (cycle) known.andWhere({ cycle });
-    if (await known.first()) return;
+    if (await (cycle ? findRoute(db, routeCode, cycle) : latestRoute(db, routeCode))) return;
     const cmd = (await pendingCommands(db, { deviceId, routeCode, command: 'load' })).find((c) => c.file_sha256);
     if (!cmd) return;
     this.log.info(`readings of ${routeCode} from ${deviceId} arrived before its confirmation of the route: recording the load now`, { device: deviceId });
@@ -249,13 +247,7 @@ export class FieldService {
     const built = await this.loadFiles.prepare(this.ctx, cmd.id, cmd.route_code);
     const now = this.ctx.clock().toISOString();
     try {
-      await db.transaction(async (trx) => {
-        await recordRouteLoad(trx, {
-          routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256, bytes: built.content.length,
-          lines: built.lines, deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
-        });
-        await finishCommand(trx, cmd.id, 'done', now, `loaded ${built.lines.length} records on ${deviceId} over MQTT`);
-      });
+      await db.transaction((trx) => recordCommandLoad(trx, cmd, built, deviceId, `loaded ${built.lines.length} records on ${deviceId} over MQTT`, now));
     } catch (err) {
       // The device's ack and its readings (or two batches) are handled at once: the other one recorded
       // this very load first (fault suite finding: the loser was refused and its batch set aside).

@@ -48,8 +48,7 @@ export class Scheduler {
   private tasks: ScheduledTask[] = [];
   private clockWatch: NodeJS.Timeout | null = null;
   private stopped = false;
-  private inFlight = new Set<Promise<RunOutcome | void>>();
-  /** This process's run of each job, while it lasts: a lease renews for its own holder, so it cannot stop a second run here. */
+  /** This process's run of each job, while it lasts (a lease renews for its own holder, so it cannot stop a second run here). */
   private readonly runningHere = new Map<string, Promise<RunOutcome | void>>();
   /** Scheduled runs node-cron skipped (the clock stepped forward, or the process was busy), by job. */
   private readonly missed = new Map<string, number>();
@@ -114,14 +113,8 @@ export class Scheduler {
       else this.ctx.log.error('job could not start', { module: 'scheduler', job: job.name, error: errorMessage(err) });
       if (trigger === 'manual') throw err;
     });
-    this.inFlight.add(run);
     this.runningHere.set(job.name, run);
-    void run
-      .finally(() => {
-        this.inFlight.delete(run);
-        this.runningHere.delete(job.name);
-      })
-      .catch(() => undefined);
+    void run.finally(() => this.runningHere.delete(job.name)).catch(() => undefined);
     return run;
   }
 
@@ -132,9 +125,9 @@ export class Scheduler {
     this.clockWatch = null;
     for (const task of this.tasks) await task.destroy();
     this.tasks = [];
-    if (this.inFlight.size === 0) return;
+    if (this.runningHere.size === 0) return;
     this.abort.abort(new Error('gateway shutting down'));
-    const all = Promise.allSettled([...this.inFlight]);
+    const all = Promise.allSettled([...this.runningHere.values()]);
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { AppError } from '../errors.js';
-import { dialectOf } from '../db/connect.js';
+import { dialectOf, sqliteFileOf } from '../db/connect.js';
 
 /**
  * Backup and restore of the gateway store. SQLite uses its online backup: a consistent copy
@@ -15,8 +15,6 @@ export interface BackupResult {
   migrations: string[];
   readings: number;
 }
-
-const sqliteFile = (url: string) => url.replace(/^sqlite:(\/\/)?/, '');
 
 function notSqlite(url: string, what: 'backup' | 'restore'): AppError {
   const tool = what === 'backup' ? 'pg_dump --format=custom --file=fieldgate.dump "$DATABASE_URL"' : 'pg_restore --clean --if-exists --dbname="$DATABASE_URL" fieldgate.dump';
@@ -41,7 +39,7 @@ function inspect(file: string): { migrations: string[]; readings: number } {
 
 export async function backupStore(url: string, dest: string): Promise<BackupResult> {
   if (dialectOf(url) !== 'sqlite') throw notSqlite(url, 'backup');
-  const file = sqliteFile(url);
+  const file = sqliteFileOf(url);
   if (!existsSync(file)) throw new AppError('NOT_FOUND', `there is no store at ${file}`, { field: 'store.url', status: 404 });
   if (existsSync(dest)) throw new AppError('EXISTS', `${dest} exists; a backup never overwrites a file`, { field: 'file' });
   const source = new Database(file, { fileMustExist: true });
@@ -60,7 +58,7 @@ export async function backupStore(url: string, dest: string): Promise<BackupResu
  */
 export async function restoreStore(url: string, from: string, opts: { force?: boolean } = {}): Promise<BackupResult> {
   if (dialectOf(url) !== 'sqlite') throw notSqlite(url, 'restore');
-  const file = sqliteFile(url);
+  const file = sqliteFileOf(url);
   const info = inspect(from);
   if (existsSync(file) && !opts.force) throw new AppError('EXISTS', `a store exists at ${file}; stop the gateway and restore with --force to replace it`, { field: 'force' });
   for (const extra of ['', '-wal', '-shm']) rmSync(`${file}${extra}`, { force: true });

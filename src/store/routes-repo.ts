@@ -3,6 +3,8 @@ import { transition, type RouteEvent, type RouteState } from '../core/route-stat
 import type { RouteLine } from '../core/reading-checks.js';
 import { ConflictError } from '../errors.js';
 import { insertMany } from '../db/sql-utils.js';
+import type { RouteFileBuild } from '../routes/export-route.js';
+import { finishCommand, type DockCommandRow } from './dock-repo.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -114,6 +116,25 @@ export interface ExportRecord {
   reason?: string;
   reload: boolean;
   now: string;
+}
+
+/**
+ * A load command that went through (the device holds the file): the route recorded as loaded on
+ * the device and the command done, in one transaction. Used by the docks and by MQTT devices.
+ */
+export async function recordCommandLoad(
+  trx: Knex.Transaction,
+  cmd: Pick<DockCommandRow, 'id' | 'actor' | 'reason'>,
+  built: Omit<RouteFileBuild, 'content'> & { content: { length: number } },
+  deviceId: string,
+  detail: string,
+  now: string,
+): Promise<void> {
+  await recordRouteLoad(trx, {
+    routeCode: built.routeCode, cycle: built.cycle, scheduledReadDate: built.scheduledReadDate, layout: built.layout, sha256: built.sha256,
+    bytes: built.content.length, lines: built.lines, deviceId, actor: cmd.actor, reason: cmd.reason ?? undefined, reload: Boolean(cmd.reason), now,
+  });
+  await finishCommand(trx, cmd.id, 'done', now, detail);
 }
 
 /**

@@ -3,6 +3,7 @@ import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { packageRoot } from '../../src/config/paths.js';
+import { sqliteFileOf } from '../../src/db/connect.js';
 import { parseJournal } from '../../src/sim/journal.js';
 
 /**
@@ -117,9 +118,10 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
   }
 }
 
-function openDb(url: string): Knex {
+/** A read-only look at a run's store or billing database. */
+export function openDb(url: string): Knex {
   return url.startsWith('sqlite:')
-    ? knex({ client: 'better-sqlite3', connection: { filename: url.slice('sqlite:'.length), options: { readonly: true } }, useNullAsDefault: true })
+    ? knex({ client: 'better-sqlite3', connection: { filename: sqliteFileOf(url), options: { readonly: true } }, useNullAsDefault: true })
     : knex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
 }
 

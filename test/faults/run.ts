@@ -1,9 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import knex from 'knex';
 import { DateTime } from 'luxon';
 import { ownMosquitto } from '../helpers/mosquitto.js';
 import { tcpProxy } from '../helpers/tcp-proxy.js';
-import { checkInvariants } from './invariants.js';
+import { checkInvariants, openDb } from './invariants.js';
 import { describePlan, planRun, runSeeds, type RunPlan } from './plan.js';
 import { dropAmiDay, GatewayApi, workAnOrder } from './traffic.js';
 import { PG_ADMIN, ROUTES, World, type Lane } from './world.js';
@@ -62,7 +61,7 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
     const deadline = Date.now() + RUN_DEADLINE_MS;
     const api = new GatewayApi(world, deadline);
     await api.createTech();
-    const billing = knex({ client: 'pg', connection: world.billingUrl, pool: { min: 0, max: 1 } });
+    const billing = openDb(world.billingUrl);
     const amiMeters = (await billing('cis_registers as r').join('cis_meters as m', 'm.meter_id', 'r.meter_id').where({ 'm.route_code': ROUTES.ami, 'r.register_no': 1 })
       .orderBy('r.meter_id').limit(10).select('r.meter_id as meterId', 'r.uom')) as { meterId: string; uom: string }[];
     await billing.destroy();
@@ -123,9 +122,7 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
 
 /** Waits until the field's work has gone all the way: device cleared, queue empty, inbox empty, outbox empty. */
 async function settle(world: World, api: GatewayApi, deadline: number): Promise<void> {
-  const store = world.storeUrl.startsWith('sqlite:')
-    ? knex({ client: 'better-sqlite3', connection: { filename: world.storeUrl.slice(7), options: { readonly: true } }, useNullAsDefault: true })
-    : knex({ client: 'pg', connection: world.storeUrl, pool: { min: 0, max: 1 } });
+  const store = openDb(world.storeUrl);
   try {
     let waiting = '';
     const since = Date.now();
