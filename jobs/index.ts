@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../src/scheduler/job.js';
+import type { JobDefinition } from '../src/flows/scheduler/job.js';
 import { postReadings } from './post-readings.js';
 import { pullHeadEndJob } from './pull-headend.js';
 import { postFieldWork } from './post-field-work.js';
@@ -6,7 +6,13 @@ import { pullServiceOrders } from './pull-service-orders.js';
 import { pastDue } from './past-due.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
-export const ALL_JOBS: readonly JobDefinition[] = [postReadings, pullHeadEndJob, pullServiceOrders, postFieldWork, pastDue];
+export const ALL_JOBS: readonly JobDefinition[] = [
+  postReadings,
+  pullHeadEndJob,
+  pullServiceOrders,
+  postFieldWork,
+  pastDue,
+];
 
 export function findJob(name: string): JobDefinition | undefined {
   return ALL_JOBS.find((j) => j.name === name);

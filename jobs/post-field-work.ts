@@ -1,5 +1,5 @@
-import type { FieldWorkUploadRow } from '../src/billing/queries.js';
-import { BILLING_FIELDWORK } from '../src/work-orders/work-orders.js';
+import type { FieldWorkUploadRow } from '../src/infra/billing/queries.js';
+import { BILLING_FIELDWORK } from '../src/flows/work-orders/work-orders.js';
 import { postOutboxJob } from './post-outbox.js';
 
 /** Completed (and failed) work orders to billing's field-work upload table, once each. */

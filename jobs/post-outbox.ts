@@ -1,7 +1,7 @@
-import type { Billing, PostResult } from '../src/billing/billing.js';
+import type { Billing, PostResult } from '../src/infra/billing/billing.js';
 import { errorMessage } from '../src/errors.js';
-import { markFailedAttempt, markSent, nextPending } from '../src/store/outbox-repo.js';
-import type { JobDefinition } from '../src/scheduler/job.js';
+import { markFailedAttempt, markSent, nextPending, recordPostedBatch } from '../src/infra/store/outbox-repo.js';
+import type { JobDefinition } from '../src/flows/scheduler/job.js';
 
 /**
  * A job that posts one kind of outbox work to billing, one billing transaction per batch.
@@ -31,22 +31,40 @@ export function postOutboxJob<T>(spec: {
         const ids = items.map((i) => i.id);
         let result;
         try {
-          result = await spec.post(ctx.billing, items.map((i) => i.payload), { source: 'fieldgate', now: ctx.clock() });
+          result = await spec.post(
+            ctx.billing,
+            items.map((i) => i.payload),
+            { source: 'fieldgate', now: ctx.clock() },
+          );
         } catch (err) {
           await markFailedAttempt(ctx.store.db, ids, errorMessage(err));
-          throw Object.assign(new Error(`posting stopped after ${counts.posted} ${spec.noun}: ${errorMessage(err)}`), { counts });
+          throw Object.assign(new Error(`posting stopped after ${counts.posted} ${spec.noun}: ${errorMessage(err)}`), {
+            counts,
+          });
         }
         const now = ctx.clock().toISOString();
         await ctx.store.db.transaction(async (trx) => {
           if (result.batchId) {
-            await trx('posted_batches').insert({ batch_id: result.batchId, kind: spec.batchKind, row_count: result.posted, checksum: result.checksum, job_run_id: ctx.runId, posted_at: now });
+            await recordPostedBatch(trx, {
+              batchId: result.batchId,
+              kind: spec.batchKind,
+              rowCount: result.posted,
+              checksum: result.checksum,
+              jobRunId: ctx.runId,
+              postedAt: now,
+            });
           }
           await markSent(trx, items, result.batchId, now);
         });
         counts.posted += result.posted;
         counts.alreadyPosted += result.alreadyPosted;
         if (result.batchId) counts.batches++;
-        ctx.log.info('batch posted', { module: spec.name, batch: result.batchId, posted: result.posted, alreadyPosted: result.alreadyPosted });
+        ctx.log.info('batch posted', {
+          module: spec.name,
+          batch: result.batchId,
+          posted: result.posted,
+          alreadyPosted: result.alreadyPosted,
+        });
       }
       return counts;
     },

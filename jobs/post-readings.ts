@@ -1,5 +1,5 @@
-import type { ReadUploadRow } from '../src/billing/queries.js';
-import { BILLING_READ } from '../src/readings/import-readings.js';
+import type { ReadUploadRow } from '../src/infra/billing/queries.js';
+import { BILLING_READ } from '../src/flows/readings/import-readings.js';
 import { postOutboxJob } from './post-outbox.js';
 
 /** Validated reads (hand-helds, field devices, AMI daily reads, final reads) to billing's read-upload staging. */

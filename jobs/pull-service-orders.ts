@@ -1,6 +1,6 @@
 import type { WorkOrderType } from '../src/core/work-orders.js';
-import { createWorkOrder } from '../src/work-orders/work-orders.js';
-import type { JobDefinition } from '../src/scheduler/job.js';
+import { createWorkOrder } from '../src/flows/work-orders/work-orders.js';
+import type { JobDefinition } from '../src/flows/scheduler/job.js';
 
 /**
  * Service orders CSRs entered in billing become work orders, once each (the billing order
@@ -17,7 +17,8 @@ export const pullServiceOrders: JobDefinition = {
       if (ctx.signal.aborted) break;
       counts.seen++;
       const meterId = so.meterId == null ? null : String(so.meterId);
-      if (meterId && !meters.has(meterId)) meters.set(meterId, (await ctx.billing.findMeters([meterId])).get(meterId)?.routeCode ?? null);
+      if (meterId && !meters.has(meterId))
+        meters.set(meterId, (await ctx.billing.findMeters([meterId])).get(meterId)?.routeCode ?? null);
       const { created } = await createWorkOrder(
         ctx.store.db,
         ctx.config,
@@ -27,8 +28,11 @@ export const pullServiceOrders: JobDefinition = {
           type: types[String(so.orderType)] as WorkOrderType,
           accountNo: String(so.accountNo),
           meterId,
-          area: meterId ? meters.get(meterId) ?? null : null,
-          dueDate: so.dueDate == null ? null : String(so.dueDate instanceof Date ? so.dueDate.toISOString() : so.dueDate).slice(0, 10),
+          area: meterId ? (meters.get(meterId) ?? null) : null,
+          dueDate:
+            so.dueDate == null
+              ? null
+              : String(so.dueDate instanceof Date ? so.dueDate.toISOString() : so.dueDate).slice(0, 10),
           notes: so.notes == null ? null : String(so.notes).slice(0, 500),
         },
         { role: 'system', name: 'pull-service-orders' },

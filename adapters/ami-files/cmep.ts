@@ -1,7 +1,3 @@
-import { DateTime } from 'luxon';
-import type { Interval, IntervalQuality } from '../../src/core/vee/types.js';
-import { detach, parseDecimal, sourceFlag, type AmiSink, type SourceChannel } from './records.js';
-
 /**
  * CMEP MEPMD01 (formats.md): 14 header fields, then (timestamp, quality, value) triplets.
  *   MEPMD01,19970819,sender,senderCustomer,receiver,receiverCustomer,created,meterId,purpose,
@@ -9,6 +5,11 @@ import { detach, parseDecimal, sourceFlag, type AmiSink, type SourceChannel } fr
  * An empty timestamp means the previous one plus the interval. Interval "MMDDHHMM" (00000015 =
  * 15 minutes; 00000000 = register reads). Interval timestamps mark the interval's end.
  */
+
+import { DateTime } from 'luxon';
+import type { Interval, IntervalQuality } from '../../src/core/vee/types.js';
+import { detach, parseDecimal, sourceFlag, type AmiSink, type SourceChannel } from '../ami-records.js';
+
 export interface CmepOptions {
   /** The zone of the file's timestamps (UTC unless the head-end writes local time). */
   zone: string;
@@ -22,7 +23,8 @@ const COMMODITIES = new Set(['E', 'W', 'G', 'S', 'H']);
 export function parseCmepLine(line: string, lineNo: number, opts: CmepOptions, sink: AmiSink): void {
   if (line.length === 0) return;
   const f = line.split(',');
-  const bad = (field: string, message: string, value?: string) => sink.issue({ record: `line ${lineNo}`, line: lineNo, field, message, value });
+  const bad = (field: string, message: string, value?: string) =>
+    sink.issue({ record: `line ${lineNo}`, line: lineNo, field, message, value });
   if (f[0] !== 'MEPMD01') return bad('record type', `expected MEPMD01`, f[0]);
   if (f.length < HEADER_FIELDS) return bad('count', `${f.length} fields; the header alone has ${HEADER_FIELDS}`);
   const meterRef = f[7]!.trim();
@@ -38,7 +40,12 @@ export function parseCmepLine(line: string, lineNo: number, opts: CmepOptions, s
   const triplets = Math.floor((f.length - HEADER_FIELDS) / 3);
   if (!Number.isInteger(count) || count < 0) return bad('count', 'expected a whole number', f[13]);
   if (triplets !== count || (f.length - HEADER_FIELDS) % 3 !== 0) {
-    bad('count', `header says ${count} readings, line has ${triplets}${(f.length - HEADER_FIELDS) % 3 ? ' and a partial one' : ''}; the complete ones are kept`, f[13]);
+    bad(
+      'count',
+      `header says ${count} readings, line has ` +
+        `${triplets}${(f.length - HEADER_FIELDS) % 3 ? ' and a partial one' : ''}; the complete ones are kept`,
+      f[13],
+    );
   }
   const ch: SourceChannel = { meterRef: detach(meterRef), channel: 1, unit: detach(unit), seconds, constant };
   let at: number | null = null;
@@ -101,6 +108,8 @@ export function parseStamp(text: string, zone: string): number | null {
   if (zone === 'UTC') return Date.UTC(y, mo - 1, d, h, mi) / 1000;
   // Local time: an hour that repeats in the fall takes its first occurrence; CMEP files avoid the
   // ambiguity by leaving timestamps empty after the first, which count on in absolute time.
-  const t = DateTime.fromObject({ year: y, month: mo, day: d, hour: h === 24 ? 0 : h, minute: mi }, { zone }).plus({ days: h === 24 ? 1 : 0 });
+  const t = DateTime.fromObject({ year: y, month: mo, day: d, hour: h === 24 ? 0 : h, minute: mi }, { zone }).plus({
+    days: h === 24 ? 1 : 0,
+  });
   return t.isValid ? t.toSeconds() : null;
 }

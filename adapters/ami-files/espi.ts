@@ -1,6 +1,6 @@
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import type { Interval } from '../../src/core/vee/types.js';
-import { detach, SourceRefused, sourceFlag, type AmiSink, type SourceChannel } from './records.js';
+import { detach, SourceRefused, sourceFlag, type AmiSink, type SourceChannel } from '../ami-records.js';
 
 /**
  * Green Button ESPI (NAESB REQ.21) Atom feeds, parsed as a stream: constant memory whatever the
@@ -11,9 +11,22 @@ import { detach, SourceRefused, sourceFlag, type AmiSink, type SourceChannel } f
  */
 
 /** ESPI UnitSymbolKind codes → units. */
-export const ESPI_UOM: Record<string, string> = { '72': 'WH', '169': 'THERM', '119': 'CF', '128': 'GAL', '42': 'M3', '38': 'W' };
+export const ESPI_UOM: Record<string, string> = {
+  '72': 'WH',
+  '169': 'THERM',
+  '119': 'CF',
+  '128': 'GAL',
+  '42': 'M3',
+  '38': 'W',
+};
 /** ESPI QualityOfReading codes that fieldgate reads as estimated, and the flag each carries. */
-export const ESPI_ESTIMATED: Record<string, string> = { '7': 'EDITED', '8': 'EST:HISTORY', '9': 'EST:LINEAR', '11': 'DERIVED', '12': 'PROJECTED' };
+export const ESPI_ESTIMATED: Record<string, string> = {
+  '7': 'EDITED',
+  '8': 'EST:HISTORY',
+  '9': 'EST:LINEAR',
+  '11': 'DERIVED',
+  '12': 'PROJECTED',
+};
 export const ESPI_QUESTIONABLE = '10';
 
 interface ReadingType {
@@ -32,7 +45,17 @@ interface Reading {
   line: number;
 }
 
-const LEAVES = new Set(['title', 'start', 'duration', 'value', 'quality', 'uom', 'powerOfTenMultiplier', 'intervalLength', 'flowDirection']);
+const LEAVES = new Set([
+  'title',
+  'start',
+  'duration',
+  'value',
+  'quality',
+  'uom',
+  'powerOfTenMultiplier',
+  'intervalLength',
+  'flowDirection',
+]);
 
 export class EspiParser {
   private readonly sax = new SaxesParser({ position: true });
@@ -50,6 +73,11 @@ export class EspiParser {
   private reading: Reading | null = null;
   private readonly spare: Reading = { start: '', duration: '', value: '', qualities: [], error: null, line: 0 };
   private readingNo = 0;
+
+  /** The line the parser has reached. */
+  get line(): number {
+    return this.sax.line;
+  }
   private leaf = '';
   private text = '';
   private refused: SourceRefused | null = null;
@@ -57,7 +85,11 @@ export class EspiParser {
   constructor(private readonly sink: AmiSink) {
     const sax = this.sax;
     sax.on('doctype', () => {
-      this.refused = new SourceRefused('DOCTYPE refused: ESPI files need no DTD, and entity expansion (billion laughs) or external entities (XXE) are not allowed', sax.line);
+      this.refused = new SourceRefused(
+        'DOCTYPE refused: ESPI files need no DTD, and entity expansion (billion laughs) or external entities (XXE) ' +
+          'are not allowed',
+        sax.line,
+      );
       throw this.refused;
     });
     sax.on('opentag', (tag) => this.open(tag as SaxesTagPlain));
@@ -169,7 +201,12 @@ export class EspiParser {
       if (key && related) this.meterReadingTypes.set(detach(key), detach(segmentAfter(related.href, 'ReadingType')!));
     } else if (this.kind === 'ReadingType' && this.rt) {
       const id = segmentAfter(self, 'ReadingType');
-      if (id) this.readingTypes.set(detach(id), { ...this.rt, uom: detach(this.rt.uom), flowDirection: detach(this.rt.flowDirection) });
+      if (id)
+        this.readingTypes.set(detach(id), {
+          ...this.rt,
+          uom: detach(this.rt.uom),
+          flowDirection: detach(this.rt.flowDirection),
+        });
       this.rt = null;
     }
     this.kind = '';
@@ -192,7 +229,9 @@ export class EspiParser {
         record: `IntervalBlock ${this.block}`,
         line: this.sax.line,
         field: upId ? 'ReadingType' : 'link',
-        message: upId ? 'no ReadingType known for this block (it must come before its IntervalBlocks); block skipped' : 'block has no self or up link naming its UsagePoint; block skipped',
+        message: upId
+          ? 'no ReadingType known for this block (it must come before its IntervalBlocks); block skipped'
+          : 'block has no self or up link naming its UsagePoint; block skipped',
         kind: 'BAD_RECORD',
       });
       return;
@@ -200,30 +239,51 @@ export class EspiParser {
     const unit = ESPI_UOM[rt.uom];
     if (!unit) {
       this.blockSkipped = true;
-      this.sink.issue({ record: `ReadingType ${rtId}`, line: this.sax.line, field: 'uom', value: rt.uom, message: 'unit code not known (72 Wh, 169 therm, 119 ft³, 128 gal, 42 m³)', kind: 'BAD_RECORD' });
+      this.sink.issue({
+        record: `ReadingType ${rtId}`,
+        line: this.sax.line,
+        field: 'uom',
+        value: rt.uom,
+        message: 'unit code not known (72 Wh, 169 therm, 119 ft³, 128 gal, 42 m³)',
+        kind: 'BAD_RECORD',
+      });
       return;
     }
     this.power = rt.power;
-    this.channel = { meterRef: this.usagePointTitles.get(upId) ?? upId, channel: rt.flowDirection === '19' ? 2 : 1, unit, seconds: rt.intervalLength, constant: 1 };
+    this.channel = {
+      meterRef: this.usagePointTitles.get(upId) ?? upId,
+      channel: rt.flowDirection === '19' ? 2 : 1,
+      unit,
+      seconds: rt.intervalLength,
+      constant: 1,
+    };
   }
 
   private emitReading(): void {
     const r = this.reading!;
     if (this.blockSkipped || !this.channel) return;
     const record = this.where();
-    const bad = (field: string, message: string, value?: string) => this.sink.issue({ record, line: r.line, field, message, value, kind: 'BAD_RECORD' });
+    const bad = (field: string, message: string, value?: string) =>
+      this.sink.issue({ record, line: r.line, field, message, value, kind: 'BAD_RECORD' });
     if (r.error) return bad('value', `${r.error}; reading skipped`, r.value);
     const start = Number(r.start);
     const duration = Number(r.duration);
     if (!r.start || !Number.isInteger(start)) return bad('timePeriod.start', 'expected epoch seconds', r.start);
-    if (!r.duration || !Number.isInteger(duration) || duration <= 0) return bad('timePeriod.duration', 'expected seconds > 0', r.duration);
+    if (!r.duration || !Number.isInteger(duration) || duration <= 0)
+      return bad('timePeriod.duration', 'expected seconds > 0', r.duration);
     if (!/^-?\d+$/.test(r.value)) return bad('value', 'expected a whole number', r.value);
     let quality: Interval['quality'] = 'A';
     let flags: string | null = null;
     for (const q of r.qualities) {
       const est = ESPI_ESTIMATED[q];
       if (est) quality = 'E';
-      const flag = est ?? (q === ESPI_QUESTIONABLE ? 'SPIKE' : q === '0' || q === '17' || q === '18' || q === '19' ? null : sourceFlag(q));
+      const flag =
+        est ??
+        (q === ESPI_QUESTIONABLE
+          ? 'SPIKE'
+          : q === '0' || q === '17' || q === '18' || q === '19'
+            ? null
+            : sourceFlag(q));
       if (flag) flags = flags ? `${flags},${flag}` : flag;
     }
     const raw = Number(r.value);
@@ -238,18 +298,34 @@ export class EspiParser {
       if (this.reportedTruncation) return;
       this.reportedTruncation = true;
       const where = this.where();
-      this.sink.issue({ record: where, line: this.sax.line, field: 'file', message: `file ends inside ${where}: truncated; the readings before it are kept`, kind: 'TRUNCATED' });
+      this.sink.issue({
+        record: where,
+        line: this.sax.line,
+        field: 'file',
+        message: `file ends inside ${where}: truncated; the readings before it are kept`,
+        kind: 'TRUNCATED',
+      });
       return;
     }
     if (this.reading) {
       this.reading.error ??= `XML error: ${clean}`;
       return;
     }
-    this.sink.issue({ record: this.kind ? `${this.kind} ${this.block}` : `line ${this.sax.line}`, line: this.sax.line, field: 'xml', message: `XML error: ${clean}`, kind: 'BAD_RECORD' });
+    this.sink.issue({
+      record: this.kind ? `${this.kind} ${this.block}` : `line ${this.sax.line}`,
+      line: this.sax.line,
+      field: 'xml',
+      message: `XML error: ${clean}`,
+      kind: 'BAD_RECORD',
+    });
   }
 
   private where(): string {
-    return this.reading ? `IntervalBlock ${this.block}, IntervalReading ${this.readingNo}` : this.kind ? `${this.kind} ${this.block}` : 'feed';
+    return this.reading
+      ? `IntervalBlock ${this.block}, IntervalReading ${this.readingNo}`
+      : this.kind
+        ? `${this.kind} ${this.block}`
+        : 'feed';
   }
 }
 

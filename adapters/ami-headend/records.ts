@@ -1,13 +1,18 @@
 import { z } from 'zod';
-import type { AmiSink, SourceChannel } from '../ami-files/records.js';
-import { detach } from '../ami-files/records.js';
+import type { AmiSink, SourceChannel } from '../ami-records.js';
+import { detach } from '../ami-records.js';
 
 /**
  * The items of the default head-end export (docs/ami.md), checked one by one: a bad item is an
  * issue naming its place and field, and the items around it still count. Extra fields are
  * ignored, as head-ends add their own.
  */
-const iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)) && /[zZ]|[+-]\d\d:?\d\d$/.test(s), 'expected an ISO 8601 time with a zone, such as 2026-11-23T06:00:00Z');
+const iso = z
+  .string()
+  .refine(
+    (s) => !Number.isNaN(Date.parse(s)) && /[zZ]|[+-]\d\d:?\d\d$/.test(s),
+    'expected an ISO 8601 time with a zone, such as 2026-11-23T06:00:00Z',
+  );
 const meter = z.string().trim().min(1).max(40);
 
 export const intervalItem = z.object({
@@ -39,17 +44,45 @@ export function feedPage(kind: HeadEndKind, items: readonly unknown[], sink: Ami
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.') || '(item)';
-      sink.issue({ record, line: i + 1, field, message: issue.message, value: JSON.stringify(raw)?.slice(0, 100), kind: 'BAD_RECORD' });
+      sink.issue({
+        record,
+        line: i + 1,
+        field,
+        message: issue.message,
+        value: JSON.stringify(raw)?.slice(0, 100),
+        kind: 'BAD_RECORD',
+      });
       return;
     }
     good++;
     if (kind === 'intervals') {
       const it = parsed.data as z.infer<typeof intervalItem>;
-      const ch: SourceChannel = { meterRef: detach(it.meterId), channel: it.channel, unit: detach(it.unit), seconds: it.intervalSeconds, constant: 1 };
-      sink.interval(ch, { startAt: Date.parse(it.start) / 1000, seconds: it.intervalSeconds, value: it.value, quality: it.quality, flags: null }, i + 1);
+      const ch: SourceChannel = {
+        meterRef: detach(it.meterId),
+        channel: it.channel,
+        unit: detach(it.unit),
+        seconds: it.intervalSeconds,
+        constant: 1,
+      };
+      sink.interval(
+        ch,
+        {
+          startAt: Date.parse(it.start) / 1000,
+          seconds: it.intervalSeconds,
+          value: it.value,
+          quality: it.quality,
+          flags: null,
+        },
+        i + 1,
+      );
     } else {
       const it = parsed.data as z.infer<typeof registerItem>;
-      sink.register({ meterRef: detach(it.meterId), channel: it.channel, unit: detach(it.unit), seconds: 0, constant: 1 }, Date.parse(it.readAt) / 1000, it.value, i + 1);
+      sink.register(
+        { meterRef: detach(it.meterId), channel: it.channel, unit: detach(it.unit), seconds: 0, constant: 1 },
+        Date.parse(it.readAt) / 1000,
+        it.value,
+        i + 1,
+      );
     }
   });
   return good;

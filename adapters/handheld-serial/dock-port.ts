@@ -1,20 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import type { Adapter, AdapterHealth, AdapterState } from '../adapter.js';
-import { FrameType, seqPayload, type Frame } from './codec/frame.js';
-import { decodeMessage, encodeMessage, MessageError, type Hello } from './codec/messages.js';
-import { frameLink, type FramedLink } from './framed-link.js';
-import { GatewaySession } from './gateway-session.js';
-import { Inbox } from './inbox.js';
-import { LinkLostError } from './link.js';
-import { transportFor, type Transport } from './transport.js';
-
 /**
  * One dock: a serial port (or a serial device server on TCP) where a hand-held is docked. It
  * keeps the port open (reopening with backoff and jitter when a USB adapter is unplugged or a
  * device server goes away), waits for HELLO, answers WELCOME or a refusal, watches the link
  * with PINGs, and hands each session to the dock handler. Ports are independent of each other.
  */
+
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Adapter, AdapterHealth, AdapterState } from '../adapter.js';
+import { FrameType, seqPayload, type Frame } from './codec/frame.js';
+import { decodeMessage, encodeMessage, MessageError, type Hello } from './codec/messages.js';
+import { END } from './codec/slip.js';
+import { frameLink, type FramedLink } from './framed-link.js';
+import { GatewaySession, SessionEndedError } from './gateway-session.js';
+import { Inbox } from './inbox.js';
+import { LinkLostError } from './link.js';
+import { transportFor, type Transport } from './transport.js';
+
 export interface DockHandler {
   /** null admits the device; otherwise the ERROR it gets (e.g. UNKNOWN_DEVICE). */
   admit(hello: Hello, port: DockPort): Promise<{ code: string; message: string } | null>;
@@ -51,6 +53,8 @@ export interface DockPortEvents {
 
 const PROTOCOL = 1;
 const LOST_AFTER_QUIET_PERIODS = 3;
+/** An empty SLIP frame (END alone): what the dock writes to a port while it waits for HELLO. */
+const LINE_PROBE = Buffer.from([END]);
 
 export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<DockPortEvents> {
   readonly name: string;
@@ -93,6 +97,7 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.reopenTimer) clearTimeout(this.reopenTimer);
+    this.stopLiveness();
     this.endSession(new LinkLostError('the gateway is stopping'));
     this.framed?.detach();
     await this.transport?.close().catch(() => undefined);
@@ -101,7 +106,14 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   }
 
   health(): AdapterHealth {
-    const state: AdapterState = this.phase === 'reopening' ? 'degraded' : this.phase === 'stopped' ? 'stopped' : this.phase === 'opening' ? 'starting' : 'running';
+    const state: AdapterState =
+      this.phase === 'reopening'
+        ? 'degraded'
+        : this.phase === 'stopped'
+          ? 'stopped'
+          : this.phase === 'opening'
+            ? 'starting'
+            : 'running';
     return { state, detail: `${this.opts.port}: ${this.detail}`, since: this.since };
   }
 
@@ -115,7 +127,10 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   private async open(): Promise<void> {
     if (this.transport) return; // open already
     this.setPhase('opening', `opening ${this.opts.port}`);
-    const transport = (this.opts.openTransport ?? ((p, baudRate) => transportFor(p, { baudRate })))(this.opts.port, this.opts.baudRate);
+    const transport = (this.opts.openTransport ?? ((p, baudRate) => transportFor(p, { baudRate })))(
+      this.opts.port,
+      this.opts.baudRate,
+    );
     try {
       await transport.open();
     } catch (err) {
@@ -128,7 +143,11 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     }
     this.reopenAttempt = 0;
     this.transport = transport;
-    const framed = frameLink(transport, { ackTimeoutMs: this.opts.ackTimeoutMs, window: this.opts.window, maxFrame: this.opts.maxFrame });
+    const framed = frameLink(transport, {
+      ackTimeoutMs: this.opts.ackTimeoutMs,
+      window: this.opts.window,
+      maxFrame: this.opts.maxFrame,
+    });
     this.framed = framed;
     const { link } = framed;
     link.on('session', (frame) => this.onSessionFrame(frame));
@@ -147,12 +166,15 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       // A port can report its end twice (the disconnect, then a failed write): one reopen per port.
       if (closed) return;
       closed = true;
+      this.stopLiveness();
       framed.detach();
       if (this.framed === framed) this.framed = null;
       if (this.transport === transport) this.transport = null;
       if (this.session) this.linkLost(disconnected ? `port closed: ${reason}` : 'port closed');
       if (!this.stopping) this.scheduleReopen(reason);
     });
+    this.heard();
+    this.startLiveness();
     this.setPhase('waiting', `open (${transport.description}); waiting for a hand-held to say HELLO`);
   }
 
@@ -196,7 +218,11 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       return;
     }
     if (hello.proto !== PROTOCOL) {
-      this.refuseHello(hello, 'PROTO', `this gateway speaks FDP/${PROTOCOL}; the device asked for protocol ${hello.proto}`);
+      this.refuseHello(
+        hello,
+        'PROTO',
+        `this gateway speaks FDP/${PROTOCOL}; the device asked for protocol ${hello.proto}`,
+      );
       return;
     }
     this.emit('hello', hello);
@@ -208,12 +234,18 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     this.running = previous
       .catch(() => undefined)
       .then(() => (count === this.helloCount ? this.beginSession(framed, hello) : undefined))
-      .catch((err: unknown) => void this.emit('lost', `session could not begin: ${(err as Error).message}`, hello.device));
+      .catch(
+        (err: unknown) => void this.emit('lost', `session could not begin: ${(err as Error).message}`, hello.device),
+      );
   }
 
   private refuseHello(hello: Hello | null, code: string, message: string): void {
     // The answer to HELLO is seq 0, in WELCOME's place; the session ends there.
-    void this.write({ type: FrameType.ERROR, seq: 0, payload: encodeMessage(FrameType.ERROR, { code, message }) }).catch(() => undefined);
+    void this.write({
+      type: FrameType.ERROR,
+      seq: 0,
+      payload: encodeMessage(FrameType.ERROR, { code, message }),
+    }).catch(() => undefined);
     this.emit('refused', hello, code, message);
   }
 
@@ -229,14 +261,27 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     const maxFrame = Math.min(hello.maxFrame, this.opts.maxFrame);
     const window = Math.min(hello.window, this.opts.window);
     const sessionId = randomUUID();
-    await this.write({ type: FrameType.WELCOME, seq: 0, payload: encodeMessage(FrameType.WELCOME, { session: sessionId, maxFrame, window, time: new Date().toISOString() }) });
+    await this.write({
+      type: FrameType.WELCOME,
+      seq: 0,
+      payload: encodeMessage(FrameType.WELCOME, {
+        session: sessionId,
+        maxFrame,
+        window,
+        time: new Date().toISOString(),
+      }),
+    });
     framed.negotiate(maxFrame, window);
     const inbox = new Inbox();
-    const session = new GatewaySession(hello, framed.link, inbox, { sessionId, maxFrame, window, replyTimeoutMs: this.opts.replyTimeoutMs });
+    const session = new GatewaySession(hello, framed.link, inbox, {
+      sessionId,
+      maxFrame,
+      window,
+      replyTimeoutMs: this.opts.replyTimeoutMs,
+    });
     this.inbox = inbox;
     this.session = session;
     this.heard();
-    this.startLiveness();
     this.setPhase('docked', `${hello.device} docked (session ${sessionId.slice(0, 8)})`);
     let error: Error | null = null;
     try {
@@ -245,8 +290,16 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       error = err as Error;
     }
     if (this.session === session) {
+      // The device hears that its session is over and why (dock-protocol.md: an ERROR FATAL ends it), rather
+      // than waiting on a session the gateway has left: it shows the reason and says HELLO again.
+      if (error && !(error instanceof LinkLostError) && !(error instanceof SessionEndedError))
+        session.refuse('FATAL', `the gateway could not go on (${error.message}); dock again`);
+      else if (!error) await session.bye();
       this.endSession(error ?? new LinkLostError('session ended'));
-      this.setPhase('waiting', `${hello.device}'s session ended; waiting for HELLO`);
+      this.setPhase(
+        'waiting',
+        `${hello.device}'s session ended${error ? ` (${error.message})` : ''}; waiting for HELLO`,
+      );
     }
     this.emit('sessionEnded', hello.device, error);
   }
@@ -256,19 +309,38 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     this.pingsSent = 0;
   }
 
+  /**
+   * While the port is open: in a session, a PING whenever the link has been quiet for `pingAfterMs`, and
+   * three quiet periods mean the link is lost; waiting for HELLO, a lone SLIP END as often (an empty frame,
+   * which every receiver ignores: it opens no session and keeps none alive), because only a write finds a
+   * port that died as it opened. Fault suite finding: a PTY pulled just as the gateway opened it reported no
+   * close, and the dock waited on it for good while the hand-held said HELLO on the new one.
+   */
   private startLiveness(): void {
-    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.stopLiveness();
     const tick = Math.max(10, Math.floor(this.opts.pingAfterMs / 40));
     this.livenessTimer = setInterval(() => {
       const quietPeriods = Math.floor((Date.now() - this.lastHeard) / this.opts.pingAfterMs);
-      if (quietPeriods >= LOST_AFTER_QUIET_PERIODS) {
-        this.linkLost(`no answer to ${LOST_AFTER_QUIET_PERIODS - 1} PINGs: nothing heard for ${((Date.now() - this.lastHeard) / 1000).toFixed(1)} s`);
-      } else if (quietPeriods > this.pingsSent) {
+      if (quietPeriods <= this.pingsSent) return;
+      if (!this.session) {
+        this.pingsSent = quietPeriods;
+        void this.transport?.write(LINE_PROBE).catch(() => undefined);
+      } else if (quietPeriods >= LOST_AFTER_QUIET_PERIODS) {
+        this.linkLost(
+          `no answer to ${LOST_AFTER_QUIET_PERIODS - 1} PINGs: nothing heard for ` +
+            `${((Date.now() - this.lastHeard) / 1000).toFixed(1)} s`,
+        );
+      } else {
         this.pingsSent = quietPeriods;
         void this.write({ type: FrameType.PING, seq: 0, payload: Buffer.alloc(0) }).catch(() => undefined);
       }
     }, tick);
     this.livenessTimer.unref();
+  }
+
+  private stopLiveness(): void {
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
+    this.livenessTimer = null;
   }
 
   private linkLost(reason: string): void {
@@ -281,8 +353,6 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   }
 
   private endSession(err: Error): void {
-    if (this.livenessTimer) clearInterval(this.livenessTimer);
-    this.livenessTimer = null;
     this.session?.abort(err);
     this.session = null;
     this.inbox = null;

@@ -1,12 +1,13 @@
+/**
+ * Joins a transport to FDP/1: bytes in → SLIP parser → frames into the reliable link (a bad
+ * frame counts as corrupted, which NAKs); frames out → SLIP → transport, resolving on drain.
+ */
+
 import { encodeFrame, type Frame } from './codec/frame.js';
 import { SlipFrameParser, type ParsedItem } from './codec/slip-parser.js';
 import { ReliableLink } from './link.js';
 import type { Transport } from './transport.js';
 
-/**
- * Joins a transport to FDP/1: bytes in → SLIP parser → frames into the reliable link (a bad
- * frame counts as corrupted, which NAKs); frames out → SLIP → transport, resolving on drain.
- */
 export interface FramedLink {
   link: ReliableLink;
   parser: SlipFrameParser;

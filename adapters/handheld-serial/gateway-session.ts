@@ -1,13 +1,21 @@
-import { FrameType, frameTypeName, readData, FrameError, type Frame, type FrameTypeCode } from './codec/frame.js';
-import { decodeMessage, encodeMessage, MessageError, type Hello, type JsonFrameType, type MessageOf } from './codec/messages.js';
-import type { Inbox } from './inbox.js';
-import type { ReliableLink } from './link.js';
-
 /**
  * The gateway's side of one FDP/1 session after WELCOME (dock-protocol.md, "Transfers"): load a
  * file, unload a file, clear a route, end. It knows the protocol, not the store: what to load
- * and where uploads go are the caller's (src/dock/). Replies are taken from the inbox in order.
+ * and where uploads go are the caller's (src/flows/dock/). Replies are taken from the inbox in order.
  */
+
+import { FrameType, frameTypeName, readData, FrameError, type Frame } from './codec/frame.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  MessageError,
+  type Hello,
+  type JsonFrameType,
+  type MessageOf,
+} from './codec/messages.js';
+import type { Inbox } from './inbox.js';
+import type { ReliableLink } from './link.js';
+
 export interface TransferProgress {
   direction: 'load' | 'unload';
   route: string;
@@ -76,11 +84,26 @@ export class GatewaySession {
   }
 
   /** Sends a route file from the offset the device asks for; resolves with the device's LOAD_OK. */
-  async load(file: RouteFile, progress: (p: TransferProgress) => void = () => undefined): Promise<{ records: number; fromOffset: number }> {
-    this.send(FrameType.LOAD_BEGIN, { route: file.route, cycle: file.cycle, records: file.records, bytes: file.content.length, layout: file.layout, sha256: file.sha256 });
+  async load(
+    file: RouteFile,
+    progress: (p: TransferProgress) => void = () => undefined,
+  ): Promise<{ records: number; fromOffset: number }> {
+    this.send(FrameType.LOAD_BEGIN, {
+      route: file.route,
+      cycle: file.cycle,
+      records: file.records,
+      bytes: file.content.length,
+      layout: file.layout,
+      sha256: file.sha256,
+    });
     const ready = await this.expect(FrameType.READY, 'READY');
-    if (ready.route !== file.route) throw this.violation('ROUTE', `READY names route ${ready.route}, not ${file.route}`);
-    if (ready.fromOffset > file.content.length) throw this.violation('OFFSET', `READY fromOffset ${ready.fromOffset} is past the end of the ${file.content.length}-byte file`);
+    if (ready.route !== file.route)
+      throw this.violation('ROUTE', `READY names route ${ready.route}, not ${file.route}`);
+    if (ready.fromOffset > file.content.length)
+      throw this.violation(
+        'OFFSET',
+        `READY fromOffset ${ready.fromOffset} is past the end of the ${file.content.length}-byte file`,
+      );
     const fromOffset = ready.fromOffset;
     const chunk = this.opts.maxFrame - 4;
     const total = file.content.length;
@@ -126,15 +149,18 @@ export class GatewaySession {
       const frame = await this.next('DATA or UNLOAD_END');
       if (frame.type === FrameType.UNLOAD_END) {
         const end = this.decode(FrameType.UNLOAD_END, frame);
-        if (end.sha256 !== info.sha256) throw this.violation('HASH', `UNLOAD_END hash ${end.sha256} differs from UNLOAD_INFO's ${info.sha256}`);
+        if (end.sha256 !== info.sha256)
+          throw this.violation('HASH', `UNLOAD_END hash ${end.sha256} differs from UNLOAD_INFO's ${info.sha256}`);
         return { info, accepted };
       }
       if (frame.type !== FrameType.DATA) throw this.unexpected(frame, 'DATA or UNLOAD_END');
       const data = readData(frame.payload);
       if (data instanceof FrameError) throw this.violation('DATA', data.message);
       if (!accepted) continue;
-      if (data.offset > done) throw this.violation('OFFSET', `DATA at offset ${data.offset} leaves a gap after byte ${done}`);
-      if (data.offset + data.bytes.length > info.bytes) throw this.violation('OFFSET', `DATA runs past the ${info.bytes} bytes UNLOAD_INFO announced`);
+      if (data.offset > done)
+        throw this.violation('OFFSET', `DATA at offset ${data.offset} leaves a gap after byte ${done}`);
+      if (data.offset + data.bytes.length > info.bytes)
+        throw this.violation('OFFSET', `DATA runs past the ${info.bytes} bytes UNLOAD_INFO announced`);
       await sink.write(data.offset, data.bytes);
       done = Math.max(done, data.offset + data.bytes.length);
       progress({ direction: 'unload', route, bytesDone: done, bytesTotal: info.bytes, fromOffset });
@@ -209,7 +235,7 @@ export class GatewaySession {
   }
 
   private unexpected(frame: Frame, wanted: string): ProtocolError {
-    return this.violation('UNEXPECTED', `expected ${wanted}, got ${frameTypeName(frame.type as FrameTypeCode) ?? frame.type}`);
+    return this.violation('UNEXPECTED', `expected ${wanted}, got ${frameTypeName(frame.type) ?? frame.type}`);
   }
 
   /** Tells the device what it did wrong (ERROR) and returns the error that ends this transfer. */

@@ -1,12 +1,23 @@
-import { EventEmitter } from 'node:events';
-import { dataPayload, FrameType, readSeq, seqAfter, seqPayload, UNSEQUENCED, type Frame, type FrameTypeCode, FrameError } from './codec/frame.js';
-
 /**
  * FDP/1 reliability (dock-protocol.md, "Reliability"): sequence numbers per direction, a
  * go-back-N window, cumulative ACKs, one NAK per gap, and resends when the oldest unacknowledged
  * frame has waited `ackTimeoutMs` since the transport drained it. Both the gateway and the
  * simulated hand-held use it. No I/O of its own: `write` is the transport, time comes from `now`.
  */
+
+import { EventEmitter } from 'node:events';
+import {
+  dataPayload,
+  FrameType,
+  readSeq,
+  seqAfter,
+  seqPayload,
+  UNSEQUENCED,
+  type Frame,
+  type FrameTypeCode,
+  FrameError,
+} from './codec/frame.js';
+
 export interface LinkOptions {
   /** Sends one frame; resolves when the transport has drained it (not when it was queued). */
   write(frame: Frame): Promise<void>;

@@ -1,13 +1,14 @@
-import { EventEmitter } from 'node:events';
-import { createConnection, type Socket } from 'node:net';
-import { SerialPort } from 'serialport';
-
 /**
  * The byte stream a dock session runs over, as plainly as node-serialport's binding contract:
  * `open()` resolves when bytes can flow; `write()` resolves when the bytes have left this
  * process (drained), which is when FDP/1's resend timer starts; `close` says whether the other
  * side went away (`disconnected: true`: cable pulled, port gone, peer closed) or we closed it.
  */
+
+import { EventEmitter } from 'node:events';
+import { createConnection, type Socket } from 'node:net';
+import { SerialPort } from 'serialport';
+
 export interface TransportEvents {
   data: [Buffer];
   close: [{ disconnected: boolean; reason: string }];
@@ -73,7 +74,14 @@ export class SerialTransport extends ClosingTracker implements Transport {
   open(): Promise<void> {
     this.beginOpen();
     return new Promise((resolve, reject) => {
-      const port = new SerialPort({ path: this.path, baudRate: this.baudRate, dataBits: 8, parity: 'none', stopBits: 1, autoOpen: false });
+      const port = new SerialPort({
+        path: this.path,
+        baudRate: this.baudRate,
+        dataBits: 8,
+        parity: 'none',
+        stopBits: 1,
+        autoOpen: false,
+      });
       port.open((err) => {
         if (err) return reject(new TransportError('OPEN', `cannot open ${this.description}: ${err.message}`));
         this.port = port;
@@ -94,7 +102,9 @@ export class SerialTransport extends ClosingTracker implements Transport {
     return new Promise((resolve, reject) => {
       port.write(bytes, (err) => {
         if (err) return reject(new TransportError('WRITE', `write to ${this.path} failed: ${err.message}`));
-        port.drain((e) => (e ? reject(new TransportError('WRITE', `drain of ${this.path} failed: ${e.message}`)) : resolve()));
+        port.drain((e) =>
+          e ? reject(new TransportError('WRITE', `drain of ${this.path} failed: ${e.message}`)) : resolve(),
+        );
       });
     });
   }
@@ -125,7 +135,9 @@ export class TcpTransport extends ClosingTracker implements Transport {
     this.beginOpen();
     return new Promise((resolve, reject) => {
       const socket = createConnection({ host: this.host, port: this.port, noDelay: true });
-      socket.once('error', (err) => reject(new TransportError('OPEN', `cannot connect to ${this.description}: ${err.message}`)));
+      socket.once('error', (err) =>
+        reject(new TransportError('OPEN', `cannot connect to ${this.description}: ${err.message}`)),
+      );
       socket.once('connect', () => {
         this.socket = socket;
         socket.removeAllListeners('error');
@@ -143,7 +155,11 @@ export class TcpTransport extends ClosingTracker implements Transport {
   write(bytes: Buffer): Promise<void> {
     const socket = this.socket;
     if (!socket) return Promise.reject(new TransportError('CLOSED', `${this.description} is not connected`));
-    return new Promise((resolve, reject) => socket.write(bytes, (err) => (err ? reject(new TransportError('WRITE', `write to ${this.description} failed: ${err.message}`)) : resolve())));
+    return new Promise((resolve, reject) =>
+      socket.write(bytes, (err) =>
+        err ? reject(new TransportError('WRITE', `write to ${this.description} failed: ${err.message}`)) : resolve(),
+      ),
+    );
   }
 
   close(): Promise<void> {

@@ -85,3 +85,12 @@ export function parsePayload<T>(schema: z.ZodType<T>, payload: Buffer): T {
   const field = issue.path.join('.') || '(payload)';
   throw new PayloadError(field, `${field}: ${issue.message}`);
 }
+
+/** The outbox kind of a message for the broker, and its payload: sent as it is, QoS 1. */
+export const MQTT_PUBLISH = 'mqtt.publish';
+
+export interface PublishItem {
+  topic: string;
+  payload: string;
+  retain?: boolean;
+}

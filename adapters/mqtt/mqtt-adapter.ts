@@ -1,9 +1,3 @@
-import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import type { Adapter, AdapterHealth } from '../adapter.js';
-import type { InboundKind, Topics } from './topics.js';
-
 /**
  * The gateway's MQTT client (MQTT.js 5). QoS 1 with a persistent session (clean start off), so
  * what arrives while the gateway is away waits at the broker. A message is acknowledged to the
@@ -11,6 +5,13 @@ import type { InboundKind, Topics } from './topics.js';
  * committed them: a gateway killed in between gets the message again. With an MQTT 5 broker and
  * a shared-subscription group, several gateways split the messages between them.
  */
+
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Adapter, AdapterHealth } from '../adapter.js';
+import type { InboundKind, Topics } from './topics.js';
+
 export interface FieldMessage {
   deviceId: string;
   kind: InboundKind;
@@ -78,7 +79,10 @@ export class MqttAdapter extends EventEmitter<MqttAdapterEvents> implements Adap
       cert: o.tls?.cert ? readFileSync(o.tls.cert) : undefined,
       key: o.tls?.key ? readFileSync(o.tls.key) : undefined,
       rejectUnauthorized: o.tls?.rejectUnauthorized,
-      properties: o.protocolVersion === 5 ? { sessionExpiryInterval: o.sessionExpirySeconds, receiveMaximum: o.receiveMaximum } : undefined,
+      properties:
+        o.protocolVersion === 5
+          ? { sessionExpiryInterval: o.sessionExpirySeconds, receiveMaximum: o.receiveMaximum }
+          : undefined,
     };
     this.setState('starting', `connecting to ${o.url}`);
     const client = mqtt.connect(o.url, { ...options, manualConnect: true });
@@ -91,7 +95,10 @@ export class MqttAdapter extends EventEmitter<MqttAdapterEvents> implements Adap
         () => done(),
         (err: Error) => {
           // Not acknowledged: drop the connection, and the broker delivers it again when the session resumes.
-          this.setState('degraded', `message on ${packet.topic} not handled (${err.message}); reconnecting for redelivery`);
+          this.setState(
+            'degraded',
+            `message on ${packet.topic} not handled (${err.message}); reconnecting for redelivery`,
+          );
           client.stream?.destroy();
         },
       );

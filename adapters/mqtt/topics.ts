@@ -1,3 +1,5 @@
+import { isDeviceId } from '../../src/core/device-id.js';
+
 /**
  * The MQTT topic tree (docs/mqtt.md), pure. Everything of one device lives under
  * `<prefix>/devices/<deviceId>/`, which is also what the broker's ACL lets that device touch.
@@ -62,7 +64,11 @@ export class Topics {
 
   /** The gateway's subscriptions, as shared subscriptions when a group is given (MQTT 5). */
   gatewayFilters(sharedGroup: string | null): string[] {
-    return [...DEVICE_TO_GATEWAY.map((kind) => `${this.prefix}/devices/+/${kind}`), `${this.prefix}/rtlamr/+`, `${this.prefix}/techs/+/updates`].map((filter) => (sharedGroup ? `$share/${sharedGroup}/${filter}` : filter));
+    return [
+      ...DEVICE_TO_GATEWAY.map((kind) => `${this.prefix}/devices/+/${kind}`),
+      `${this.prefix}/rtlamr/+`,
+      `${this.prefix}/techs/+/updates`,
+    ].map((filter) => (sharedGroup ? `$share/${sharedGroup}/${filter}` : filter));
   }
 
   /** Which device (or receiver) and what kind a received topic is, or null for anything else. */
@@ -70,12 +76,12 @@ export class Topics {
     const techs = `${this.prefix}/techs/`;
     if (topic.startsWith(techs) && topic.endsWith('/updates')) {
       const tech = topic.slice(techs.length, -'/updates'.length);
-      return tech && !tech.includes('/') ? { deviceId: tech, kind: 'tech/updates' } : null;
+      return isDeviceId(tech) ? { deviceId: tech, kind: 'tech/updates' } : null;
     }
     const radio = `${this.prefix}/rtlamr/`;
     if (topic.startsWith(radio)) {
       const receiver = topic.slice(radio.length);
-      return receiver && !receiver.includes('/') ? { deviceId: receiver, kind: 'rtlamr' } : null;
+      return isDeviceId(receiver) ? { deviceId: receiver, kind: 'rtlamr' } : null;
     }
     const head = `${this.prefix}/devices/`;
     if (!topic.startsWith(head)) return null;
@@ -83,7 +89,8 @@ export class Topics {
     const slash = rest.indexOf('/');
     if (slash <= 0) return null;
     const kind = rest.slice(slash + 1) as DeviceTopic;
-    return DEVICE_TO_GATEWAY.includes(kind) ? { deviceId: rest.slice(0, slash), kind } : null;
+    const deviceId = rest.slice(0, slash);
+    return DEVICE_TO_GATEWAY.includes(kind) && isDeviceId(deviceId) ? { deviceId, kind } : null;
   }
 
   /** Device ACL: publish only its own device-to-gateway topics. */

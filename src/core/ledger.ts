@@ -8,7 +8,18 @@ import type { RouteLine } from './reading-checks.js';
  * charge from the account's rate. It is what a CSR checks before bills go out. Pure: the
  * caller brings the route lines, readings and billing's meters and rates.
  */
-export const LEDGER_FLAGS = ['high', 'low', 'zero', 'negative', 'estimated', 'skipped', 'missing', 'held', 'rollover', 'corrected'] as const;
+export const LEDGER_FLAGS = [
+  'high',
+  'low',
+  'zero',
+  'negative',
+  'estimated',
+  'skipped',
+  'missing',
+  'held',
+  'rollover',
+  'corrected',
+] as const;
 export type LedgerFlag = (typeof LEDGER_FLAGS)[number];
 
 /** A route line (as checked at read time), with its route and the units history expects. */
@@ -62,7 +73,12 @@ function expectedUnits(line: LedgerLine): number {
   return Math.round((low + high) / 2);
 }
 
-export function ledgerRow(line: LedgerLine, reading: LedgerReading | undefined, meter: LedgerMeterInfo | undefined, opts: { flagZero: boolean; chargeFixed: boolean }): LedgerRow {
+export function ledgerRow(
+  line: LedgerLine,
+  reading: LedgerReading | undefined,
+  meter: LedgerMeterInfo | undefined,
+  opts: { flagZero: boolean; chargeFixed: boolean },
+): LedgerRow {
   const flags: LedgerFlag[] = [];
   let current: number | null;
   let units: number;
@@ -91,11 +107,26 @@ export function ledgerRow(line: LedgerLine, reading: LedgerReading | undefined, 
   }
   const multiplier = meter?.multiplier ?? 1;
   const billed = units * multiplier;
-  const charge = meter ? cents((opts.chargeFixed ? meter.rate.fixedCharge : 0) + Math.max(0, billed) * meter.rate.unitCharge) : null;
+  const charge = meter
+    ? cents((opts.chargeFixed ? meter.rate.fixedCharge : 0) + Math.max(0, billed) * meter.rate.unitCharge)
+    : null;
   return {
-    route: line.route, sequence: line.sequence, accountNo: line.account, customerName: meter?.customerName ?? null, meterId: line.meterId, register: line.register,
-    prevRead: line.prevRead, currentRead: current, units, multiplier, consumption: billed, readType, readAt: reading?.readAt ?? null, flags,
-    rateCode: meter?.rate.code ?? null, estimatedCharge: charge,
+    route: line.route,
+    sequence: line.sequence,
+    accountNo: line.account,
+    customerName: meter?.customerName ?? null,
+    meterId: line.meterId,
+    register: line.register,
+    prevRead: line.prevRead,
+    currentRead: current,
+    units,
+    multiplier,
+    consumption: billed,
+    readType,
+    readAt: reading?.readAt ?? null,
+    flags,
+    rateCode: meter?.rate.code ?? null,
+    estimatedCharge: charge,
   };
 }
 
@@ -110,7 +141,9 @@ export function buildLedger(
   opts: { flagZero: boolean },
 ): LedgerRow[] {
   const charged = new Set<string>();
-  const ordered = [...lines].sort((a, b) => (a.route === b.route ? a.sequence - b.sequence : a.route < b.route ? -1 : 1));
+  const ordered = [...lines].sort((a, b) =>
+    a.route === b.route ? a.sequence - b.sequence : a.route < b.route ? -1 : 1,
+  );
   return ordered.map((line) => {
     const first = !charged.has(line.account);
     charged.add(line.account);
@@ -137,7 +170,11 @@ export function summarizeLedger(rows: readonly LedgerRow[]): LedgerSummary {
     used += Math.max(0, r.consumption ?? 0);
   }
   return {
-    rows: rows.length, accounts: new Set(rows.map((r) => r.accountNo)).size, estimated: rows.filter((r) => r.readType === 'estimated').length,
-    flagged, consumption: Math.round(used * 10_000) / 10_000, estimatedTotal: cents(total),
+    rows: rows.length,
+    accounts: new Set(rows.map((r) => r.accountNo)).size,
+    estimated: rows.filter((r) => r.readType === 'estimated').length,
+    flagged,
+    consumption: Math.round(used * 10_000) / 10_000,
+    estimatedTotal: cents(total),
   };
 }

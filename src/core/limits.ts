@@ -1,10 +1,11 @@
-import { wrapOnDials } from './consumption.js';
-
 /**
  * High/low limits for a keyed read, from the account's own history: the expected daily use
  * (recent periods, blended with the same season last year when there is one) times the days
  * since the last billed read. A reader keying outside [low, high] is asked to re-key.
  */
+
+import { wrapOnDials } from './consumption.js';
+
 export interface HistoryPoint {
   /** YYYY-MM-DD of the read that ended the period. */
   date: string;
@@ -37,11 +38,16 @@ export interface Limits {
 const DAY_MS = 86_400_000;
 const days = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS);
 
-export function expectedDailyUse(history: readonly HistoryPoint[], scheduledReadDate: string, periods: number): number | null {
+export function expectedDailyUse(
+  history: readonly HistoryPoint[],
+  scheduledReadDate: string,
+  periods: number,
+): number | null {
   const rates: { date: string; perDay: number }[] = [];
   for (let i = 1; i < history.length; i++) {
     const span = days(history[i - 1]!.date, history[i]!.date);
-    if (span > 0 && history[i]!.consumption >= 0) rates.push({ date: history[i]!.date, perDay: history[i]!.consumption / span });
+    if (span > 0 && history[i]!.consumption >= 0)
+      rates.push({ date: history[i]!.date, perDay: history[i]!.consumption / span });
   }
   if (rates.length === 0) return null;
   const recent = rates.slice(-periods);
@@ -58,7 +64,10 @@ export function computeLimits(input: LimitInput, settings: LimitSettings): Limit
   const expectedUnits = daily === null ? 0 : Math.round(daily * span);
   const lowSpan = Math.floor(expectedUnits * settings.lowFactor);
   // Never let the window cover the whole dial: then every read would pass.
-  const highSpan = Math.min(capacity - 1, Math.max(Math.ceil(expectedUnits * settings.highFactor), settings.minHighSpan));
+  const highSpan = Math.min(
+    capacity - 1,
+    Math.max(Math.ceil(expectedUnits * settings.highFactor), settings.minHighSpan),
+  );
   return {
     low: wrapOnDials(input.prevRead + Math.min(lowSpan, highSpan), input.dials),
     high: wrapOnDials(input.prevRead + highSpan, input.dials),

@@ -20,7 +20,10 @@ export function localToUtc(digits: string, zone: string): LocalTimeResult {
     if (minuteCache.size > 50_000) minuteCache.clear();
     minuteCache.set(key, (minute = resolveMinute(`${digits.slice(0, 12)}00`, zone)));
   }
-  if (!minute.ok) return minute.reason.includes('does not exist') ? { ok: false, reason: minute.reason.replace(':00 does not exist', `:${digits.slice(12)} does not exist`) } : minute;
+  if (!minute.ok)
+    return minute.reason.includes('does not exist')
+      ? { ok: false, reason: minute.reason.replace(':00 does not exist', `:${digits.slice(12)} does not exist`) }
+      : minute;
   return { ok: true, utc: new Date(Date.parse(minute.utc) + second * 1000).toISOString(), ambiguous: minute.ambiguous };
 }
 
@@ -28,9 +31,17 @@ const minuteCache = new Map<string, LocalTimeResult>();
 
 function resolveMinute(digits: string, zone: string): LocalTimeResult {
   const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(digits)!;
-  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const dt = DateTime.fromObject({ year, month, day, hour, minute, second }, { zone });
-  if (!dt.isValid) return { ok: false, reason: `not a real date and time (${dt.invalidExplanation ?? dt.invalidReason})` };
+  if (!dt.isValid)
+    return { ok: false, reason: `not a real date and time (${dt.invalidExplanation ?? dt.invalidReason})` };
   if (dt.year !== year || dt.month !== month || dt.day !== day || dt.hour !== hour || dt.minute !== minute) {
     return { ok: false, reason: `${formatLocal(digits)} does not exist in ${zone} (daylight-saving change)` };
   }
@@ -47,7 +58,9 @@ function resolveMinute(digits: string, zone: string): LocalTimeResult {
 
 /** UTC instant → `YYYYMMDDhhmmss` wall-clock time in the zone (for writing readings files). */
 export function utcToLocalDigits(utc: Date | string, zone: string): string {
-  const dt = (typeof utc === 'string' ? DateTime.fromISO(utc, { zone: 'utc' }) : DateTime.fromJSDate(utc)).setZone(zone);
+  const dt = (typeof utc === 'string' ? DateTime.fromISO(utc, { zone: 'utc' }) : DateTime.fromJSDate(utc)).setZone(
+    zone,
+  );
   return dt.toFormat('yyyyMMddHHmmss');
 }
 

@@ -1,13 +1,14 @@
-import type { FieldError, FixedRecord } from '../fixed-width/codec.js';
-import { consumption } from './consumption.js';
-import { localToUtc } from './local-time.js';
-
 /**
  * Checks one decoded read-v1 line against its route line. Pure: the zone, code tables and
  * "now" come in. Each problem names its field; its severity says what happens to the line:
  *   reject: not stored as a reading; hold: stored, not posted until a CSR accepts it;
  *   info:   stored (and posted when it carries a value), shown to CSRs for review.
  */
+
+import type { FieldError, FixedRecord } from './fixed-width/codec.js';
+import { consumption } from './consumption.js';
+import { localToUtc } from './local-time.js';
+
 export type Severity = 'reject' | 'hold' | 'info';
 
 export const EXCEPTION_KINDS = {
@@ -94,7 +95,13 @@ export function severityOf(kind: ExceptionKind): Severity {
 export function findingsFromCodec(errors: readonly FieldError[]): Finding[] {
   return errors.map((e) => {
     const kind: ExceptionKind =
-      e.field === '(line)' ? 'LINE_LENGTH' : e.field === 'reading' ? 'NOT_A_NUMBER' : e.field === 'read_at' ? 'BAD_DATE' : 'BAD_FIELD';
+      e.field === '(line)'
+        ? 'LINE_LENGTH'
+        : e.field === 'reading'
+          ? 'NOT_A_NUMBER'
+          : e.field === 'read_at'
+            ? 'BAD_DATE'
+            : 'BAD_FIELD';
     return { kind, field: e.field, value: e.value, message: e.reason };
   });
 }
@@ -103,10 +110,16 @@ const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
 
 export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContext): CheckResult {
   const findings: Finding[] = [];
-  const add = (kind: ExceptionKind, field: string, value: unknown, message: string) => findings.push({ kind, field, value: str(value), message });
+  const add = (kind: ExceptionKind, field: string, value: unknown, message: string) =>
+    findings.push({ kind, field, value: str(value), message });
 
   if (str(record.account) !== line.account) {
-    add('ACCOUNT_MISMATCH', 'account', record.account, `meter ${line.meterId} belongs to account ${line.account} on this route`);
+    add(
+      'ACCOUNT_MISMATCH',
+      'account',
+      record.account,
+      `meter ${line.meterId} belongs to account ${line.account} on this route`,
+    );
   }
 
   let readAtUtc: string | null = null;
@@ -116,7 +129,14 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
     else {
       readAtUtc = t.utc;
       const ahead = Date.parse(t.utc) - ctx.now.getTime();
-      if (ahead > 5 * 60_000) add('FUTURE_READ', 'read_at', record.read_at, `read time is ${Math.round(ahead / 60_000)} min ahead of this gateway's clock: the device's clock or the gateway's is wrong`);
+      if (ahead > 5 * 60_000)
+        add(
+          'FUTURE_READ',
+          'read_at',
+          record.read_at,
+          `read time is ${Math.round(ahead / 60_000)} min ahead of this gateway's clock: the device's clock or the ` +
+            `gateway's is wrong`,
+        );
     }
   }
 
@@ -127,9 +147,14 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
   if (reading !== null && record.read_at === null) add('BAD_DATE', 'read_at', '', 'a reading needs its read time');
   if (findings.some((f) => severityOf(f.kind) === 'reject')) return { findings, read: null };
 
-  for (const [field, table] of [['read_code', 'read'], ['skip_code', 'skip'], ['trouble_code', 'trouble']] as const) {
+  for (const [field, table] of [
+    ['read_code', 'read'],
+    ['skip_code', 'skip'],
+    ['trouble_code', 'trouble'],
+  ] as const) {
     const code = str(record[field]);
-    if (code && !(code in ctx.codes[table])) add('UNKNOWN_CODE', field, code, `unknown ${table} code (known: ${Object.keys(ctx.codes[table]).join(', ')})`);
+    if (code && !(code in ctx.codes[table]))
+      add('UNKNOWN_CODE', field, code, `unknown ${table} code (known: ${Object.keys(ctx.codes[table]).join(', ')})`);
   }
   const trouble = str(record.trouble_code);
   if (trouble && trouble in ctx.codes.trouble) add('TROUBLE', 'trouble_code', trouble, ctx.codes.trouble[trouble]!);
@@ -146,12 +171,29 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
   const high = consumption(line.prevRead, line.highLimit, line.dials).units;
   const confirmed = str(record.read_code);
   if (used.negative) {
-    add('NEGATIVE_CONSUMPTION', 'reading', reading, `reading ${reading} is below the previous read ${line.prevRead} (${used.units} units)`);
+    add(
+      'NEGATIVE_CONSUMPTION',
+      'reading',
+      reading,
+      `reading ${reading} is below the previous read ${line.prevRead} (${used.units} units)`,
+    );
   } else if (used.units > high) {
-    if (confirmed === 'HC') add('HIGH_READ_CONFIRMED', 'reading', reading, `${used.units} units, above the high limit ${line.highLimit}; confirmed by the reader`);
+    if (confirmed === 'HC')
+      add(
+        'HIGH_READ_CONFIRMED',
+        'reading',
+        reading,
+        `${used.units} units, above the high limit ${line.highLimit}; confirmed by the reader`,
+      );
     else add('HIGH_READ', 'reading', reading, `${used.units} units, above the high limit ${line.highLimit}`);
   } else if (used.units < low) {
-    if (confirmed === 'LC') add('LOW_READ_CONFIRMED', 'reading', reading, `${used.units} units, below the low limit ${line.lowLimit}; confirmed by the reader`);
+    if (confirmed === 'LC')
+      add(
+        'LOW_READ_CONFIRMED',
+        'reading',
+        reading,
+        `${used.units} units, below the low limit ${line.lowLimit}; confirmed by the reader`,
+      );
     else add('LOW_READ', 'reading', reading, `${used.units} units, below the low limit ${line.lowLimit}`);
   }
   const held = findings.some((f) => severityOf(f.kind) === 'hold');

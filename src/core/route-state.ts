@@ -16,7 +16,14 @@ const TRANSITIONS: Record<RouteEvent, Partial<Record<RouteState, RouteState>>> =
   commit: { uploaded: 'committed', committed: 'committed' },
   clear: { committed: 'cleared', cleared: 'cleared' },
   // A CSR may always put a route back to ready, with a reason that is recorded.
-  reset: { no_meters: 'ready', ready: 'ready', loaded: 'ready', uploaded: 'ready', committed: 'ready', cleared: 'ready' },
+  reset: {
+    no_meters: 'ready',
+    ready: 'ready',
+    loaded: 'ready',
+    uploaded: 'ready',
+    committed: 'ready',
+    cleared: 'ready',
+  },
 };
 
 export type TransitionResult = { ok: true; state: RouteState } | { ok: false; reason: string };

@@ -5,10 +5,30 @@ import { AppError } from '../errors.js';
  * must carry for its type (from config). Who may make a move is part of the move: a technician
  * works an order; a CSR (or the gateway's rules) creates, dispatches and cancels.
  */
-export const WORK_ORDER_TYPES = ['TurnOn', 'TurnOff', 'CutForNonPayment', 'Reconnect', 'ExchangeMeter', 'Install', 'Remove', 'ReRead', 'Investigation', 'DisconnectWarning'] as const;
+export const WORK_ORDER_TYPES = [
+  'TurnOn',
+  'TurnOff',
+  'CutForNonPayment',
+  'Reconnect',
+  'ExchangeMeter',
+  'Install',
+  'Remove',
+  'ReRead',
+  'Investigation',
+  'DisconnectWarning',
+] as const;
 export type WorkOrderType = (typeof WORK_ORDER_TYPES)[number];
 
-export const WORK_ORDER_STATES = ['created', 'dispatched', 'accepted', 'en_route', 'on_site', 'completed', 'failed', 'cancelled'] as const;
+export const WORK_ORDER_STATES = [
+  'created',
+  'dispatched',
+  'accepted',
+  'en_route',
+  'on_site',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type WorkOrderState = (typeof WORK_ORDER_STATES)[number];
 
 export const FINAL_STATES: readonly WorkOrderState[] = ['completed', 'failed', 'cancelled'];
@@ -33,7 +53,16 @@ const OFFICE_MOVES: Partial<Record<WorkOrderState, readonly WorkOrderState[]>> =
 };
 
 /** What a technician can record when completing; config names which each type requires. */
-export const COMPLETION_FIELDS = ['outcome', 'finalRead', 'newMeterSerial', 'newMeterRead', 'seals', 'notes', 'gps', 'photos'] as const;
+export const COMPLETION_FIELDS = [
+  'outcome',
+  'finalRead',
+  'newMeterSerial',
+  'newMeterRead',
+  'seals',
+  'notes',
+  'gps',
+  'photos',
+] as const;
 
 export interface Completion {
   outcome: string;
@@ -65,20 +94,40 @@ export function checkMove(
 ): void {
   const from = order.state;
   if (actor.role === 'tech') {
-    if (order.technician !== actor.name) throw new WorkOrderError('NOT_YOURS', `order ${order.orderNo} is not dispatched to ${actor.name}`, { status: 403, field: 'technician', record: order.orderNo });
+    if (order.technician !== actor.name)
+      throw new WorkOrderError('NOT_YOURS', `order ${order.orderNo} is not dispatched to ${actor.name}`, {
+        status: 403,
+        field: 'technician',
+        record: order.orderNo,
+      });
     if (!TECH_MOVES[from]?.includes(to)) throw forbidden(order.orderNo, from, to, TECH_MOVES[from] ?? []);
   } else if (!OFFICE_MOVES[from]?.includes(to)) {
     throw forbidden(order.orderNo, from, to, OFFICE_MOVES[from] ?? []);
   }
-  if (to === 'dispatched' && !input.technician) throw new WorkOrderError('BAD_INPUT', 'dispatching needs a technician', { field: 'technician', record: order.orderNo });
-  if (to === 'cancelled' && !input.reason?.trim()) throw new WorkOrderError('BAD_INPUT', 'cancelling needs a reason; it is recorded with the order', { field: 'reason', record: order.orderNo });
-  if (to === 'failed' && !input.completion?.reason?.trim()) throw new WorkOrderError('BAD_INPUT', 'a failed order needs a reason', { field: 'reason', record: order.orderNo });
+  if (to === 'dispatched' && !input.technician)
+    throw new WorkOrderError('BAD_INPUT', 'dispatching needs a technician', {
+      field: 'technician',
+      record: order.orderNo,
+    });
+  if (to === 'cancelled' && !input.reason?.trim())
+    throw new WorkOrderError('BAD_INPUT', 'cancelling needs a reason; it is recorded with the order', {
+      field: 'reason',
+      record: order.orderNo,
+    });
+  if (to === 'failed' && !input.completion?.reason?.trim())
+    throw new WorkOrderError('BAD_INPUT', 'a failed order needs a reason', { field: 'reason', record: order.orderNo });
   if (to === 'completed') checkCompletion(order.orderNo, order.type, input.completion ?? null, rules);
 }
 
 /** The fields an order's type requires on completion (config workOrders.types). */
-export function checkCompletion(orderNo: string, type: WorkOrderType, c: Completion | null, rules: Record<string, WorkOrderTypeRules>): void {
-  if (!c) throw new WorkOrderError('BAD_INPUT', 'completing needs the completion', { field: 'completion', record: orderNo });
+export function checkCompletion(
+  orderNo: string,
+  type: WorkOrderType,
+  c: Completion | null,
+  rules: Record<string, WorkOrderTypeRules>,
+): void {
+  if (!c)
+    throw new WorkOrderError('BAD_INPUT', 'completing needs the completion', { field: 'completion', record: orderNo });
   for (const field of rules[type]?.required ?? []) {
     const v = (c as unknown as Record<string, unknown>)[field];
     if (v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0)) {
@@ -87,7 +136,37 @@ export function checkCompletion(orderNo: string, type: WorkOrderType, c: Complet
   }
 }
 
-function forbidden(orderNo: string, from: WorkOrderState, to: WorkOrderState, allowed: readonly WorkOrderState[]): WorkOrderError {
+function forbidden(
+  orderNo: string,
+  from: WorkOrderState,
+  to: WorkOrderState,
+  allowed: readonly WorkOrderState[],
+): WorkOrderError {
   const next = allowed.length ? `from ${from} it can go to ${allowed.join(', ')}` : `${from} is final`;
-  return new WorkOrderError('BAD_STATE', `order ${orderNo} cannot go from ${from} to ${to}: ${next}`, { status: 409, field: 'state', value: to, record: orderNo });
+  return new WorkOrderError('BAD_STATE', `order ${orderNo} cannot go from ${from} to ${to}: ${next}`, {
+    status: 409,
+    field: 'state',
+    value: to,
+    record: orderNo,
+  });
+}
+
+/**
+ * Which technicians' devices must hear of a change to an order, and what: the order as it is now
+ * while it is theirs (a cancellation too, so the tablet learns of it), or 'clear' once it was
+ * taken from them or is completed or failed. Transport-neutral: MQTT turns it into retained topics.
+ */
+export function technicianNotices(
+  before: { technician: string | null },
+  after: { technician: string | null; state: WorkOrderState },
+): { technician: string; what: 'order' | 'clear' }[] {
+  const out: { technician: string; what: 'order' | 'clear' }[] = [];
+  if (before.technician && before.technician !== after.technician)
+    out.push({ technician: before.technician, what: 'clear' });
+  if (after.technician)
+    out.push({
+      technician: after.technician,
+      what: after.state === 'completed' || after.state === 'failed' ? 'clear' : 'order',
+    });
+  return out;
 }

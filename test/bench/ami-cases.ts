@@ -4,13 +4,13 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { parseStringPromise } from 'xml2js';
-import { runAmiImport } from '../../src/ami/import-runner.js';
-import { espiFeed } from '../../src/ami/espi-writer.js';
-import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
-import { loadConfig } from '../../src/config/load.js';
-import { connect } from '../../src/db/connect.js';
+import { runAmiImport } from '../../src/flows/ami/import-runner.js';
+import { espiFeed } from '../../src/flows/ami/espi-writer.js';
+import { seedReferenceBilling } from '../../src/infra/billing/reference/seed.js';
+import { loadConfig } from '../../src/infra/config/load.js';
+import { connect } from '../../src/infra/db/connect.js';
 import type { Interval } from '../../src/core/vee/types.js';
-import { migrateStore } from '../../src/store/store.js';
+import { migrateStore } from '../../src/infra/store/store.js';
 import { cmepLine } from '../tools/ami-fixtures.js';
 
 /**
@@ -28,7 +28,11 @@ function meterDay(meterNo: number, day: number, seconds = 900): Interval[] {
   const base = START + day * 86_400;
   for (let t = base; t < base + 86_400; t += seconds) {
     const hour = ((t - START) / 3600) % 24;
-    const v = 0.3 + 0.5 * Math.exp(-((hour - 7) ** 2) / 4) + 0.9 * Math.exp(-((hour - 19) ** 2) / 6) + ((meterNo * 7 + t / 900) % 10) / 50;
+    const v =
+      0.3 +
+      0.5 * Math.exp(-((hour - 7) ** 2) / 4) +
+      0.9 * Math.exp(-((hour - 19) ** 2) / 6) +
+      ((meterNo * 7 + t / 900) % 10) / 50;
     out.push({ startAt: t, seconds, value: Math.round(v * 1000) / 1000, quality: 'A', flags: null });
   }
   return out;
@@ -44,11 +48,16 @@ async function writeAll(file: string, chunks: Iterable<string>): Promise<void> {
 async function prepare(dir: string, intervals: number, baselineIntervals: number): Promise<void> {
   const billing = connect(`sqlite:${path.join(dir, 'billing.sqlite')}`);
   await seedReferenceBilling(billing, { accounts: 5000, routes: 10, seed: 7, today: '2026-11-23' });
-  const meters = (await billing('cis_registers').select('meter_id', 'uom').where({ register_no: 1 }).orderBy('meter_id').limit(METERS)) as { meter_id: string; uom: string }[];
+  const meters = (await billing('cis_registers')
+    .select('meter_id', 'uom')
+    .where({ register_no: 1 })
+    .orderBy('meter_id')
+    .limit(METERS)) as { meter_id: string; uom: string }[];
   await billing.destroy();
   const days = Math.ceil(intervals / (meters.length * 96));
   const cmep = function* () {
-    for (let m = 0; m < meters.length; m++) for (let d = 0; d < days; d++) yield `${cmepLine(meters[m]!.meter_id, meters[m]!.uom, meterDay(m, d))}\n`;
+    for (let m = 0; m < meters.length; m++)
+      for (let d = 0; d < days; d++) yield `${cmepLine(meters[m]!.meter_id, meters[m]!.uom, meterDay(m, d))}\n`;
   };
   await writeAll(path.join(dir, 'cmep.csv'), cmep());
   const espiPoints = (count: number, dayCount: number) =>
@@ -58,23 +67,49 @@ async function prepare(dir: string, intervals: number, baselineIntervals: number
         for (let d = 0; d < dayCount; d++) yield meterDay(m, d);
       })(),
     }));
-  await writeAll(path.join(dir, 'espi.xml'), espiFeed(espiPoints(meters.length, days), { updated: '2026-11-23T06:00:00Z' }));
+  await writeAll(
+    path.join(dir, 'espi.xml'),
+    espiFeed(espiPoints(meters.length, days), { updated: '2026-11-23T06:00:00Z' }),
+  );
   const baselineDays = Math.max(1, Math.round(baselineIntervals / (10 * 96)));
-  await writeAll(path.join(dir, 'espi-baseline.xml'), espiFeed(espiPoints(10, baselineDays), { updated: '2026-11-23T06:00:00Z' }));
-  console.log(JSON.stringify({ meters: meters.length, days, intervals: meters.length * days * 96, baseline: 10 * baselineDays * 96 }));
+  await writeAll(
+    path.join(dir, 'espi-baseline.xml'),
+    espiFeed(espiPoints(10, baselineDays), { updated: '2026-11-23T06:00:00Z' }),
+  );
+  console.log(
+    JSON.stringify({
+      meters: meters.length,
+      days,
+      intervals: meters.length * days * 96,
+      baseline: 10 * baselineDays * 96,
+    }),
+  );
 }
 
 /** An ESPI file of at least `mb` megabytes, for the memory row. */
 async function prepareLarge(dir: string, mb: number): Promise<void> {
   const billing = connect(`sqlite:${path.join(dir, 'billing.sqlite')}`);
-  const meters = (await billing('cis_registers').select('meter_id', 'uom').where({ register_no: 1 }).orderBy('meter_id').limit(METERS)) as { meter_id: string; uom: string }[];
+  const meters = (await billing('cis_registers')
+    .select('meter_id', 'uom')
+    .where({ register_no: 1 })
+    .orderBy('meter_id')
+    .limit(METERS)) as { meter_id: string; uom: string }[];
   await billing.destroy();
   // ESPI spends about 190 bytes on a 15-minute reading.
   const days = Math.ceil((mb * 1e6) / 190 / 96 / meters.length);
   const file = path.join(dir, 'espi-large.xml');
-  await writeAll(file, espiFeed(meters.map((mt, m) => ({ channel: { meterId: mt.meter_id, channel: 1, unit: mt.uom, seconds: 900 }, blocks: (function* () {
-    for (let d = 0; d < days; d++) yield meterDay(m, d);
-  })() })), { updated: '2026-11-23T06:00:00Z' }));
+  await writeAll(
+    file,
+    espiFeed(
+      meters.map((mt, m) => ({
+        channel: { meterId: mt.meter_id, channel: 1, unit: mt.uom, seconds: 900 },
+        blocks: (function* () {
+          for (let d = 0; d < days; d++) yield meterDay(m, d);
+        })(),
+      })),
+      { updated: '2026-11-23T06:00:00Z' },
+    ),
+  );
   console.log(JSON.stringify({ items: statSync(file).size / 1e6 }));
 }
 
@@ -100,35 +135,62 @@ async function freshStore(dialect: string, dir: string, tag: string): Promise<{ 
 
 function report(items: number, started: number): void {
   const seconds = (performance.now() - started) / 1000;
-  console.log(JSON.stringify({ items, seconds, rate: items / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+  console.log(
+    JSON.stringify({ items, seconds, rate: items / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 }),
+  );
 }
 
 /** The product's path: `fieldgate ami import` and the drop folder run the import in a worker thread. */
 async function importCase(format: 'cmep' | 'espi' | 'espi-large', dialect: string, dir: string): Promise<void> {
   const { url, db } = await freshStore(dialect, dir, format);
   await db.destroy();
-  const config = loadConfig({ env: {}, overrides: { store: { url }, billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}` }, log: { level: 'error', format: 'json' } } });
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      store: { url },
+      billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}` },
+      log: { level: 'error', format: 'json' },
+    },
+  });
   const started = performance.now();
-  const r = await runAmiImport(config, path.join(dir, format === 'cmep' ? 'cmep.csv' : `${format}.xml`), { format: format === 'cmep' ? 'cmep' : 'espi' });
+  const r = await runAmiImport(config, path.join(dir, format === 'cmep' ? 'cmep.csv' : `${format}.xml`), {
+    format: format === 'cmep' ? 'cmep' : 'espi',
+  });
   report(r.received, started);
-  process.stderr.write(`  ${format} on ${dialect}: stored ${r.stored}, daily reads ${r.dailyReads}, exceptions ${JSON.stringify(r.exceptionsByKind)}\n`);
+  process.stderr.write(
+    `  ${format} on ${dialect}: stored ${r.stored}, daily reads ${r.dailyReads}, exceptions ` +
+      `${JSON.stringify(r.exceptionsByKind)}\n`,
+  );
 }
 
 /** The naive way: the whole document in memory through xml2js, then one knex insert per interval. */
 async function baselineCase(dialect: string, dir: string): Promise<void> {
   const { db } = await freshStore(dialect, dir, 'baseline');
   const started = performance.now();
-  const doc = (await parseStringPromise(readFileSync(path.join(dir, 'espi-baseline.xml'), 'utf8'))) as { feed: { entry: Record<string, unknown>[] } };
+  const doc = (await parseStringPromise(readFileSync(path.join(dir, 'espi-baseline.xml'), 'utf8'))) as {
+    feed: { entry: Record<string, unknown>[] };
+  };
   let n = 0;
   for (const entry of doc.feed.entry) {
     const content = (entry.content as Record<string, unknown[]>[])[0]!;
     const block = content['espi:IntervalBlock']?.[0] as Record<string, unknown[]> | undefined;
     if (!block) continue;
-    const self = ((entry.link as { $: { rel: string; href: string } }[]).find((l) => l.$.rel === 'up') ?? { $: { href: '' } }).$.href;
+    const self = (
+      (entry.link as { $: { rel: string; href: string } }[]).find((l) => l.$.rel === 'up') ?? { $: { href: '' } }
+    ).$.href;
     const meterId = self.split('UsagePoint/')[1]!.split('-')[0]!;
     for (const r of block['espi:IntervalReading'] as Record<string, unknown[]>[]) {
       const tp = r['espi:timePeriod']![0] as Record<string, string[]>;
-      await db('ami_intervals').insert({ meter_id: meterId, channel: 1, start_at: Number(tp['espi:start']![0]), seconds: Number(tp['espi:duration']![0]), value: Number((r['espi:value'] as string[])[0]) / 1e6, quality: 'A', flags: null, batch_id: 1 });
+      await db('ami_intervals').insert({
+        meter_id: meterId,
+        channel: 1,
+        start_at: Number(tp['espi:start']![0]),
+        seconds: Number(tp['espi:duration']![0]),
+        value: Number((r['espi:value'] as string[])[0]) / 1e6,
+        quality: 'A',
+        flags: null,
+        batch_id: 1,
+      });
       n++;
     }
   }

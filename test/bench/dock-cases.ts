@@ -2,14 +2,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SerialTransport, transportFor } from '../../adapters/handheld-serial/transport.js';
-import { paceWrites } from '../../src/sim/handheld/pacing.js';
-import { closeContext, openContext, prepare } from '../../src/app/gateway.js';
-import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
-import { loadConfig } from '../../src/config/load.js';
-import { assignRoute } from '../../src/dock/dock-commands.js';
-import { DockService } from '../../src/dock/dock-service.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { HandheldDevice } from '../../src/sim/handheld/device.js';
+import { paceWrites } from '../../src/flows/sim/handheld/pacing.js';
+import { prepare } from '../../src/entry/gateway.js';
+import { closeContext, openContext } from '../../src/flows/context.js';
+import { seedReferenceBilling } from '../../src/infra/billing/reference/seed.js';
+import { loadConfig } from '../../src/infra/config/load.js';
+import { assignRoute } from '../../src/flows/dock/dock-commands.js';
+import { DockService } from '../../src/flows/dock/dock-service.js';
+import { silentLogger } from '../../src/infra/log/logger.js';
+import { HandheldDevice } from '../../src/flows/sim/handheld/device.js';
 import { ptyPair, type PtyPair } from '../helpers/pty.js';
 import { relay, type Relay } from './line-relay.js';
 import type { DockRun } from './dock-run.js';
@@ -23,7 +24,6 @@ import type { DockRun } from './dock-run.js';
  */
 const NOW = new Date('2026-11-23T23:00:00Z');
 const METERS_PER_ROUTE = 1010;
-
 
 async function runDocks(docks: number, line: { baud?: number; corruptFrameFraction?: number }): Promise<DockRun[]> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-dock-'));
@@ -54,12 +54,20 @@ async function runDocks(docks: number, line: { baud?: number; corruptFrameFracti
     overrides: {
       dataDir: path.join(dir, 'data'),
       store: { url: `sqlite:${path.join(dir, 'store.sqlite')}` },
-      billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}`, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
+      billing: {
+        url: `sqlite:${path.join(dir, 'billing.sqlite')}`,
+        demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 },
+      },
       dock: { ports: ports.map((p) => ({ path: p.gateway })) },
     },
   });
   const ctx = openContext(config, silentLogger(), () => NOW);
-  await seedReferenceBilling(ctx.billing.db, { accounts: METERS_PER_ROUTE * docks, routes: docks, seed: 42, today: NOW.toISOString().slice(0, 10) });
+  await seedReferenceBilling(ctx.billing.db, {
+    accounts: METERS_PER_ROUTE * docks,
+    routes: docks,
+    seed: 42,
+    today: NOW.toISOString().slice(0, 10),
+  });
   await prepare(ctx);
   // With a baud rate, both ends write like a UART (a write drains when its last byte left the
   // line), so FDP/1's resend timer starts at line time, as on a real serial port; the relay
@@ -80,14 +88,25 @@ async function runDocks(docks: number, line: { baud?: number; corruptFrameFracti
     const runs = await Promise.all(
       ports.map(async (p, i) => {
         const device = new HandheldDevice({
-          deviceId: `HH-${100 + i}`, port: p.device, dir: path.join(dir, `hh-${i}`), maxFrame: 4096, paceBaud: paced,
+          deviceId: `HH-${100 + i}`,
+          port: p.device,
+          dir: path.join(dir, `hh-${i}`),
+          maxFrame: 4096,
+          paceBaud: paced,
           reading: { ...layouts, zone: config.timeZone, readerId: 'BENCH', seed: i, now: () => NOW },
         });
         devices.push(device);
         const welcomed = once(device, 'welcome');
         await device.start();
         await welcomed;
-        const run: DockRun = { loadBytes: 0, loadSeconds: 0, unloadBytes: 0, unloadSeconds: 0, dataFrames: 0, resent: 0 };
+        const run: DockRun = {
+          loadBytes: 0,
+          loadSeconds: 0,
+          unloadBytes: 0,
+          unloadSeconds: 0,
+          dataFrames: 0,
+          resent: 0,
+        };
         let began = 0;
         device.once('loadBegin', () => (began = performance.now()));
         const loaded = once(device, 'loaded');
@@ -101,8 +120,16 @@ async function runDocks(docks: number, line: { baud?: number; corruptFrameFracti
         const cleared = once(device, 'cleared');
         // The unload ends when the gateway has the whole file; CLEAR waits for the store, which is not the line's time.
         const received = new Promise<void>((resolve) => {
-          const check = (s: { name: string; transfer: { direction: string; bytesDone: number; bytesTotal: number } | null }) => {
-            if (s.name !== `dock${i + 1}` || s.transfer?.direction !== 'unload' || s.transfer.bytesDone < s.transfer.bytesTotal) return;
+          const check = (s: {
+            name: string;
+            transfer: { direction: string; bytesDone: number; bytesTotal: number } | null;
+          }) => {
+            if (
+              s.name !== `dock${i + 1}` ||
+              s.transfer?.direction !== 'unload' ||
+              s.transfer.bytesDone < s.transfer.bytesTotal
+            )
+              return;
             service.off('status', check);
             resolve();
           };

@@ -20,7 +20,7 @@ export interface Relay {
 export function relay(left: Transport, right: Transport, opts: RelayOptions = {}): Relay {
   const stats = { bytes: 0, corruptedFrames: 0 };
   let state = (opts.seed ?? 1) >>> 0;
-  const random = () => ((state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296);
+  const random = () => (state = (Math.imul(state ^ (state >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 4294967296;
   const bytesPerSecond = opts.baud ? opts.baud / 10 : Infinity;
   let stopped = false;
 

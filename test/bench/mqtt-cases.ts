@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { closeContext, openContext, prepare } from '../../src/app/gateway.js';
-import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
-import { loadConfig } from '../../src/config/load.js';
-import { packageRoot } from '../../src/config/paths.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { exportRoute } from '../../src/routes/export-route.js';
-import { FieldDevice } from '../../src/sim/field-device/device.js';
+import { prepare } from '../../src/entry/gateway.js';
+import { closeContext, openContext } from '../../src/flows/context.js';
+import { seedReferenceBilling } from '../../src/infra/billing/reference/seed.js';
+import { loadConfig } from '../../src/infra/config/load.js';
+import { packageRoot } from '../../src/infra/config/paths.js';
+import { silentLogger } from '../../src/infra/log/logger.js';
+import { exportRoute } from '../../src/flows/routes/export-route.js';
+import { FieldDevice } from '../../src/flows/sim/field-device/device.js';
 
 /**
  * End-to-end MQTT ingest, one case per process: `node mqtt-cases.js <gateways>`. 100 simulated
@@ -41,30 +42,56 @@ const tag = `g${gateways}`;
 const at = (name: string) => Object.assign(new URL(dbUrl), { pathname: `/${name}` }).toString();
 const storeUrl = at(`fg_bench_mq_store_${tag}`);
 const billingUrl = at(`fg_bench_mq_billing_${tag}`);
-await admin([`drop database if exists fg_bench_mq_store_${tag} with (force)`, `drop database if exists fg_bench_mq_billing_${tag} with (force)`, `create database fg_bench_mq_store_${tag}`, `create database fg_bench_mq_billing_${tag}`]);
+await admin([
+  `drop database if exists fg_bench_mq_store_${tag} with (force)`,
+  `drop database if exists fg_bench_mq_billing_${tag} with (force)`,
+  `create database fg_bench_mq_store_${tag}`,
+  `create database fg_bench_mq_billing_${tag}`,
+]);
 
 const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-mqtt-'));
 const children: ChildProcess[] = [];
 const devices: FieldDevice[] = [];
-const config = loadConfig({ env: {}, overrides: { store: { url: storeUrl }, billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } } } });
+const config = loadConfig({
+  env: {},
+  overrides: {
+    store: { url: storeUrl },
+    billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
+  },
+});
 const ctx = openContext(config, silentLogger());
 try {
-  await seedReferenceBilling(ctx.billing.db, { accounts: DEVICES * PER_DEVICE, routes: DEVICES, seed: 42, today: new Date().toISOString().slice(0, 10) });
+  await seedReferenceBilling(ctx.billing.db, {
+    accounts: DEVICES * PER_DEVICE,
+    routes: DEVICES,
+    seed: 42,
+    today: new Date().toISOString().slice(0, 10),
+  });
   await prepare(ctx);
   const prefix = `fgbench/${randomBytes(3).toString('hex')}`;
   for (let n = 0; n < gateways; n++) {
     const file = path.join(dir, `gw${n}.json`);
-    writeFileSync(file, JSON.stringify({
-      dataDir: path.join(dir, `gw${n}`), store: { url: storeUrl }, server: { port: 0 }, auth: { createDemoToken: false, createDemoUsers: false }, log: { level: 'warn', format: 'json' },
-      billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
-      mqtt: { url: mqttUrl, prefix, sharedGroup: `bench${randomBytes(3).toString('hex')}`, outboxPollMs: 50 },
-      jobs: { schedules: { 'post-readings': { cron: '0 3 * * *', enabled: false } } },
-    }));
-    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'fieldgate.js'), 'start', '--config', file], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, DATABASE_URL: undefined, MQTT_URL: undefined } });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        dataDir: path.join(dir, `gw${n}`),
+        store: { url: storeUrl },
+        server: { port: 0 },
+        auth: { createDemoToken: false, createDemoUsers: false },
+        log: { level: 'warn', format: 'json' },
+        billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
+        mqtt: { url: mqttUrl, prefix, sharedGroup: `bench${randomBytes(3).toString('hex')}`, outboxPollMs: 50 },
+        jobs: { schedules: { 'post-readings': { cron: '0 3 * * *', enabled: false } } },
+      }),
+    );
+    const child = spawn(process.execPath, [path.join(packageRoot, 'bin', 'fieldgate.js'), 'start', '--config', file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, DATABASE_URL: undefined, MQTT_URL: undefined },
+    });
     children.push(child);
     await new Promise<void>((resolve, reject) => {
       let out = '';
-      child.stdout!.on('data', (d) => {
+      child.stdout.on('data', (d) => {
         out += d;
         if (out.includes('fieldgate is running')) resolve();
       });
@@ -84,10 +111,30 @@ try {
         expected += lines.length;
         // A device sends its next batch when the last one was acknowledged, as a tablet on cellular does.
         const device = new FieldDevice({
-          deviceId: `B-${i}`, url: mqttUrl, prefix, dir: path.join(dir, `dev${i}`), batchSize: BATCH, window: 1, resendMs: 120_000, protocolVersion: 5,
-          reading: { routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: config.timeZone, readerId: 'BENCH', seed: i },
+          deviceId: `B-${i}`,
+          url: mqttUrl,
+          prefix,
+          dir: path.join(dir, `dev${i}`),
+          batchSize: BATCH,
+          window: 1,
+          resendMs: 120_000,
+          protocolVersion: 5,
+          reading: {
+            routeLayout: ctx.layout('route-v1'),
+            readLayout: ctx.layout('read-v1'),
+            zone: config.timeZone,
+            readerId: 'BENCH',
+            seed: i,
+          },
         });
-        device.holdRoute({ route: code, cycle: exported.route.cycle, layout: 'route-v1', records: lines.length, sha256: exported.sha256, lines });
+        device.holdRoute({
+          route: code,
+          cycle: exported.route.cycle,
+          layout: 'route-v1',
+          records: lines.length,
+          sha256: exported.sha256,
+          lines,
+        });
         devices[i] = device;
       }),
     );
@@ -102,7 +149,10 @@ try {
   const storedBatches = new Set<string>();
   const done = new Promise<void>((resolve) => {
     for (const d of devices) {
-      d.on('sent', (id) => sentAt.has(`${d.topics.prefix}${id}`) || sentAt.set(`${d.topics.prefix}${id}`, performance.now()));
+      d.on(
+        'sent',
+        (id) => sentAt.has(`${d.topics.prefix}${id}`) || sentAt.set(`${d.topics.prefix}${id}`, performance.now()),
+      );
       d.on('acked', (a) => {
         if (a.status !== 'stored') return;
         // An ack can arrive twice (QoS 1 is at least once): count each batch once.
@@ -125,13 +175,28 @@ try {
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const seconds = (lastAck - started) / 1000;
   const inStore = Number((await ctx.store.db('readings').count({ n: '*' }).first())!.n);
-  console.log(JSON.stringify({ readings: stored, inStore, expected, batches: latencies.length, extraAcks, seconds, rate: stored / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) }));
+  console.log(
+    JSON.stringify({
+      readings: stored,
+      inStore,
+      expected,
+      batches: latencies.length,
+      extraAcks,
+      seconds,
+      rate: stored / seconds,
+      p50Ms: pct(0.5),
+      p99Ms: pct(0.99),
+    }),
+  );
 } finally {
   await Promise.all(devices.map((d) => d.stop()));
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
   await closeContext(ctx);
-  await admin([`drop database if exists fg_bench_mq_store_${tag} with (force)`, `drop database if exists fg_bench_mq_billing_${tag} with (force)`]);
+  await admin([
+    `drop database if exists fg_bench_mq_store_${tag} with (force)`,
+    `drop database if exists fg_bench_mq_billing_${tag} with (force)`,
+  ]);
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(0);

@@ -16,7 +16,14 @@ export interface LoadResult {
   errors: number;
 }
 
-export function openLoop(opts: { base: string; paths: string[]; rate: number; seconds: number; connections: number; headers: Record<string, string> }): Promise<LoadResult> {
+export function openLoop(opts: {
+  base: string;
+  paths: string[];
+  rate: number;
+  seconds: number;
+  connections: number;
+  headers: Record<string, string>;
+}): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
   const total = Math.round(opts.rate * opts.seconds);
   const interval = 1000 / opts.rate;
@@ -30,7 +37,14 @@ export function openLoop(opts: { base: string; paths: string[]; rate: number; se
       agent.destroy();
       const sorted = latencies.sort((a, b) => a - b);
       const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-      resolve({ requests: done, rate: done / ((performance.now() - started) / 1000), p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0, errors });
+      resolve({
+        requests: done,
+        rate: done / ((performance.now() - started) / 1000),
+        p50: at(0.5),
+        p99: at(0.99),
+        max: sorted.at(-1) ?? 0,
+        errors,
+      });
     };
     const fire = (due: number, path: string) => {
       const req = http.get(opts.base + path, { agent, headers: opts.headers }, (res) => {

@@ -23,14 +23,19 @@ interface Result {
 }
 
 function run(name: string, dialect: string, dir: string, n = N): Result {
-  const out = execFileSync(process.execPath, [path.join(here, 'readings-cases.js'), name, dialect, dir, String(n)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  const out = execFileSync(process.execPath, [path.join(here, 'readings-cases.js'), name, dialect, dir, String(n)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(out.trim().split('\n').pop()!) as Result;
 }
 
 const rows: string[][] = [];
 // BENCH_ONLY=readings or BENCH_ONLY=dock runs one table.
 const only = process.env.BENCH_ONLY;
-const dialects = only !== undefined && only !== 'readings' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
+const dialects =
+  only !== undefined && only !== 'readings' ? [] : ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])];
 for (const dialect of dialects) {
   const dir = mkdtempSync(path.join(tmpdir(), `fg-bench-${dialect}-`));
   try {
@@ -43,7 +48,12 @@ for (const dialect of dialects) {
     // The baseline copies its reads from the queue the batched run is about to empty: run it first.
     const postNaive = run('post-naive', dialect, dir, BASELINE_N);
     const post = run('post', dialect, dir);
-    const fmt = (r: Result) => [r.items.toLocaleString('en-US'), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'), r.peakRssMb.toFixed(0)];
+    const fmt = (r: Result) => [
+      r.items.toLocaleString('en-US'),
+      r.seconds.toFixed(2),
+      Math.round(r.rate).toLocaleString('en-US'),
+      r.peakRssMb.toFixed(0),
+    ];
     rows.push([`import readings file (${dialect})`, ...fmt(imp), `${(imp.rate / impNaive.rate).toFixed(1)}×`]);
     rows.push([`  baseline: decode + insert row by row`, ...fmt(impNaive), '1.0×']);
     rows.push([`post-readings to billing (${dialect})`, ...fmt(post), `${(post.rate / postNaive.rate).toFixed(1)}×`]);
@@ -59,24 +69,49 @@ async function dropBenchDatabases(): Promise<void> {
   const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
   await client.connect();
   for (const kind of ['store', 'billing']) {
-    for (const tag of ['base', 'imp', 'naive']) await client.query(`drop database if exists fg_bench_${kind}_${tag} with (force)`);
+    for (const tag of ['base', 'imp', 'naive'])
+      await client.query(`drop database if exists fg_bench_${kind}_${tag} with (force)`);
   }
   await client.end();
 }
 
 if (rows.length) printTable(['case', 'items', 'seconds', 'items/s', 'peak RSS MB', 'vs baseline'], rows);
 console.log('');
-if (only === undefined || only === 'dock') printTable(['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'], dockRows());
-
+if (only === undefined || only === 'dock')
+  printTable(
+    ['dock (FDP/1 over socat PTYs, 1,000-meter route)', 'file bytes', 'seconds', 'useful B/s', 'vs line / baseline'],
+    dockRows(),
+  );
 
 if ((only === undefined || only === 'mqtt') && process.env.MQTT_URL && process.env.DATABASE_URL) {
   console.log('');
-  printTable(['MQTT ingest (100 devices, QoS 1, Mosquitto, PostgreSQL)', 'readings', 'seconds', 'readings/s', 'p50 ms', 'p99 ms', 'vs one gateway'], mqttRows());
+  printTable(
+    [
+      'MQTT ingest (100 devices, QoS 1, Mosquitto, PostgreSQL)',
+      'readings',
+      'seconds',
+      'readings/s',
+      'p50 ms',
+      'p99 ms',
+      'vs one gateway',
+    ],
+    mqttRows(),
+  );
 }
 
 if (only === undefined || only === 'ami') {
   console.log('');
-  printTable(['AMI import, end to end (parse + VEE + store + daily reads)', 'intervals', 'seconds', 'intervals/s', 'peak RSS MB', 'vs baseline'], amiRows());
+  printTable(
+    [
+      'AMI import, end to end (parse + VEE + store + daily reads)',
+      'intervals',
+      'seconds',
+      'intervals/s',
+      'peak RSS MB',
+      'vs baseline',
+    ],
+    amiRows(),
+  );
 }
 
 /**
@@ -88,14 +123,23 @@ function amiRows(): string[][] {
   const n = Number(process.env.BENCH_AMI_INTERVALS ?? 10_000_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-ami-'));
   const ami = (...args: string[]): Result => {
-    const out = execFileSync(process.execPath, [path.join(here, 'ami-cases.js'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+    const out = execFileSync(process.execPath, [path.join(here, 'ami-cases.js'), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 1 << 20,
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as Result;
   };
   const out: string[][] = [];
   try {
     process.stderr.write(`[ami] writing CMEP and ESPI files of ${n.toLocaleString('en-US')} intervals…\n`);
     ami('prepare', dir, String(n), process.env.BENCH_AMI_BASELINE ?? '10000');
-    const fmt = (r: Result) => [r.items.toLocaleString('en-US'), r.seconds.toFixed(1), Math.round(r.rate).toLocaleString('en-US'), r.peakRssMb.toFixed(0)];
+    const fmt = (r: Result) => [
+      r.items.toLocaleString('en-US'),
+      r.seconds.toFixed(1),
+      Math.round(r.rate).toLocaleString('en-US'),
+      r.peakRssMb.toFixed(0),
+    ];
     for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
       process.stderr.write(`[ami] ${dialect}: baseline, CMEP, ESPI…\n`);
       const base = ami('baseline', dialect, dir);
@@ -117,7 +161,17 @@ function amiRows(): string[][] {
 
 if (only === undefined || only === 'fieldwork') {
   console.log('');
-  printTable(['completed work orders to billing (post-field-work)', 'completions', 'seconds', 'completions/s', 'peak RSS MB', 'vs baseline'], await fieldworkRows());
+  printTable(
+    [
+      'completed work orders to billing (post-field-work)',
+      'completions',
+      'seconds',
+      'completions/s',
+      'peak RSS MB',
+      'vs baseline',
+    ],
+    await fieldworkRows(),
+  );
 }
 
 /** Completions posted by the job in batches against the same job row by row (on fewer rows: its rate is per row). */
@@ -129,10 +183,23 @@ async function fieldworkRows(): Promise<string[][]> {
     for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
       process.stderr.write(`[fieldwork] ${dialect}…\n`);
       const run = (name: string, count: number): Result =>
-        JSON.parse(execFileSync(process.execPath, [path.join(here, 'fieldwork-cases.js'), name, dialect, dir, String(count)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!) as Result;
+        JSON.parse(
+          execFileSync(process.execPath, [path.join(here, 'fieldwork-cases.js'), name, dialect, dir, String(count)], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          })
+            .trim()
+            .split('\n')
+            .pop()!,
+        ) as Result;
       const job = run('post', n);
       const naive = run('post-naive', BASELINE_N);
-      const fmt = (r: Result) => [r.items.toLocaleString('en-US'), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'), r.peakRssMb.toFixed(0)];
+      const fmt = (r: Result) => [
+        r.items.toLocaleString('en-US'),
+        r.seconds.toFixed(2),
+        Math.round(r.rate).toLocaleString('en-US'),
+        r.peakRssMb.toFixed(0),
+      ];
       out.push([`post-field-work (${dialect})`, ...fmt(job), `${(job.rate / naive.rate).toFixed(1)}×`]);
       out.push(['  baseline: same job, row by row', ...fmt(naive), '1.0×']);
     }
@@ -141,7 +208,8 @@ async function fieldworkRows(): Promise<string[][]> {
     if (process.env.DATABASE_URL) {
       const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
       await client.connect();
-      for (const db of ['store_job', 'billing_job', 'store_naive', 'billing_naive']) await client.query(`drop database if exists fg_bench_fw_${db} with (force)`);
+      for (const db of ['store_job', 'billing_job', 'store_naive', 'billing_naive'])
+        await client.query(`drop database if exists fg_bench_fw_${db} with (force)`);
       await client.end();
     }
   }
@@ -150,7 +218,19 @@ async function fieldworkRows(): Promise<string[][]> {
 
 if (only === undefined || only === 'console') {
   console.log('');
-  printTable(['console at 200 req/s over 20 connections (100,000 exceptions, 5,000-account ledger)', 'requests', 'req/s', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'p99 vs baseline'], consoleRows());
+  printTable(
+    [
+      'console at 200 req/s over 20 connections (100,000 exceptions, 5,000-account ledger)',
+      'requests',
+      'req/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'errors',
+      'p99 vs baseline',
+    ],
+    consoleRows(),
+  );
 }
 
 /** The exception queue and the pre-bill ledger under a fixed load, against the ledger built per request. */
@@ -159,14 +239,47 @@ function consoleRows(): string[][] {
   for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
     const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-console-'));
     try {
-      const rows = JSON.parse(execFileSync(process.execPath, [path.join(here, 'console-cases.js'), dialect, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!) as {
-        name: string; load: 'steady' | 'bursts'; requests: number; rate: number; p50: number; p99: number; max: number; errors: number;
+      const rows = JSON.parse(
+        execFileSync(process.execPath, [path.join(here, 'console-cases.js'), dialect, dir], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        })
+          .trim()
+          .split('\n')
+          .pop()!,
+      ) as {
+        name: string;
+        load: 'steady' | 'bursts';
+        requests: number;
+        rate: number;
+        p50: number;
+        p99: number;
+        max: number;
+        errors: number;
       }[];
       const base = rows.find((r) => r.name === 'ledger-uncached')!;
       for (const r of rows) {
         const how = r.load === 'steady' ? 'steady' : 'bursts of 20';
-        const label = r.name === 'exceptions' ? `exceptions list, open, filtered, paged (${dialect}, ${how})` : r.name === 'ledger' ? `pre-bill ledger page, sorted, filtered (${dialect}, ${how})` : '  baseline: ledger built for every request (steady)';
-        out.push([label, r.requests.toLocaleString('en-US'), r.rate.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.max.toFixed(0), String(r.errors), r.name === 'ledger' && r.load === 'steady' ? `${(base.p99 / Math.max(r.p99, 0.1)).toFixed(0)}× lower` : r.name === 'ledger-uncached' ? '1×' : '']);
+        const label =
+          r.name === 'exceptions'
+            ? `exceptions list, open, filtered, paged (${dialect}, ${how})`
+            : r.name === 'ledger'
+              ? `pre-bill ledger page, sorted, filtered (${dialect}, ${how})`
+              : '  baseline: ledger built for every request (steady)';
+        out.push([
+          label,
+          r.requests.toLocaleString('en-US'),
+          r.rate.toFixed(0),
+          r.p50.toFixed(1),
+          r.p99.toFixed(1),
+          r.max.toFixed(0),
+          String(r.errors),
+          r.name === 'ledger' && r.load === 'steady'
+            ? `${(base.p99 / Math.max(r.p99, 0.1)).toFixed(0)}× lower`
+            : r.name === 'ledger-uncached'
+              ? '1×'
+              : '',
+        ]);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -177,18 +290,36 @@ function consoleRows(): string[][] {
 
 if ((only === undefined || only === 'nightly') && process.env.DATABASE_URL) {
   console.log('');
-  printTable(['a night at 100,000 accounts on PostgreSQL', 'items', 'seconds', 'items/s', 'share of the night'], nightlyRows());
+  printTable(
+    ['a night at 100,000 accounts on PostgreSQL', 'items', 'seconds', 'items/s', 'share of the night'],
+    nightlyRows(),
+  );
 }
 
 /** The night's work at a large utility, step by step, through the product's own code. */
 function nightlyRows(): string[][] {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-night-'));
   try {
-    const r = JSON.parse(execFileSync(process.execPath, [path.join(here, 'nightly-cases.js'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 }).trim().split('\n').pop()!) as {
+    const r = JSON.parse(
+      execFileSync(process.execPath, [path.join(here, 'nightly-cases.js'), dir], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      })
+        .trim()
+        .split('\n')
+        .pop()!,
+    ) as {
       steps: { step: string; items: number; unit: string; seconds: number }[];
     };
     const total = r.steps.reduce((s, x) => s + x.seconds, 0);
-    const rows = r.steps.map((x) => [x.step, `${x.items.toLocaleString('en-US')} ${x.unit}`, x.seconds.toFixed(1), Math.round(x.items / x.seconds).toLocaleString('en-US'), `${((100 * x.seconds) / total).toFixed(0)}%`]);
+    const rows = r.steps.map((x) => [
+      x.step,
+      `${x.items.toLocaleString('en-US')} ${x.unit}`,
+      x.seconds.toFixed(1),
+      Math.round(x.items / x.seconds).toLocaleString('en-US'),
+      `${((100 * x.seconds) / total).toFixed(0)}%`,
+    ]);
     rows.push(['the whole night', '', total.toFixed(1), '', `${(total / 60).toFixed(1)} min of the 10-minute target`]);
     return rows;
   } finally {
@@ -208,12 +339,23 @@ interface MqttRun {
 function mqttRows(): string[][] {
   const run = (gateways: number): MqttRun => {
     process.stderr.write(`[mqtt] ${gateways} gateway(s)…\n`);
-    const out = execFileSync(process.execPath, [path.join(here, 'mqtt-cases.js'), String(gateways)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, [path.join(here, 'mqtt-cases.js'), String(gateways)], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as MqttRun;
   };
   const one = run(1);
   const two = run(2);
-  const row = (name: string, r: MqttRun) => [name, r.readings.toLocaleString('en-US'), r.seconds.toFixed(2), Math.round(r.rate).toLocaleString('en-US'), Math.round(r.p50Ms).toLocaleString('en-US'), Math.round(r.p99Ms).toLocaleString('en-US'), `${(r.rate / one.rate).toFixed(2)}×`];
+  const row = (name: string, r: MqttRun) => [
+    name,
+    r.readings.toLocaleString('en-US'),
+    r.seconds.toFixed(2),
+    Math.round(r.rate).toLocaleString('en-US'),
+    Math.round(r.p50Ms).toLocaleString('en-US'),
+    Math.round(r.p99Ms).toLocaleString('en-US'),
+    `${(r.rate / one.rate).toFixed(2)}×`,
+  ];
   return [row('one gateway (4 consumer connections)', one), row('two gateways, shared subscription', two)];
 }
 
@@ -225,7 +367,10 @@ function mqttRows(): string[][] {
 function dockRows(): string[][] {
   const dock = (name: string): DockRun[] => {
     process.stderr.write(`[dock] ${name}…\n`);
-    const out = execFileSync(process.execPath, [path.join(here, 'dock-cases.js'), name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(process.execPath, [path.join(here, 'dock-cases.js'), name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     return JSON.parse(out.trim().split('\n').pop()!) as DockRun[];
   };
   const LINE = 11_520;
@@ -234,30 +379,64 @@ function dockRows(): string[][] {
   const [paced] = dock('paced');
   const load = paced!.loadBytes / paced!.loadSeconds;
   const unload = paced!.unloadBytes / paced!.unloadSeconds;
-  out.push(['load at 115,200 baud (relay)', n(paced!.loadBytes), paced!.loadSeconds.toFixed(2), n(load), `${((100 * load) / LINE).toFixed(1)}% of line`]);
-  out.push(['unload at 115,200 baud (relay)', n(paced!.unloadBytes), paced!.unloadSeconds.toFixed(2), n(unload), `${((100 * unload) / LINE).toFixed(1)}% of line`]);
+  out.push([
+    'load at 115,200 baud (relay)',
+    n(paced!.loadBytes),
+    paced!.loadSeconds.toFixed(2),
+    n(load),
+    `${((100 * load) / LINE).toFixed(1)}% of line`,
+  ]);
+  out.push([
+    'unload at 115,200 baud (relay)',
+    n(paced!.unloadBytes),
+    paced!.unloadSeconds.toFixed(2),
+    n(unload),
+    `${((100 * unload) / LINE).toFixed(1)}% of line`,
+  ]);
   out.push(['  baseline: the line itself, 8N1', '', '', n(LINE), '100%']);
   const eight = dock('eight');
   const rates = eight.map((r) => r.loadBytes / r.loadSeconds);
   const slowest = Math.min(...rates);
-  out.push(['8 docks at once, slowest load', n(eight[rates.indexOf(slowest)]!.loadBytes), eight[rates.indexOf(slowest)]!.loadSeconds.toFixed(2), n(slowest), `${((100 * slowest) / LINE).toFixed(1)}% of line`]);
+  out.push([
+    '8 docks at once, slowest load',
+    n(eight[rates.indexOf(slowest)]!.loadBytes),
+    eight[rates.indexOf(slowest)]!.loadSeconds.toFixed(2),
+    n(slowest),
+    `${((100 * slowest) / LINE).toFixed(1)}% of line`,
+  ]);
   const [fast] = dock('unpaced');
   const fastLoad = fast!.loadBytes / fast!.loadSeconds;
   const fastUnload = fast!.unloadBytes / fast!.unloadSeconds;
-  out.push(['load, unpaced PTY', n(fast!.loadBytes), fast!.loadSeconds.toFixed(3), n(fastLoad), `${(fastLoad / LINE).toFixed(0)}× line`]);
-  out.push(['unload, unpaced PTY', n(fast!.unloadBytes), fast!.unloadSeconds.toFixed(3), n(fastUnload), `${(fastUnload / LINE).toFixed(0)}× line`]);
+  out.push([
+    'load, unpaced PTY',
+    n(fast!.loadBytes),
+    fast!.loadSeconds.toFixed(3),
+    n(fastLoad),
+    `${(fastLoad / LINE).toFixed(0)}× line`,
+  ]);
+  out.push([
+    'unload, unpaced PTY',
+    n(fast!.unloadBytes),
+    fast!.unloadSeconds.toFixed(3),
+    n(fastUnload),
+    `${(fastUnload / LINE).toFixed(0)}× line`,
+  ]);
   const [bad] = dock('corrupt');
   const badRate = (bad!.loadBytes + bad!.unloadBytes) / (bad!.loadSeconds + bad!.unloadSeconds);
   out.push([
-    `115,200 baud, 1% of frames corrupted (${((1000 * bad!.resent) / bad!.dataFrames).toFixed(0)} resent per 1,000)`, n(bad!.loadBytes + bad!.unloadBytes),
-    (bad!.loadSeconds + bad!.unloadSeconds).toFixed(2), n(badRate), `${((100 * badRate) / LINE).toFixed(1)}% of line`,
+    `115,200 baud, 1% of frames corrupted (${((1000 * bad!.resent) / bad!.dataFrames).toFixed(0)} resent per 1,000)`,
+    n(bad!.loadBytes + bad!.unloadBytes),
+    (bad!.loadSeconds + bad!.unloadSeconds).toFixed(2),
+    n(badRate),
+    `${((100 * badRate) / LINE).toFixed(1)}% of line`,
   ]);
   return out;
 }
 
 function printTable(head: string[], body: string[][]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   console.log(line(head));
   console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of body) console.log(line(r));

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { importAmiFile } from '../../src/ami/import-ami.js';
-import type { DockService } from '../../src/dock/dock-service.js';
-import type { HandheldDevice } from '../../src/sim/handheld/device.js';
-import { createUser } from '../../src/store/users-repo.js';
+import { importAmiFile } from '../../src/flows/ami/import-ami.js';
+import type { DockService } from '../../src/flows/dock/dock-service.js';
+import type { HandheldDevice } from '../../src/flows/sim/handheld/device.js';
+import { createUser } from '../../src/infra/store/users-repo.js';
 import { startApi } from '../helpers/api.js';
 import { launchBrowser, logIn, pageReady, screenshot, watchedPage, type WatchedPage } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
@@ -32,20 +32,39 @@ describe('the CSR console in a browser', () => {
   let csr: WatchedPage;
 
   beforeAll(async () => {
-    gw = await testGateway(sqlite, { label: 'e2e_console', accounts: 120, routes: 2, config: { prebill: { reviewBeforePosting: true } } });
+    gw = await testGateway(sqlite, {
+      label: 'e2e_console',
+      accounts: 120,
+      routes: 2,
+      config: { prebill: { reviewBeforePosting: true } },
+    });
     await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.resolve('test/fixtures/ami/cmep-dst.csv'));
     const port = `tcp://127.0.0.1:${await freePort()}`;
     const rig = dockService(gw.ctx, [port], {}, { paceBaud: LINE_BAUD });
     dock = rig.service;
     // The reader reads the route a moment after it loads, then docks again to unload.
-    device = handheld(rig.ctx, { deviceId: 'HH-0042', port, paceBaud: LINE_BAUD, readAfterLoadMs: 500, mix: { skip: 0.08, trouble: 0.03, high: 0.08, rekey: 0.02 } });
+    device = handheld(rig.ctx, {
+      deviceId: 'HH-0042',
+      port,
+      paceBaud: LINE_BAUD,
+      readAfterLoadMs: 500,
+      mix: { skip: 0.08, trouble: 0.03, high: 0.08, rekey: 0.02 },
+    });
     const welcomed = nextEvent(device, 'welcome');
     await device.start();
     await dock.start();
     await welcomed;
     api = await startApi(rig.ctx, { dock });
-    await createUser(gw.ctx.store.db, { username: 'maria', role: 'csr', password: 'correct horse battery', displayName: 'Maria Lopez' }, gw.ctx.clock());
-    await createUser(gw.ctx.store.db, { username: 'tom', role: 'tech', password: 'field work 2026', displayName: 'Tom Reyes' }, gw.ctx.clock());
+    await createUser(
+      gw.ctx.store.db,
+      { username: 'maria', role: 'csr', password: 'correct horse battery', displayName: 'Maria Lopez' },
+      gw.ctx.clock(),
+    );
+    await createUser(
+      gw.ctx.store.db,
+      { username: 'tom', role: 'tech', password: 'field work 2026', displayName: 'Tom Reyes' },
+      gw.ctx.clock(),
+    );
     browser = await launchBrowser();
     csr = await watchedPage(browser, api.base);
   }, 60_000);
@@ -59,7 +78,8 @@ describe('the CSR console in a browser', () => {
 
   // A failing step leaves a picture of the page it failed on.
   afterEach(async (test) => {
-    if (test.task.result?.state === 'fail' && csr) await screenshot(csr.page, `failed-${test.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+    if (test.task.result?.state === 'fail' && csr)
+      await screenshot(csr.page, `failed-${test.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
   });
 
   const open = async (name: string) => {
@@ -97,14 +117,19 @@ describe('the CSR console in a browser', () => {
     await unloading.waitFor({ timeout: 60_000 });
     const seen = new Set<string>();
     while ((await unloading.count()) > 0) {
-      const pct = await unloading.locator('.pct').textContent().catch(() => null);
+      const pct = await unloading
+        .locator('.pct')
+        .textContent()
+        .catch(() => null);
       if (pct) seen.add(pct);
       if (seen.size === 3) await screenshot(page, 'docks-unloading');
       await page.waitForTimeout(150);
     }
     expect(seen.size).toBeGreaterThan(3);
     // The readings are committed, and the gateway takes the read route off the hand-held.
-    await page.locator('article[data-port="dock1"] .last', { hasText: /readings of R01 committed|route R01 cleared/ }).waitFor();
+    await page
+      .locator('article[data-port="dock1"] .last', { hasText: /readings of R01 committed|route R01 cleared/ })
+      .waitFor();
     await screenshot(page, 'docks');
     await open('routes.html');
     expect(await page.textContent('#routes tr[data-route="R01"] .badge')).toMatch(/^(committed|cleared)$/);
@@ -122,16 +147,22 @@ describe('the CSR console in a browser', () => {
     await page.locator('#status', { hasText: `#${first}: accepted` }).waitFor();
     expect(await page.locator(`#exceptions tr[data-id="${first}"]`).count()).toBe(0);
     const db = gw.ctx.store.db;
-    expect(await db('exceptions').where({ id: Number(first) }).first()).toMatchObject({ status: 'resolved', resolved_by: 'csr:maria' });
+    expect(
+      await db('exceptions')
+        .where({ id: Number(first) })
+        .first(),
+    ).toMatchObject({ status: 'resolved', resolved_by: 'csr:maria' });
     // A skipped read: send someone to read it again.
     const skipped = page.locator('#exceptions tbody tr', { hasText: 'SKIPPED' }).first();
-    const withMeter = (await db('exceptions').where({ id: Number(await skipped.getAttribute('data-id')) }).first()) as { id: number; meter_id: string };
+    const withMeter = (await db('exceptions')
+      .where({ id: Number(await skipped.getAttribute('data-id')) })
+      .first()) as { id: number; meter_id: string };
     await skipped.click();
     await page.locator('#detail h2', { hasText: `#${withMeter.id}` }).waitFor();
     await screenshot(page, 'exceptions');
     await page.keyboard.press('r');
     await page.locator('#status', { hasText: 're-read ordered' }).waitFor();
-    const order = await db('work_orders').where({ type: 'ReRead', meter_id: withMeter.meter_id }).first();
+    const order = (await db('work_orders').where({ type: 'ReRead', meter_id: withMeter.meter_id }).first())!;
     expect(order).toMatchObject({ state: 'created', source: 'exception' });
     await open('work-orders.html');
     await page.locator(`.column[data-state="created"] .order[data-order="${order.order_no}"]`).waitFor();
@@ -146,7 +177,7 @@ describe('the CSR console in a browser', () => {
     await screenshot(page, 'usage-intervals');
   });
 
-  it('reviews the cycle\'s pre-bill ledger, exports it, and signs it off', async () => {
+  it("reviews the cycle's pre-bill ledger, exports it, and signs it off", async () => {
     const { page } = csr;
     await open('prebill.html');
     await page.locator('#ledger tbody tr[data-account]').first().waitFor();
@@ -163,11 +194,25 @@ describe('the CSR console in a browser', () => {
     await page.click('#export');
     const file = await (await download).path();
     const csv = (await readFile(file, 'utf8')).trimEnd().split('\r\n');
-    expect(csv[0]).toBe('route,sequence,accountNo,customerName,meterId,register,prevRead,currentRead,units,multiplier,consumption,readType,readAt,flags,rateCode,estimatedCharge');
+    expect(csv[0]).toBe(
+      'route,sequence,accountNo,customerName,meterId,register,prevRead,currentRead,units,multiplier,' +
+        'consumption,readType,readAt,flags,rateCode,estimatedCharge',
+    );
     const total = Number(/of (\d+)/.exec((await page.textContent('#page'))!)![1]);
     expect(csv.length - 1).toBe(total);
-    // Nothing of the cycle has gone to billing yet (the AMI meter's daily reads are not in a cycle); signing off queues it.
-    const routeReads = async () => Number(((await gw.ctx.store.db('outbox').where({ kind: 'billing.read' }).whereNot('key', 'like', 'AMI:%').count({ n: '*' }).first()) as { n: number }).n);
+    // Nothing of the cycle has gone to billing yet (the AMI meter's daily reads are not in a cycle); signing off
+    // queues it.
+    const routeReads = async () =>
+      Number(
+        (
+          (await gw.ctx.store
+            .db('outbox')
+            .where({ kind: 'billing.read' })
+            .whereNot('key', 'like', 'AMI:%')
+            .count({ n: '*' })
+            .first()) as { n: number }
+        ).n,
+      );
     expect(await routeReads()).toBe(0);
     await page.click('#review');
     await page.locator('#reviewed', { hasText: 'Reviewed by csr:maria' }).waitFor();
@@ -195,7 +240,9 @@ describe('the CSR console in a browser', () => {
     await logIn(tech.page, api.base, 'tom', 'field work 2026');
     await tech.page.locator('#status.error', { hasText: 'The console is for CSRs' }).waitFor();
     await tech.page.goto(`${api.base}/console/exceptions.html`);
-    expect(await tech.page.textContent('#forbidden')).toBe('This page is for customer service. Your account cannot open it.');
+    expect(await tech.page.textContent('#forbidden')).toBe(
+      'This page is for customer service. Your account cannot open it.',
+    );
     await screenshot(tech.page, 'tech-refused');
     expect(tech.outside).toEqual([]);
   });

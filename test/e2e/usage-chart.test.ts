@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importAmiFile } from '../../src/ami/import-ami.js';
-import { createUser } from '../../src/store/users-repo.js';
+import { importAmiFile } from '../../src/flows/ami/import-ami.js';
+import { createUser } from '../../src/infra/store/users-repo.js';
 import { launchBrowser, logIn, pageReady, screenshot, watchedPage } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
 import { startApi } from '../helpers/api.js';
@@ -25,7 +25,11 @@ describe('usage chart in the web console', () => {
     await importAmiFile({ ...gw.ctx, db: gw.ctx.store.db }, path.resolve('test/fixtures/ami/cmep-dst.csv'));
     api = await startApi(gw.ctx);
     base = api.base;
-    await createUser(gw.ctx.store.db, { username: 'maria', role: 'csr', password: 'correct horse battery' }, gw.ctx.clock());
+    await createUser(
+      gw.ctx.store.db,
+      { username: 'maria', role: 'csr', password: 'correct horse battery' },
+      gw.ctx.clock(),
+    );
     browser = await launchBrowser();
   });
   afterAll(async () => {

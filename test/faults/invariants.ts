@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { packageRoot } from '../../src/config/paths.js';
-import { sqliteFileOf } from '../../src/db/connect.js';
-import { parseJournal } from '../../src/sim/journal.js';
+import { packageRoot } from '../../src/infra/config/paths.js';
+import { sqliteFileOf } from '../../src/infra/db/connect.js';
+import { parseJournal } from '../../src/flows/sim/journal.js';
 
 /**
  * After a run settles, what the field sent against what billing holds, read straight from the
@@ -28,7 +28,9 @@ interface Column {
   start: number;
   length: number;
 }
-const layout = JSON.parse(readFileSync(path.join(packageRoot, 'config', 'layouts', 'read-v1.json'), 'utf8')) as { fields: ({ name: string } & Column)[] };
+const layout = JSON.parse(readFileSync(path.join(packageRoot, 'config', 'layouts', 'read-v1.json'), 'utf8')) as {
+  fields: ({ name: string } & Column)[];
+};
 const col = (name: string): Column => layout.fields.find((f) => f.name === name)!;
 const cut = (line: string, c: Column) => line.slice(c.start - 1, c.start - 1 + c.length).trim();
 
@@ -44,11 +46,24 @@ export function sentReadings(journalText: string, zone: string): SentReading[] {
   return parseJournal(journalText).map(({ deviceId, line }) => {
     const raw = cut(line, col('reading'));
     const local = DateTime.fromFormat(cut(line, col('read_at')), 'yyyyMMddHHmmss', { zone });
-    return { device: deviceId, meterId: cut(line, col('meter_id')), register: Number(cut(line, col('register'))), value: raw === '' ? null : Number(raw), readAt: local.toUTC().toISO({ suppressMilliseconds: true })! };
+    return {
+      device: deviceId,
+      meterId: cut(line, col('meter_id')),
+      register: Number(cut(line, col('register'))),
+      value: raw === '' ? null : Number(raw),
+      readAt: local.toUTC().toISO({ suppressMilliseconds: true })!,
+    };
   });
 }
 
-const iso = (v: unknown) => DateTime.fromJSDate(v instanceof Date ? v : new Date(String(v).includes('T') || String(v).endsWith('Z') ? String(v) : `${String(v).replace(' ', 'T')}Z`)).toUTC().toISO({ suppressMilliseconds: true })!;
+const iso = (v: unknown) =>
+  DateTime.fromJSDate(
+    v instanceof Date
+      ? v
+      : new Date(String(v).includes('T') || String(v).endsWith('Z') ? String(v) : `${String(v).replace(' ', 'T')}Z`),
+  )
+    .toUTC()
+    .toISO({ suppressMilliseconds: true })!;
 
 export async function checkInvariants(rec: RunRecord, storeUrl: string, billingUrl: string): Promise<string[]> {
   const v: string[] = [];
@@ -62,8 +77,16 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
 
     const stored = await store('readings').select('meter_id', 'register', 'reading', 'status');
     const storedBy = groupBy(stored, (r) => `${r.meter_id}|${r.register}`);
-    const open = new Set((await store('exceptions').where({ status: 'open' }).select('meter_id')).map((r) => r.meter_id as string));
-    const billed = await billing('cis_read_upload').select('meter_id', 'register_no', 'read_value', 'read_at', 'read_source');
+    const open = new Set(
+      (await store('exceptions').where({ status: 'open' }).select('meter_id')).map((r) => r.meter_id as string),
+    );
+    const billed = await billing('cis_read_upload').select(
+      'meter_id',
+      'register_no',
+      'read_value',
+      'read_at',
+      'read_source',
+    );
     const fieldBilled = billed.filter((r) => r.read_source !== 'AMI');
     const billedBy = groupBy(fieldBilled, (r) => `${r.meter_id}|${r.register_no}`);
 
@@ -71,7 +94,8 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
     for (const s of sent) {
       const key = `${s.meterId}|${s.register}`;
       const what = `${s.device}'s reading of meter ${s.meterId} register ${s.register}`;
-      if (sentKeys.has(key)) v.push(`${what} was made twice: the run read a meter twice, which this checker does not expect`);
+      if (sentKeys.has(key))
+        v.push(`${what} was made twice: the run read a meter twice, which this checker does not expect`);
       sentKeys.add(key);
       const inStore = storedBy.get(key) ?? [];
       if (inStore.length !== 1) v.push(`${what}: stored ${inStore.length} times in the gateway (expected once)`);
@@ -83,32 +107,56 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
       }
       if (inBilling.length === 1) {
         const b = inBilling[0]!;
-        if (Number(b.read_value) !== s.value || iso(b.read_at) !== s.readAt) v.push(`${what}: billing has ${b.read_value} at ${iso(b.read_at)}, the device read ${s.value} at ${s.readAt}`);
+        if (Number(b.read_value) !== s.value || iso(b.read_at) !== s.readAt)
+          v.push(
+            `${what}: billing has ${b.read_value} at ${iso(b.read_at)}, the device read ${s.value} at ${s.readAt}`,
+          );
       } else if (inBilling.length === 0) {
         const held = inStore.length === 1 && inStore[0]!.status === 'held' && open.has(s.meterId);
-        if (!held) v.push(`${what} (${s.value} at ${s.readAt}): not in billing, and not held for a CSR (stored as ${inStore[0]?.status ?? 'nothing'})`);
+        if (!held)
+          v.push(
+            `${what} (${s.value} at ${s.readAt}): not in billing, and not held for a CSR (stored as ` +
+              `${inStore[0]?.status ?? 'nothing'})`,
+          );
       }
     }
-    for (const [key, rows] of billedBy) if (!sentKeys.has(key)) v.push(`billing holds ${rows.length} reading(s) of ${key.replace('|', ' register ')} that no device made`);
+    for (const [key, rows] of billedBy)
+      if (!sentKeys.has(key))
+        v.push(`billing holds ${rows.length} reading(s) of ${key.replace('|', ' register ')} that no device made`);
 
     const work = await billing('cis_fieldwork_upload').select('order_no', 'outcome');
     const workBy = groupBy(work, (r) => String(r.order_no));
     for (const o of rec.completedOrders) {
       const rows = workBy.get(o.orderNo) ?? [];
-      if (rows.length !== 1) v.push(`completed order ${o.orderNo}: in billing's field-work upload ${rows.length} times (expected once)`);
-      else if (rows[0]!.outcome !== o.outcome) v.push(`completed order ${o.orderNo}: billing has outcome ${rows[0]!.outcome}, the technician recorded ${o.outcome}`);
+      if (rows.length !== 1)
+        v.push(`completed order ${o.orderNo}: in billing's field-work upload ${rows.length} times (expected once)`);
+      else if (rows[0]!.outcome !== o.outcome)
+        v.push(
+          `completed order ${o.orderNo}: billing has outcome ${rows[0]!.outcome}, the technician recorded ${o.outcome}`,
+        );
     }
     const worked = new Set(rec.completedOrders.map((o) => o.orderNo));
-    for (const no of workBy.keys()) if (!worked.has(no)) v.push(`billing's field-work upload holds order ${no}, which no technician completed`);
+    for (const no of workBy.keys())
+      if (!worked.has(no)) v.push(`billing's field-work upload holds order ${no}, which no technician completed`);
 
     if (rec.ami.meters.length) {
       const expected = rec.ami.meters.length * 96 * rec.ami.days;
-      const intervals = Number((await store('ami_intervals').whereIn('meter_id', rec.ami.meters).count({ n: '*' }).first())!.n);
-      if (intervals !== expected) v.push(`AMI: ${intervals} intervals stored for the dropped files' meters, ${expected} were dropped`);
-      const days = Number((await store('ami_daily_reads').whereIn('meter_id', rec.ami.meters).count({ n: '*' }).first())!.n);
-      if (days !== rec.ami.meters.length * rec.ami.days) v.push(`AMI: ${days} daily reads derived, expected ${rec.ami.meters.length * rec.ami.days} (meters × days)`);
-      const amiBilled = groupBy(billed.filter((r) => r.read_source === 'AMI'), (r) => `${r.meter_id}|${iso(r.read_at)}`);
-      for (const [key, rows] of amiBilled) if (rows.length > 1) v.push(`AMI daily read ${key}: in billing ${rows.length} times`);
+      const intervals = Number(
+        (await store('ami_intervals').whereIn('meter_id', rec.ami.meters).count({ n: '*' }).first())!.n,
+      );
+      if (intervals !== expected)
+        v.push(`AMI: ${intervals} intervals stored for the dropped files' meters, ${expected} were dropped`);
+      const days = Number(
+        (await store('ami_daily_reads').whereIn('meter_id', rec.ami.meters).count({ n: '*' }).first())!.n,
+      );
+      if (days !== rec.ami.meters.length * rec.ami.days)
+        v.push(`AMI: ${days} daily reads derived, expected ${rec.ami.meters.length * rec.ami.days} (meters × days)`);
+      const amiBilled = groupBy(
+        billed.filter((r) => r.read_source === 'AMI'),
+        (r) => `${r.meter_id}|${iso(r.read_at)}`,
+      );
+      for (const [key, rows] of amiBilled)
+        if (rows.length > 1) v.push(`AMI daily read ${key}: in billing ${rows.length} times`);
       if (amiBilled.size !== days) v.push(`AMI: ${amiBilled.size} daily reads in billing, ${days} derived`);
     }
     return v;
@@ -121,7 +169,11 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
 /** A read-only look at a run's store or billing database. */
 export function openDb(url: string): Knex {
   return url.startsWith('sqlite:')
-    ? knex({ client: 'better-sqlite3', connection: { filename: sqliteFileOf(url), options: { readonly: true } }, useNullAsDefault: true })
+    ? knex({
+        client: 'better-sqlite3',
+        connection: { filename: sqliteFileOf(url), options: { readonly: true } },
+        useNullAsDefault: true,
+      })
     : knex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
 }
 

@@ -1,4 +1,4 @@
-import { prng } from '../../src/billing/reference/seed-data.js';
+import { prng } from '../../src/infra/billing/reference/seed-data.js';
 
 /**
  * What one fault run does, drawn from its seed alone (pure), so a failing run is replayed with
@@ -6,7 +6,14 @@ import { prng } from '../../src/billing/reference/seed-data.js';
  * which faults strike when. Process timing is the machine's own, so a replay repeats the plan,
  * not every interleaving; a real bug shows up again within a few replays.
  */
-export const FAULT_KINDS = ['kill-gateway', 'broker-restart', 'postgres-down', 'pty-pull', 'disk-full', 'clock-jump'] as const;
+export const FAULT_KINDS = [
+  'kill-gateway',
+  'broker-restart',
+  'postgres-down',
+  'pty-pull',
+  'disk-full',
+  'clock-jump',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultStep {
@@ -40,7 +47,11 @@ export function planRun(seed: number): RunPlan {
   const count = between(2, 4);
   for (let i = 0; i < count; i++) {
     const kind = pick(FAULT_KINDS);
-    const step: FaultStep = { at: between(200, FAULT_WINDOW_MS), kind, ms: kind === 'disk-full' ? between(500, 3000) : between(200, 1500) };
+    const step: FaultStep = {
+      at: between(200, FAULT_WINDOW_MS),
+      kind,
+      ms: kind === 'disk-full' ? between(500, 3000) : between(200, 1500),
+    };
     if (kind === 'clock-jump') step.offset = rnd() < 0.5 ? `+${between(1, 48)}h` : `-${between(5, 120)}m`;
     faults.push(step);
   }
@@ -63,6 +74,8 @@ export function runSeeds(suiteSeed: number, count: number): number[] {
 }
 
 export function describePlan(p: RunPlan): string {
-  const faults = p.faults.map((f) => `${f.kind}@${f.at}ms${f.kind === 'clock-jump' ? `(${f.offset})` : `(${f.ms}ms)`}`).join(' ');
+  const faults = p.faults
+    .map((f) => `${f.kind}@${f.at}ms${f.kind === 'clock-jump' ? `(${f.offset})` : `(${f.ms}ms)`}`)
+    .join(' ');
   return `store=${p.store} corrupt=${p.corruptBytes} orders=${p.workOrders} ami=${p.amiFiles} faults: ${faults}`;
 }

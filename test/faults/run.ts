@@ -40,7 +40,12 @@ if (!existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1')) {
   process.exit(1);
 }
 
-console.log(single ? `fault suite: one run, seed ${single}` : `fault suite: ${seeds.length} runs in ${lanes} lanes, suite seed ${suiteSeed} (replay the suite with --suite-seed ${suiteSeed})`);
+console.log(
+  single
+    ? `fault suite: one run, seed ${single}`
+    : `fault suite: ${seeds.length} runs in ${lanes} lanes, suite seed ${suiteSeed} (replay the suite with ` +
+        `--suite-seed ${suiteSeed})`,
+);
 
 interface Outcome {
   seed: number;
@@ -62,12 +67,17 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
     const api = new GatewayApi(world, deadline);
     await api.createTech();
     const billing = openDb(world.billingUrl);
-    const amiMeters = (await billing('cis_registers as r').join('cis_meters as m', 'm.meter_id', 'r.meter_id').where({ 'm.route_code': ROUTES.ami, 'r.register_no': 1 })
-      .orderBy('r.meter_id').limit(10).select('r.meter_id as meterId', 'r.uom')) as { meterId: string; uom: string }[];
+    const amiMeters = (await billing('cis_registers as r')
+      .join('cis_meters as m', 'm.meter_id', 'r.meter_id')
+      .where({ 'm.route_code': ROUTES.ami, 'r.register_no': 1 })
+      .orderBy('r.meter_id')
+      .limit(10)
+      .select('r.meter_id as meterId', 'r.uom')) as { meterId: string; uom: string }[];
     await billing.destroy();
 
     world.startSimulators();
-    const assign = (route: string, device: string) => api.until('POST', '/api/dock/assign', { route, device }, 'admin', (s) => s === 201);
+    const assign = (route: string, device: string) =>
+      api.until('POST', '/api/dock/assign', { route, device }, 'admin', (s) => s === 201);
     await assign(ROUTES.handheld, 'HH-0001');
     await assign(ROUTES.field, 'T-0001');
 
@@ -81,7 +91,8 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
     })();
     const orders = (async () => {
       const done: { orderNo: string; outcome: string }[] = [];
-      for (let i = 1; i <= plan.workOrders; i++) done.push(await workAnOrder(api, `F${plan.seed % 1_000_000}-${i}`, () => new Date().toISOString()));
+      for (let i = 1; i <= plan.workOrders; i++)
+        done.push(await workAnOrder(api, `F${plan.seed % 1_000_000}-${i}`, () => new Date().toISOString()));
       return done;
     })();
     const firstDay = DateTime.fromISO('2026-10-01', { zone: ZONE });
@@ -98,10 +109,24 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
     const [completed] = await Promise.all([orders, faults, drops]);
     world.note('faults over; settling');
     await settle(world, api, deadline);
-    violations.push(...(await checkInvariants({ journalFile: world.journal, zone: ZONE, completedOrders: completed, ami: { meters: amiMeters.map((m) => m.meterId), days: plan.amiFiles } }, world.storeUrl, world.billingUrl)));
+    violations.push(
+      ...(await checkInvariants(
+        {
+          journalFile: world.journal,
+          zone: ZONE,
+          completedOrders: completed,
+          ami: { meters: amiMeters.map((m) => m.meterId), days: plan.amiFiles },
+        },
+        world.storeUrl,
+        world.billingUrl,
+      )),
+    );
     readings = world.journalLines();
     const refused = world.fieldRefused();
-    if (refused.length) violations.push(`${refused.length} batch(es) refused by the gateway and set aside on T-0001: ${refused.join(', ')}`);
+    if (refused.length)
+      violations.push(
+        `${refused.length} batch(es) refused by the gateway and set aside on T-0001: ${refused.join(', ')}`,
+      );
   } catch (err) {
     violations.push(`run failed: ${(err as Error).message}`);
   }
@@ -111,8 +136,19 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
   if (kept) writeFileSync(`${world.dir}/gateway.log`, world.gatewayLog());
   if (violations.length) {
     const quiet = /"message":"(job started|job finished|batch posted)"/;
-    world.note(`gateway log (last 40 lines, job runs left out):\n${world.gatewayLog().split('\n').filter((l) => !quiet.test(l)).slice(-40).join('\n')}`);
-    world.note(`kept: ${world.dir} (gateway.log, handheld.log, field-device.log, journal.tsv; databases ${world.plan.store === 'postgres' ? 'fgf_<seed>_store and ' : ''}fgf_<seed>_billing)`);
+    world.note(
+      `gateway log (last 40 lines, job runs left out):\n${world
+        .gatewayLog()
+        .split('\n')
+        .filter((l) => !quiet.test(l))
+        .slice(-40)
+        .join('\n')}`,
+    );
+    for (const sim of ['handheld', 'field-device']) world.note(`${sim} log (last 25 lines):\n${world.simLog(sim, 25)}`);
+    world.note(
+      `kept: ${world.dir} (gateway.log, handheld.log, field-device.log, journal.tsv; databases ` +
+        `${world.plan.store === 'postgres' ? 'fgf_<seed>_store and ' : ''}fgf_<seed>_billing)`,
+    );
   }
   await world.tearDown(kept).catch((e) => violations.push(`teardown: ${(e as Error).message}`));
   const outcome: Outcome = { seed: plan.seed, plan, violations, ms: Date.now() - started, readings };
@@ -128,10 +164,23 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
     const since = Date.now();
     let lastNoted = '';
     for (;;) {
-      const route = await store('routes').where({ route_code: ROUTES.handheld }).orderBy('id', 'desc').first().catch(() => null);
-      const pending = Number((await store('outbox').where({ status: 'pending' }).count({ n: '*' }).first().catch(() => null))?.n ?? -1);
+      const route = await store('routes')
+        .where({ route_code: ROUTES.handheld })
+        .orderBy('id', 'desc')
+        .first()
+        .catch(() => null);
+      const pending = Number(
+        (
+          await store('outbox')
+            .where({ status: 'pending' })
+            .count({ n: '*' })
+            .first()
+            .catch(() => null)
+        )?.n ?? -1,
+      );
       const parts = [
-        route?.state !== 'cleared' && `route ${ROUTES.handheld} ${route?.state ?? 'unknown'} (not cleared from HH-0001)`,
+        route?.state !== 'cleared' &&
+          `route ${ROUTES.handheld} ${route?.state ?? 'unknown'} (not cleared from HH-0001)`,
         world.fieldQueue().length > 0 && `${world.fieldQueue().length} batch(es) unacknowledged on T-0001`,
         world.inboxPending().length > 0 && `${world.inboxPending().length} AMI file(s) in the inbox`,
         pending !== 0 && `${pending} outbox row(s) pending`,
@@ -140,7 +189,12 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
       waiting = parts.join('; ');
       if (waiting !== lastNoted) world.note(`waiting: ${(lastNoted = waiting)}`);
       // As a CSR would with "run now": the schedule (every 10 s in the suite) need not be waited for.
-      if (pending > 0) await Promise.all(['post-readings', 'post-field-work'].map((job) => api.once('POST', `/api/jobs/${job}/run`, undefined, 'admin')));
+      if (pending > 0)
+        await Promise.all(
+          ['post-readings', 'post-field-work'].map((job) =>
+            api.once('POST', `/api/jobs/${job}/run`, undefined, 'admin'),
+          ),
+        );
       if (Date.now() > deadline) throw new Error(`did not settle: ${waiting}`);
       await pause(250);
     }
@@ -150,19 +204,41 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
 }
 
 function report(o: Outcome, world: World): void {
-  const head = `run seed ${o.seed}: ${o.violations.length ? 'FAILED' : 'ok'} in ${(o.ms / 1000).toFixed(1)} s, ${o.readings} readings — ${describePlan(o.plan)}`;
-  if (!o.violations.length) return void console.log(o.ms > 40_000 || process.env.FAULTS_VERBOSE ? `${head}\n  timeline:\n${world.log.map((l) => `    ${l}`).join('\n')}` : head);
-  console.log(`${head}\n  violations:\n${o.violations.slice(0, 25).map((v) => `    - ${v}`).join('\n')}\n  timeline:\n${world.log.map((l) => `    ${l}`).join('\n')}\n  replay: npm run test:faults -- --seed ${o.seed}`);
+  const head =
+    `run seed ${o.seed}: ${o.violations.length ? 'FAILED' : 'ok'} in ${(o.ms / 1000).toFixed(1)} s, ` +
+    `${o.readings} readings — ${describePlan(o.plan)}`;
+  if (!o.violations.length)
+    return void console.log(
+      o.ms > 40_000 || process.env.FAULTS_VERBOSE
+        ? `${head}\n  timeline:\n${world.log.map((l) => `    ${l}`).join('\n')}`
+        : head,
+    );
+  const violations = o.violations
+    .slice(0, 25)
+    .map((v) => `    - ${v}`)
+    .join('\n');
+  const timeline = world.log.map((l) => `    ${l}`).join('\n');
+  console.log(
+    `${head}\n  violations:\n${violations}\n  timeline:\n${timeline}\n` +
+      `  replay: npm run test:faults -- --seed ${o.seed}`,
+  );
 }
 
 const started = Date.now();
 const laneList: Lane[] = [];
-for (let i = 0; i < lanes; i++) laneList.push({ mosquitto: await ownMosquitto(), proxy: await tcpProxy({ host: new URL(PG_ADMIN).hostname, port: Number(new URL(PG_ADMIN).port || 5432) }) });
+for (let i = 0; i < lanes; i++)
+  laneList.push({
+    mosquitto: await ownMosquitto(),
+    proxy: await tcpProxy({ host: new URL(PG_ADMIN).hostname, port: Number(new URL(PG_ADMIN).port || 5432) }),
+  });
 const queue = [...seeds];
 const outcomes: Outcome[] = [];
-await Promise.all(laneList.map(async (lane) => {
-  for (let seed = queue.shift(); seed !== undefined && Date.now() - started < budgetMs; seed = queue.shift()) outcomes.push(await oneRun(planRun(seed), lane));
-}));
+await Promise.all(
+  laneList.map(async (lane) => {
+    for (let seed = queue.shift(); seed !== undefined && Date.now() - started < budgetMs; seed = queue.shift())
+      outcomes.push(await oneRun(planRun(seed), lane));
+  }),
+);
 for (const lane of laneList) {
   await lane.mosquitto.stop();
   await lane.proxy.close();
@@ -171,9 +247,23 @@ for (const lane of laneList) {
 const failed = outcomes.filter((o) => o.violations.length);
 const kinds = new Map<string, number>();
 for (const o of outcomes) for (const f of o.plan.faults) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
-console.log(`\n${outcomes.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s: ${outcomes.length - failed.length} ok, ${failed.length} with violations; ${outcomes.reduce((n, o) => n + o.readings, 0)} readings checked`);
+console.log(
+  `\n${outcomes.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s: ${outcomes.length - failed.length} ` +
+    `ok, ${failed.length} with violations; ${outcomes.reduce((n, o) => n + o.readings, 0)} readings checked`,
+);
 console.log(`faults injected: ${[...kinds].map(([k, n]) => `${k} ×${n}`).join(', ')}`);
-if (failed.length) console.log(`failing seeds: ${failed.map((o) => o.seed).join(' ')}`);
+if (failed.length) {
+  console.log(`failing seeds: ${failed.map((o) => o.seed).join(' ')}`);
+  // Again at the end, where a CI log's tail shows it: each failed run's plan and violations.
+  for (const o of failed)
+    console.log(
+      `  ${o.seed} (${describePlan(o.plan)}):\n${o.violations
+        .slice(0, 5)
+        .map((v) => `    - ${v.slice(0, 400)}`)
+        .join('\n')}`,
+    );
+}
 const short = outcomes.length < seeds.length;
-if (short) console.log(`only ${outcomes.length} of ${seeds.length} runs fitted in the ${budgetMs / 60_000}-minute budget`);
+if (short)
+  console.log(`only ${outcomes.length} of ${seeds.length} runs fitted in the ${budgetMs / 60_000}-minute budget`);
 process.exit(failed.length || short ? 1 : 0);

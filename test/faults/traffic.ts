@@ -13,19 +13,32 @@ export class GatewayApi {
   private techCookie = '';
   private techCsrf = '';
 
-  constructor(private readonly world: World, private readonly deadline: number) {}
+  constructor(
+    private readonly world: World,
+    private readonly deadline: number,
+  ) {}
 
   private get base(): string {
     return `http://127.0.0.1:${this.world.port}`;
   }
 
   /** One request; null when the gateway did not answer (down, restarting, timed out). */
-  async once(method: string, url: string, body: unknown, as: 'admin' | 'tech'): Promise<{ status: number; json: any } | null> {
+  async once(
+    method: string,
+    url: string,
+    body: unknown,
+    as: 'admin' | 'tech',
+  ): Promise<{ status: number; json: any } | null> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (as === 'admin') headers.authorization = `Bearer ${this.world.token}`;
     else Object.assign(headers, { cookie: this.techCookie, 'x-csrf-token': this.techCsrf });
     try {
-      const res = await fetch(`${this.base}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(5000) });
+      const res = await fetch(`${this.base}${url}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(5000),
+      });
       const text = await res.text();
       let json: any = null;
       try {
@@ -43,24 +56,43 @@ export class GatewayApi {
    * Retries until an answer `done` accepts; a 401 for the technician logs in again (a clock jump
    * can end a session). Throws at the run's deadline, naming the call.
    */
-  async until(method: string, url: string, body: unknown, as: 'admin' | 'tech', done: (status: number) => boolean): Promise<{ status: number; json: any }> {
+  async until(
+    method: string,
+    url: string,
+    body: unknown,
+    as: 'admin' | 'tech',
+    done: (status: number) => boolean,
+  ): Promise<{ status: number; json: any }> {
     for (;;) {
       const r = await this.once(method, url, body, as);
       if (r && done(r.status)) return r;
       if (r?.status === 401 && as === 'tech') await this.loginTech().catch(() => undefined);
-      if (Date.now() > this.deadline) throw new Error(`${method} ${url} got no usable answer before the deadline (last: ${r ? `${r.status} ${JSON.stringify(r.json).slice(0, 300)}` : 'no answer'})`);
+      if (Date.now() > this.deadline)
+        throw new Error(
+          `${method} ${url} got no usable answer before the deadline (last: ` +
+            `${r ? `${r.status} ${JSON.stringify(r.json).slice(0, 300)}` : 'no answer'})`,
+        );
       await new Promise((res) => setTimeout(res, 200));
     }
   }
 
   async createTech(): Promise<void> {
-    await this.until('POST', '/api/users', { username: 'tech1', role: 'tech', password: 'fault-suite-password' }, 'admin', (s) => s === 201 || s === 409);
+    await this.until(
+      'POST',
+      '/api/users',
+      { username: 'tech1', role: 'tech', password: 'fault-suite-password' },
+      'admin',
+      (s) => s === 201 || s === 409,
+    );
     await this.loginTech();
   }
 
   private async loginTech(): Promise<void> {
     const res = await fetch(`${this.base}/api/session`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'tech1', password: 'fault-suite-password' }), signal: AbortSignal.timeout(5000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'tech1', password: 'fault-suite-password' }),
+      signal: AbortSignal.timeout(5000),
     }).catch(() => null);
     if (res?.status !== 201) throw new Error(`tech login: ${res?.status ?? 'no answer'}`);
     this.techCookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
@@ -73,7 +105,11 @@ export class GatewayApi {
  * accepts it, arrives and completes it. After a lost answer the order is read again and the
  * work goes on from the state it is in. Resolves with the outcome recorded.
  */
-export async function workAnOrder(api: GatewayApi, orderNo: string, at: () => string): Promise<{ orderNo: string; outcome: string }> {
+export async function workAnOrder(
+  api: GatewayApi,
+  orderNo: string,
+  at: () => string,
+): Promise<{ orderNo: string; outcome: string }> {
   const outcome = 'COMPLETED';
   const ok = (s: number) => s < 300 || s === 409;
   await api.until('POST', '/api/work-orders', { orderNo, type: 'Investigation', notes: 'fault suite' }, 'admin', ok);
@@ -91,7 +127,13 @@ export async function workAnOrder(api: GatewayApi, orderNo: string, at: () => st
         await api.until('POST', `/api/tech/orders/${orderNo}`, { version, state: 'on_site' }, 'tech', ok);
         break;
       case 'on_site':
-        await api.until('POST', `/api/tech/orders/${orderNo}`, { version, state: 'completed', completion: { outcome, completedAt: at(), notes: 'meter checked, no leak' } }, 'tech', ok);
+        await api.until(
+          'POST',
+          `/api/tech/orders/${orderNo}`,
+          { version, state: 'completed', completion: { outcome, completedAt: at(), notes: 'meter checked, no leak' } },
+          'tech',
+          ok,
+        );
         break;
       case 'completed':
         return { orderNo, outcome: (order.completion?.outcome as string | undefined) ?? outcome };
@@ -102,9 +144,20 @@ export async function workAnOrder(api: GatewayApi, orderNo: string, at: () => st
 }
 
 /** An AMI day for `meters`, as a head-end writes it: to a hidden name, then renamed in whole. */
-export function dropAmiDay(world: World, name: string, meters: readonly { meterId: string; uom: string }[], dayStartUtc: number): boolean {
+export function dropAmiDay(
+  world: World,
+  name: string,
+  meters: readonly { meterId: string; uom: string }[],
+  dayStartUtc: number,
+): boolean {
   const lines = meters.map((m, i) => {
-    const ivs: Interval[] = Array.from({ length: 96 }, (_, k) => ({ startAt: dayStartUtc + k * 900, seconds: 900, value: Math.round((0.2 + ((i + k) % 7) / 10) * 1000) / 1000, quality: 'A', flags: null }));
+    const ivs: Interval[] = Array.from({ length: 96 }, (_, k) => ({
+      startAt: dayStartUtc + k * 900,
+      seconds: 900,
+      value: Math.round((0.2 + ((i + k) % 7) / 10) * 1000) / 1000,
+      quality: 'A',
+      flags: null,
+    }));
     return cmepLine(m.meterId, m.uom, ivs);
   });
   mkdirSync(world.inbox, { recursive: true });

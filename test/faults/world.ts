@@ -1,10 +1,24 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync, writeSync, readdirSync, readFileSync, appendFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+  readdirSync,
+  readFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import knex from 'knex';
 import pg from 'pg';
-import { seedReferenceBilling } from '../../src/billing/reference/seed.js';
+import { seedReferenceBilling } from '../../src/infra/billing/reference/seed.js';
+import { migrateStore, openStore } from '../../src/infra/store/store.js';
+import { createToken } from '../../src/infra/store/tokens-repo.js';
 import { BIN } from '../helpers/cli.js';
 import { freePort } from '../helpers/dock.js';
 import type { OwnMosquitto } from '../helpers/mosquitto.js';
@@ -50,7 +64,10 @@ export class World {
   private mounted = false;
   private stopping = false;
 
-  constructor(readonly plan: RunPlan, readonly lane: Lane) {
+  constructor(
+    readonly plan: RunPlan,
+    readonly lane: Lane,
+  ) {
     this.dir = mkdtempSync(path.join(tmpdir(), `fg-fault-${plan.seed}-`));
     this.dataDir = path.join(this.dir, 'data');
     this.configFile = path.join(this.dir, 'fieldgate.json');
@@ -78,7 +95,9 @@ export class World {
   }
 
   get storeUrl(): string {
-    return this.plan.store === 'postgres' ? this.pgUrl(this.storeDb, 'direct') : `sqlite:${path.join(this.dir, 'store.sqlite')}`;
+    return this.plan.store === 'postgres'
+      ? this.pgUrl(this.storeDb, 'direct')
+      : `sqlite:${path.join(this.dir, 'store.sqlite')}`;
   }
 
   get billingUrl(): string {
@@ -89,35 +108,42 @@ export class World {
     mkdirSync(this.dataDir);
     // 8 MB: room for the run's files, little enough that a filler fills it in a moment.
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', this.dataDir], { encoding: 'utf8' });
-    if (mount.status !== 0) throw new Error(`cannot mount a tmpfs for the full-disk fault (run as root): ${mount.stderr.trim()}`);
+    if (mount.status !== 0)
+      throw new Error(`cannot mount a tmpfs for the full-disk fault (run as root): ${mount.stderr.trim()}`);
     this.mounted = true;
     await this.recreateDatabases();
     this.pty = await ptyPair();
     this.port = await freePort();
     writeFileSync(this.clockFile, '+0\n');
     const disabled = { cron: '0 0 1 1 *', enabled: false };
-    writeFileSync(this.configFile, JSON.stringify({
-      dataDir: this.dataDir,
-      store: { url: this.plan.store === 'postgres' ? this.pgUrl(this.storeDb, 'proxy') : this.storeUrl },
-      billing: { url: this.pgUrl(this.billingDb, 'proxy'), postBatchSize: 20 },
-      server: { port: this.port },
-      auth: { createDemoToken: true, createDemoUsers: false },
-      log: { level: 'info', format: 'json' },
-      dock: { ports: [{ path: this.pty.a }] },
-      mqtt: { url: this.lane.mosquitto.url, prefix: this.prefix, outboxPollMs: 100 },
-      ami: { dropPollMs: 200 },
-      jobs: {
-        leaseSeconds: 6,
-        schedules: {
-          // Every 10 s, not every second: after a 48-hour forward step node-cron walks every skipped
-          // slot synchronously (a 1-second schedule froze the gateway for over a minute). The settle
-          // phase runs the jobs now through the API instead.
-          'post-readings': { cron: '*/10 * * * * *', enabled: true },
-          'post-field-work': { cron: '*/10 * * * * *', enabled: true },
-          'pull-service-orders': disabled, 'past-due': disabled, 'pull-headend': disabled,
+    writeFileSync(
+      this.configFile,
+      JSON.stringify({
+        dataDir: this.dataDir,
+        store: { url: this.plan.store === 'postgres' ? this.pgUrl(this.storeDb, 'proxy') : this.storeUrl },
+        billing: { url: this.pgUrl(this.billingDb, 'proxy'), postBatchSize: 20 },
+        server: { port: this.port },
+        auth: { createDemoToken: false, createDemoUsers: false },
+        log: { level: 'info', format: 'json' },
+        // Billing here is PostgreSQL, not the demo: the hand-held is welcomed because the config says so.
+        dock: { ports: [{ path: this.pty.a }], approveAllDevices: true },
+        mqtt: { url: this.lane.mosquitto.url, prefix: this.prefix, outboxPollMs: 100 },
+        ami: { dropPollMs: 200 },
+        jobs: {
+          leaseSeconds: 6,
+          schedules: {
+            // Every 10 s, not every second: after a 48-hour forward step node-cron walks every skipped
+            // slot synchronously (a 1-second schedule froze the gateway for over a minute). The settle
+            // phase runs the jobs now through the API instead.
+            'post-readings': { cron: '*/10 * * * * *', enabled: true },
+            'post-field-work': { cron: '*/10 * * * * *', enabled: true },
+            'pull-service-orders': disabled,
+            'past-due': disabled,
+            'pull-headend': disabled,
+          },
         },
-      },
-    }));
+      }),
+    );
   }
 
   private async recreateDatabases(): Promise<void> {
@@ -138,23 +164,41 @@ export class World {
     } finally {
       await billing.destroy();
     }
+    // The office's API token, made as an admin would (fieldgate token create), before the first start.
+    const store = openStore(this.storeUrl);
+    try {
+      await migrateStore(store.db);
+      this.token = await createToken(store.db, 'fault-suite', 'admin', new Date());
+    } finally {
+      await store.close();
+    }
   }
 
   /** Starts the gateway and resolves once it says it is running (its clock offset as the file says). */
   async startGateway(): Promise<void> {
     const env: NodeJS.ProcessEnv = {
-      ...process.env, DATABASE_URL: undefined, BILLING_DATABASE_URL: undefined, MQTT_URL: undefined,
-      LD_PRELOAD: FAKETIME_LIB, FAKETIME_TIMESTAMP_FILE: this.clockFile, FAKETIME_CACHE_DURATION: '1', FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      ...process.env,
+      DATABASE_URL: undefined,
+      BILLING_DATABASE_URL: undefined,
+      MQTT_URL: undefined,
+      LD_PRELOAD: FAKETIME_LIB,
+      FAKETIME_TIMESTAMP_FILE: this.clockFile,
+      FAKETIME_CACHE_DURATION: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
     };
-    const child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'start', '--config', this.configFile], {
+      cwd: this.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.gateway = child;
     let out = '';
     const collect = (d: Buffer) => {
-      out += d;
-      this.gatewayOut += d;
+      out += d.toString();
+      this.gatewayOut += d.toString();
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
     child.once('exit', (code, signal) => {
       this.note(`gateway exited (${signal ?? code})`);
       if (!this.stopping && signal !== 'SIGKILL') this.note(`UNEXPECTED gateway exit: ${out.slice(-3000)}`);
@@ -162,15 +206,13 @@ export class World {
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`gateway did not start within 60 s:\n${out.slice(-2000)}`)), 60_000);
       const check = () => {
-        const m = /Demo admin API token \(shown once, keep it\):\s+(\S+)/.exec(out);
-        if (m) this.token = m[1]!;
         if (out.includes('fieldgate is running')) {
           clearTimeout(t);
-          child.stdout!.off('data', check);
+          child.stdout.off('data', check);
           resolve();
         }
       };
-      child.stdout!.on('data', check);
+      child.stdout.on('data', check);
       child.once('exit', () => {
         clearTimeout(t);
         reject(new Error(`gateway exited before it was running:\n${out.slice(-2000)}`));
@@ -185,19 +227,64 @@ export class World {
 
   startSimulators(): void {
     const common = ['--config', this.configFile, '--journal', this.journal, '--seed', String(this.plan.seed % 100_000)];
-    const hh = ['sim', 'handheld', '--port', this.pty.b, '--device', 'HH-0001', '--dir', this.handheldDir, '--read-after-load', '1', ...common];
+    const hh = [
+      'sim',
+      'handheld',
+      '--port',
+      this.pty.b,
+      '--device',
+      'HH-0001',
+      '--dir',
+      this.handheldDir,
+      '--read-after-load',
+      '1',
+      ...common,
+    ];
     if (this.plan.corruptBytes > 0) hh.push('--corrupt-bytes', String(this.plan.corruptBytes));
     this.handheld = this.spawnSim(hh, 'handheld');
-    this.field = this.spawnSim(['sim', 'field-device', '--mqtt', this.lane.mosquitto.url, '--device', 'T-0001', '--dir', this.fieldDir, '--read-after', '1', '--batch-size', '10', '--resend', '2', ...common], 'field device');
+    this.field = this.spawnSim(
+      [
+        'sim',
+        'field-device',
+        '--mqtt',
+        this.lane.mosquitto.url,
+        '--device',
+        'T-0001',
+        '--dir',
+        this.fieldDir,
+        '--read-after',
+        '1',
+        '--batch-size',
+        '10',
+        '--resend',
+        '2',
+        ...common,
+      ],
+      'field device',
+    );
+  }
+
+  /** The last `lines` lines a simulator printed (its log file in the run's directory). */
+  simLog(label: string, lines: number): string {
+    const file = path.join(this.dir, `${label}.log`);
+    return existsSync(file) ? readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n') : '(no log)';
   }
 
   private spawnSim(args: string[], label: string): ChildProcess {
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: undefined, BILLING_DATABASE_URL: undefined, MQTT_URL: undefined };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: undefined,
+      BILLING_DATABASE_URL: undefined,
+      MQTT_URL: undefined,
+    };
     const child = spawn(process.execPath, [BIN, ...args], { cwd: this.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const logFile = path.join(this.dir, `${label.replace(' ', '-')}.log`);
-    child.stdout!.on('data', (d) => appendFileSync(logFile, d));
-    child.stderr!.on('data', (d) => appendFileSync(logFile, d));
-    child.once('exit', (code, signal) => !this.stopping && this.note(`UNEXPECTED ${label} exit (${signal ?? code}); see ${logFile}`));
+    child.stdout.on('data', (d) => appendFileSync(logFile, d));
+    child.stderr.on('data', (d) => appendFileSync(logFile, d));
+    child.once(
+      'exit',
+      (code, signal) => !this.stopping && this.note(`UNEXPECTED ${label} exit (${signal ?? code}); see ${logFile}`),
+    );
     return child;
   }
 
@@ -254,7 +341,9 @@ export class World {
 
   inboxPending(): string[] {
     if (!existsSync(this.inbox)) return [];
-    return readdirSync(this.inbox, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+    return readdirSync(this.inbox, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
   }
 
   journalLines(): number {
@@ -288,7 +377,8 @@ export class World {
       const client = new pg.Client({ connectionString: PG_ADMIN });
       await client.connect();
       try {
-        for (const db of [this.billingDb, this.storeDb]) await client.query(`drop database if exists ${db} with (force)`);
+        for (const db of [this.billingDb, this.storeDb])
+          await client.query(`drop database if exists ${db} with (force)`);
       } finally {
         await client.end();
       }

@@ -21,11 +21,16 @@ export interface WatchedPage {
 }
 
 export async function watchedPage(browser: Browser, base: string): Promise<WatchedPage> {
-  const context = await browser.newContext({ viewport: { width: 1360, height: 900 }, acceptDownloads: true, timezoneId: 'UTC' });
+  const context = await browser.newContext({
+    viewport: { width: 1360, height: 900 },
+    acceptDownloads: true,
+    timezoneId: 'UTC',
+  });
   const page = await context.newPage();
   const watched: WatchedPage = { page, outside: [], errors: [] };
   page.on('request', (req) => {
-    if (!req.url().startsWith(base) && !req.url().startsWith('data:') && !req.url().startsWith('blob:')) watched.outside.push(req.url());
+    if (!req.url().startsWith(base) && !req.url().startsWith('data:') && !req.url().startsWith('blob:'))
+      watched.outside.push(req.url());
   });
   page.on('pageerror', (err) => watched.errors.push(err.message));
   page.on('console', (msg) => {

@@ -24,7 +24,10 @@ export function sqliteFactory(): DialectFactory {
     name: 'sqlite',
     async create(label) {
       const dir = mkdtempSync(path.join(tmpdir(), `fg-${label}-`));
-      return { url: `sqlite:${path.join(dir, 'db.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+      return {
+        url: `sqlite:${path.join(dir, 'db.sqlite')}`,
+        drop: async () => rmSync(dir, { recursive: true, force: true }),
+      };
     },
   };
 }

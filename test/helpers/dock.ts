@@ -2,14 +2,14 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { GatewayContext } from '../../src/app/context.js';
-import type { Config } from '../../src/config/schema.js';
-import { DockService } from '../../src/dock/dock-service.js';
-import { HandheldDevice, type HandheldOptions } from '../../src/sim/handheld/device.js';
+import type { GatewayContext } from '../../src/flows/context.js';
+import type { Config } from '../../src/infra/config/schema.js';
+import { DockService } from '../../src/flows/dock/dock-service.js';
+import { HandheldDevice, type HandheldOptions } from '../../src/flows/sim/handheld/device.js';
 import { NOW } from './gateway.js';
 import { transportFor } from '../../adapters/handheld-serial/transport.js';
-import { paceWrites } from '../../src/sim/handheld/pacing.js';
-import type { ReadMix } from '../../src/sim/read-route.js';
+import { paceWrites } from '../../src/flows/sim/handheld/pacing.js';
+import type { ReadMix } from '../../src/flows/sim/read-route.js';
 
 /** A dock service on a test gateway's context, with its own data dir and the given ports. */
 export function dockService(
@@ -22,7 +22,11 @@ export function dockService(
   const config: Config = {
     ...ctx.config,
     dataDir,
-    dock: { ...ctx.config.dock, ...dock, ports: ports.map((p, i) => ({ name: `dock${i + 1}`, path: p, baudRate: 115_200 })) },
+    dock: {
+      ...ctx.config.dock,
+      ...dock,
+      ports: ports.map((p, i) => ({ name: `dock${i + 1}`, path: p, baudRate: 115_200 })),
+    },
   };
   const dockCtx = { ...ctx, config };
   // Paced like a real UART, the gateway's side of the line drains at line rate too.
@@ -37,13 +41,21 @@ export function dockService(
 }
 
 /** A simulated hand-held with its own flash directory, reading with the test zone and layouts. */
-export function handheld(ctx: GatewayContext, opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date; mix?: ReadMix }): HandheldDevice {
+export function handheld(
+  ctx: GatewayContext,
+  opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date; mix?: ReadMix },
+): HandheldDevice {
   const { now, mix, ...rest } = opts;
   return new HandheldDevice({
     dir: mkdtempSync(path.join(tmpdir(), `fg-${opts.deviceId}-`)),
     reading: {
-      routeLayout: ctx.layout('route-v1'), readLayout: ctx.layout('read-v1'), zone: ctx.config.timeZone, readerId: 'SIM01', seed: 11,
-      now: now ?? (() => NOW), mix,
+      routeLayout: ctx.layout('route-v1'),
+      readLayout: ctx.layout('read-v1'),
+      zone: ctx.config.timeZone,
+      readerId: 'SIM01',
+      seed: 11,
+      now: now ?? (() => NOW),
+      mix,
     },
     ...rest,
   });
@@ -60,7 +72,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails naming what it waited for. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<Exclude<T, false | undefined | null>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<Exclude<T, false | undefined | null>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -71,7 +87,11 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 }
 
 /** Resolves with the arguments of the next `event` the emitter fires. */
-export function nextEvent<A extends unknown[]>(emitter: { once(event: string, fn: (...args: A) => void): unknown }, event: string, timeoutMs = 30_000): Promise<A> {
+export function nextEvent<A extends unknown[]>(
+  emitter: { once(event: string, fn: (...args: A) => void): unknown },
+  event: string,
+  timeoutMs = 30_000,
+): Promise<A> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
     emitter.once(event, (...args: A) => {

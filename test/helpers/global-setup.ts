@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import mqtt from 'mqtt';
 import pg from 'pg';
 
@@ -6,6 +9,7 @@ import pg from 'pg';
  * answer, fail the whole run instead of letting those suites skip. Locally they skip with a note.
  */
 export default async function setup(): Promise<void> {
+  assertFreshBuild();
   await checkMqtt();
   const url = process.env.DATABASE_URL;
   if (!url) {
@@ -29,7 +33,9 @@ async function checkMqtt(): Promise<void> {
   const url = process.env.MQTT_URL;
   if (!url) {
     if (process.env.CI) throw new Error('CI: MQTT_URL is not set; the Mosquitto suites would be skipped');
-    console.warn('MQTT_URL not set: suites run on the embedded broker only (set it to include Mosquitto, as .ci/run does)');
+    console.warn(
+      'MQTT_URL not set: suites run on the embedded broker only (set it to include Mosquitto, as .ci/run does)',
+    );
     return;
   }
   try {
@@ -38,4 +44,40 @@ async function checkMqtt(): Promise<void> {
   } catch (err) {
     throw new Error(`the MQTT broker at MQTT_URL is unreachable: ${(err as Error).message}`);
   }
+}
+
+/**
+ * Suites that start `fieldgate` as a process run the compiled dist/: never on a dist/ older than
+ * the sources (a stale build passes or fails for reasons that are not there). `npm test` builds
+ * first; a bare `npx vitest` (or watch mode) after an edit builds here.
+ */
+export function assertFreshBuild(root = process.cwd()): void {
+  const stale = staleSource(root);
+  if (!stale) return;
+  console.warn(`dist/ is older than ${stale}: building (npm run build)`);
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+  const still = staleSource(root);
+  if (still) throw new Error(`dist/ is still older than ${still} after npm run build`);
+}
+
+function staleSource(root: string): string | null {
+  const built = path.join(root, 'dist', '.built');
+  if (!existsSync(built)) return 'dist/.built (never built)';
+  const builtAt = statSync(built).mtimeMs;
+  const newer = (dir: string): string | null => {
+    for (const e of readdirSync(path.join(root, dir), { withFileTypes: true })) {
+      const rel = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name === 'node_modules' || e.name === 'fixtures' || e.name === 'web') continue;
+        const found = newer(rel);
+        if (found) return found;
+      } else if (e.name.endsWith('.ts') && statSync(path.join(root, rel)).mtimeMs > builtAt) return rel;
+    }
+    return null;
+  };
+  for (const dir of ['src', 'adapters', 'jobs', 'test']) {
+    const found = newer(dir);
+    if (found) return found;
+  }
+  return null;
 }

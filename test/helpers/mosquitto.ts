@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,16 +15,62 @@ export interface OwnMosquitto {
   stop(): Promise<void>;
 }
 
-export async function ownMosquitto(): Promise<OwnMosquitto> {
+/**
+ * `secure` runs it as docs/mqtt.md sets one up: no anonymous access, the logins given (written
+ * with mosquitto_passwd), the project's ACL file, and client ids bound to logins.
+ */
+export async function ownMosquitto(
+  opts: { secure?: { users: Record<string, string>; aclFile: string } } = {},
+): Promise<OwnMosquitto> {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-mosq-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
-  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${dir}/`, 'autosave_interval 1', 'max_queued_messages 100000', ''].join('\n'));
+  const access = ['allow_anonymous true'];
+  if (opts.secure) {
+    const passwd = path.join(dir, 'passwd');
+    writeFileSync(passwd, '');
+    for (const [user, password] of Object.entries(opts.secure.users))
+      execFileSync('mosquitto_passwd', ['-b', passwd, user, password]);
+    // Mosquitto started as root reads its files as the mosquitto user: the ACL is copied beside the
+    // password file, so a checkout in a private directory (mktemp -d is 0700) does not hide it.
+    const acl = path.join(dir, 'fieldgate.acl');
+    copyFileSync(opts.secure.aclFile, acl);
+    chmodSync(dir, 0o755);
+    chmodSync(passwd, 0o644);
+    chmodSync(acl, 0o644);
+    access.splice(
+      0,
+      1,
+      'allow_anonymous false',
+      `password_file ${passwd}`,
+      `acl_file ${acl}`,
+      'use_username_as_clientid true',
+    );
+  }
+  writeFileSync(
+    conf,
+    [
+      `listener ${port} 127.0.0.1`,
+      ...access,
+      'persistence true',
+      `persistence_location ${dir}/`,
+      'autosave_interval 1',
+      'max_queued_messages 100000',
+      '',
+    ].join('\n'),
+  );
   let proc: ChildProcess | null = null;
   const start = async () => {
-    proc = spawn(existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf], { stdio: 'ignore' });
-    const deadline = Date.now() + 5000;
+    const p = spawn(existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', conf], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    proc = p;
+    let said = '';
+    p.stderr.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-2000)));
+    // Generous: a loaded CI machine (the whole suite at once) took over 5 s to bring one up.
+    const deadline = Date.now() + 20_000;
     for (;;) {
+      if (p.exitCode !== null) throw new Error(`mosquitto exited (${p.exitCode}) before it listened: ${said.trim()}`);
       const up = await new Promise<boolean>((resolve) => {
         const s = createConnection({ host: '127.0.0.1', port }, () => {
           s.destroy();
@@ -33,7 +79,7 @@ export async function ownMosquitto(): Promise<OwnMosquitto> {
         s.on('error', () => resolve(false));
       });
       if (up) return;
-      if (Date.now() > deadline) throw new Error('mosquitto did not start within 5 s');
+      if (Date.now() > deadline) throw new Error(`mosquitto did not start within 20 s: ${said.trim()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };

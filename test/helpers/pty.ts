@@ -19,8 +19,14 @@ export async function ptyPair(at?: { a: string; b: string }): Promise<PtyPair> {
   // A killed socat leaves its links behind, pointing at /dev/pts numbers the kernel hands out again:
   // another pair's PTY would answer on them. Gone, as the device node of an unplugged cable is.
   removeLinks(a, b);
-  const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: 'ignore' });
-  const failed = new Promise<never>((_, reject) => socat.once('error', (e) => reject(new Error(`socat could not start (${e.message}); run test/tools/ensure-tools.sh`))));
+  const socat: ChildProcess = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: 'ignore',
+  });
+  const failed = new Promise<never>((_, reject) =>
+    socat.once('error', (e) =>
+      reject(new Error(`socat could not start (${e.message}); run test/tools/ensure-tools.sh`)),
+    ),
+  );
   const deadline = Date.now() + 5000;
   while (!(existsSync(a) && existsSync(b))) {
     if (Date.now() > deadline) throw new Error('socat did not create the PTY pair within 5 s');

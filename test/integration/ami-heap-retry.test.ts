@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAmiImport } from '../../src/ami/import-runner.js';
+import { runAmiImport } from '../../src/flows/ami/import-runner.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -25,7 +25,10 @@ describe('AMI import that outgrows its worker heap', () => {
     const retries: [number, number][] = [];
     // Far too small a heap to start with: the worker cannot even load its modules in it.
     const config = { ...gw.config, ami: { ...gw.config.ami, workerHeapMb: 4 } };
-    const result = await runAmiImport(config, path.resolve('test/fixtures/ami/cmep-dst.csv'), { format: 'cmep', onHeapRetry: (from, to) => retries.push([from, to]) });
+    const result = await runAmiImport(config, path.resolve('test/fixtures/ami/cmep-dst.csv'), {
+      format: 'cmep',
+      onHeapRetry: (from, to) => retries.push([from, to]),
+    });
     expect(retries.length).toBeGreaterThan(0);
     expect(retries[0]).toEqual([4, 8]);
     expect(result.received).toBeGreaterThan(0);

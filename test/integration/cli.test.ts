@@ -1,15 +1,17 @@
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from '../helpers/cli.js';
+import { demoToken, runCli, spawnCli } from '../helpers/cli.js';
 
 /** The CLI as a CSR or IT person meets it: clear messages, non-zero exits, nothing half-written. */
 describe('fieldgate CLI', () => {
   let cwd: string;
   beforeAll(async () => {
     cwd = mkdtempSync(path.join(tmpdir(), 'fg-cli-'));
-    const seeded = await runCli(['billing', 'seed', '--accounts', '300', '--routes', '3', '--today', '2026-11-23'], { cwd });
+    const seeded = await runCli(['billing', 'seed', '--accounts', '300', '--routes', '3', '--today', '2026-11-23'], {
+      cwd,
+    });
     expect(seeded.code, seeded.stderr).toBe(0);
     expect(seeded.stdout).toMatch(/accounts\s+meters[\s\S]*300\s+300/);
   });
@@ -50,24 +52,56 @@ describe('fieldgate CLI', () => {
     expect(r.stdout).toMatch(/2 lines, 0 stored .* 2 rejected/);
     const ex = await runCli(['exceptions', '--kind', 'LINE_LENGTH', '--json'], { cwd });
     expect(JSON.parse(ex.stdout)).toEqual([
-      expect.objectContaining({ line: 1, kind: 'LINE_LENGTH', field: '(line)', message: 'line is 27 characters, layout read-v1 needs 139' }),
+      expect.objectContaining({
+        line: 1,
+        kind: 'LINE_LENGTH',
+        field: '(line)',
+        message: 'line is 27 characters, layout read-v1 needs 139',
+      }),
       expect.objectContaining({ line: 2, kind: 'LINE_LENGTH', field: '(line)' }),
     ]);
     const again = await runCli(['readings', 'import', 'junk.txt', '--route', 'R01'], { cwd });
     expect(again.stdout).toMatch(/junk.txt was imported already as batch \d+; nothing changed/);
   });
 
-  it('imports AMI files in a worker: a refused file says why, the same file twice changes nothing, a stranger is named', async () => {
-    const xxe = path.resolve('test/fixtures/ami/espi-xxe.xml');
-    const r = await runCli(['ami', 'import', xxe], { cwd });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^espi-xxe\.xml \(espi, batch \d+\): 0 intervals received, 0 stored, .* 1 exceptions \(REFUSED 1\)/m);
-    const again = await runCli(['ami', 'import', xxe], { cwd });
-    expect(again.stdout).toMatch(/espi-xxe\.xml: imported already as batch \d+; nothing changed/);
-    writeFileSync(path.join(cwd, 'notes.txt'), 'hello\n');
-    const odd = await runCli(['ami', 'import', 'notes.txt'], { cwd });
-    expect(odd.code).toBe(1);
-    expect(odd.stderr).toMatch(/notes\.txt: not CMEP \(MEPMD01\), Green Button ESPI XML or NEM12/);
+  it(
+    'imports AMI files in a worker: a refused file says why, the same file twice changes nothing, a stranger is ' +
+      'named',
+    async () => {
+      const xxe = path.resolve('test/fixtures/ami/espi-xxe.xml');
+      const r = await runCli(['ami', 'import', xxe], { cwd });
+      // Refused: nothing stored, so the file failed and the command says so in its exit code.
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(
+        /^refused: espi-xxe\.xml \(espi, batch \d+\): 0 intervals received, 0 stored, .* 1 exceptions \(REFUSED 1\)/m,
+      );
+      const again = await runCli(['ami', 'import', xxe], { cwd });
+      expect(again.stdout).toMatch(/espi-xxe\.xml: imported already as batch \d+; nothing changed/);
+      writeFileSync(path.join(cwd, 'notes.txt'), 'hello\n');
+      const odd = await runCli(['ami', 'import', 'notes.txt'], { cwd });
+      expect(odd.code).toBe(1);
+      expect(odd.stdout).toMatch(/notes\.txt: not CMEP \(MEPMD01\), Green Button ESPI XML or NEM12/);
+    },
+  );
+
+  it('imports every AMI file it is given, past a bad one, and ends with a table and exit 1 if any failed', async () => {
+    const basic = path.resolve('test/fixtures/ami/nem12-basic.csv');
+    writeFileSync(path.join(cwd, 'empty.csv'), '');
+    const r = await runCli(['ami', 'import', 'empty.csv', basic, 'missing.csv'], { cwd });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/^empty\.csv: not CMEP \(MEPMD01\), Green Button ESPI XML or NEM12: the file is empty/m);
+    expect(r.stdout).toMatch(/^cannot read missing\.csv: ENOENT/m);
+    const table = r.stdout.slice(r.stdout.indexOf('\nfile'));
+    expect(
+      table
+        .split('\n')
+        .filter((l) => /\.csv/.test(l))
+        .map((l) => l.trim().split(/\s+/)),
+    ).toEqual([
+      ['empty.csv', '-', '0', '0', '0', 'failed'],
+      ['nem12-basic.csv', 'nem12', '96', '96', '0', 'done'],
+      ['missing.csv', '-', '0', '0', '0', 'failed'],
+    ]);
   });
 
   it('says when the readings file is not there (exit 1)', async () => {
@@ -78,22 +112,45 @@ describe('fieldgate CLI', () => {
 
   it('names the missing billing table and writes nothing', async () => {
     const other = mkdtempSync(path.join(tmpdir(), 'fg-cli-nobill-'));
-    writeFileSync(path.join(other, 'cfg.json'), JSON.stringify({ billing: { mapping: { meters: { table: 'cis_meter_master' } } } }));
+    writeFileSync(
+      path.join(other, 'cfg.json'),
+      JSON.stringify({ billing: { mapping: { meters: { table: 'cis_meter_master' } } } }),
+    );
     await runCli(['billing', 'seed', '--accounts', '10', '--routes', '1'], { cwd: other });
     const r = await runCli(['--config', 'cfg.json', 'routes', 'export', 'R01', '--out', 'x.txt'], { cwd: other });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/billing mapping 'meters': table cis_meter_master with columns meter_id, .* cannot be read: no such table: cis_meter_master/);
+    expect(r.stderr).toMatch(
+      new RegExp(
+        /billing mapping 'meters': table cis_meter_master with columns meter_id, .* cannot be read: /.source +
+          /no such table: cis_meter_master/.source,
+      ),
+    );
     expect(existsSync(path.join(other, 'x.txt'))).toBe(false);
   });
 
   it('lists jobs with their next run', async () => {
     const r = await runCli(['job', 'list', '--json'], { cwd });
     expect(JSON.parse(r.stdout)).toEqual([
-      expect.objectContaining({ job: 'post-readings', cron: '*/15 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
+      expect.objectContaining({
+        job: 'post-readings',
+        cron: '*/15 * * * *',
+        enabled: true,
+        next_run: expect.stringMatching(/^\d{4}-/),
+      }),
       // Off until a head-end is configured: no next run.
       expect.objectContaining({ job: 'pull-headend', enabled: false, next_run: '' }),
-      expect.objectContaining({ job: 'pull-service-orders', cron: '*/10 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
-      expect.objectContaining({ job: 'post-field-work', cron: '*/15 * * * *', enabled: true, next_run: expect.stringMatching(/^\d{4}-/) }),
+      expect.objectContaining({
+        job: 'pull-service-orders',
+        cron: '*/10 * * * *',
+        enabled: true,
+        next_run: expect.stringMatching(/^\d{4}-/),
+      }),
+      expect.objectContaining({
+        job: 'post-field-work',
+        cron: '*/15 * * * *',
+        enabled: true,
+        next_run: expect.stringMatching(/^\d{4}-/),
+      }),
       expect.objectContaining({ job: 'past-due', cron: '0 6 * * *', enabled: true }),
     ]);
   });
@@ -102,7 +159,10 @@ describe('fieldgate CLI', () => {
 describe('fieldgate start', () => {
   it('serves /healthz and an authenticated API on a seeded demo, and stops cleanly on SIGTERM', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'fg-start-'));
-    const child = spawnCli(['start', '--port', '0'], { cwd, env: { FIELDGATE_BILLING__DEMO__ACCOUNTS: '500', FIELDGATE_BILLING__DEMO__ROUTES: '2', LOG_LEVEL: 'info' } });
+    const child = spawnCli(['start', '--port', '0'], {
+      cwd,
+      env: { FIELDGATE_BILLING__DEMO__ACCOUNTS: '500', FIELDGATE_BILLING__DEMO__ROUTES: '2', LOG_LEVEL: 'info' },
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -111,28 +171,52 @@ describe('fieldgate start', () => {
     while (!/running at (http:\/\/\S+)/.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const url = /running at (http:\/\/\S+)/.exec(out)?.[1];
     expect(url, out).toBeDefined();
-    const token = /Demo admin API token \(shown once, keep it\):\s+(\S+)/.exec(out)?.[1];
+    // Not a terminal: the demo's secrets go to a file only this user can read, never to the output a log keeps.
+    const token = demoToken(path.join(cwd, 'data'));
     expect(token).toMatch(/^fg_/);
-    expect(out).toContain(`curl -H "Authorization: Bearer ${token}" ${url}/api/routes`);
+    expect(out).toContain(
+      `demo console users and an admin API token are in ${path.join(cwd, 'data', 'demo-credentials.txt')}`,
+    );
+    expect(out).not.toContain(token);
+    expect(statSync(path.join(cwd, 'data', 'demo-credentials.txt')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(cwd, 'data')).mode & 0o777).toBe(0o700);
 
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', checks: { store: 'ok', billing: 'ok', dock: 'ok', mqtt: 'ok', ami: 'ok' } });
+    expect(await health.json()).toEqual({
+      status: 'ok',
+      checks: { store: 'ok', billing: 'ok', dock: 'ok', mqtt: 'ok', ami: 'ok' },
+    });
     const anonymous = await fetch(`${url}/api/routes`);
     expect(anonymous.status).toBe(401);
-    expect(await anonymous.json()).toEqual({ error: { code: 'UNAUTHENTICATED', message: 'log in, or send a bearer token: Authorization: Bearer <token>', field: null } });
+    expect(await anonymous.json()).toEqual({
+      error: {
+        code: 'UNAUTHENTICATED',
+        message: 'log in, or send a bearer token: Authorization: Bearer <token>',
+        field: null,
+      },
+    });
     const routes = await fetch(`${url}/api/jobs`, { headers: { authorization: `Bearer ${token}` } });
     expect(routes.status).toBe(200);
-    expect(((await routes.json()) as { items: unknown[] }).items[0]).toMatchObject({ name: 'post-readings', enabled: true });
+    expect(((await routes.json()) as { items: unknown[] }).items[0]).toMatchObject({
+      name: 'post-readings',
+      enabled: true,
+    });
     const bad = await fetch(`${url}/api/exceptions?limit=abc`, { headers: { authorization: `Bearer ${token}` } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: unknown }).error).toMatchObject({ code: 'INVALID_INPUT', field: 'limit' });
 
-    // The demo's console users, printed once: the CSR's password logs in.
-    const csrPassword = /^\s+csr\s+demo-csr\s+(\S+)$/m.exec(out)?.[1];
-    expect(csrPassword, out).toMatch(/^\w{18,}$/);
-    expect(out).toMatch(/^\s+tech\s+demo-tech\s+\S+$/m);
-    const login = await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'demo-csr', password: csrPassword }) });
+    // The demo's console users, in the credentials file: the CSR's password logs in.
+    const credentials = readFileSync(path.join(cwd, 'data', 'demo-credentials.txt'), 'utf8');
+    const csrPassword = /^console\s+csr\s+demo-csr\s+(\S+)$/m.exec(credentials)?.[1];
+    expect(csrPassword, credentials).toMatch(/^\w{18,}$/);
+    expect(credentials).toMatch(/^console\s+tech\s+demo-tech\s+\S+$/m);
+    expect(out).not.toContain(csrPassword);
+    const login = await fetch(`${url}/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'demo-csr', password: csrPassword }),
+    });
     expect(login.status).toBe(201);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const page = await fetch(`${url}/console/exceptions.html`, { headers: { cookie } });
@@ -147,8 +231,16 @@ describe('fieldgate start', () => {
     const added = await runCli(['user', 'add', 'maria', '--role', 'csr', '--name', 'Maria Lopez'], { cwd });
     expect(added.code, added.stderr).toBe(0);
     expect(added.stdout).toMatch(/^user maria \(csr\) added; password \(shown once\): \S{18,}\n$/);
-    const list = JSON.parse((await runCli(['user', 'list', '--json'], { cwd })).stdout) as { username: string; role: string }[];
-    expect(list.map((u) => `${u.username}:${u.role}`)).toEqual(['demo-admin:admin', 'demo-csr:csr', 'demo-tech:tech', 'maria:csr']);
+    const list = JSON.parse((await runCli(['user', 'list', '--json'], { cwd })).stdout) as {
+      username: string;
+      role: string;
+    }[];
+    expect(list.map((u) => `${u.username}:${u.role}`)).toEqual([
+      'demo-admin:admin',
+      'demo-csr:csr',
+      'demo-tech:tech',
+      'maria:csr',
+    ]);
     const dup = await runCli(['user', 'add', 'maria', '--role', 'csr'], { cwd });
     expect(dup.code).toBe(1);
     expect(dup.stderr).toContain("a user named 'maria' exists already");

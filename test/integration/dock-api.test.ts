@@ -2,11 +2,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALL_JOBS } from '../../jobs/index.js';
-import { createApi } from '../../src/api/app.js';
-import type { DockService, DockStatus } from '../../src/dock/dock-service.js';
-import { runJob } from '../../src/scheduler/runner.js';
-import type { HandheldDevice } from '../../src/sim/handheld/device.js';
-import { createToken } from '../../src/store/tokens-repo.js';
+import { createApi } from '../../src/entry/api/app.js';
+import type { DockService, DockStatus } from '../../src/flows/dock/dock-service.js';
+import { runJob } from '../../src/flows/scheduler/runner.js';
+import type { HandheldDevice } from '../../src/flows/sim/handheld/device.js';
+import { createToken } from '../../src/infra/store/tokens-repo.js';
 import { availableDialects } from '../helpers/databases.js';
 import { dockService, freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
@@ -35,7 +35,13 @@ describe('dock API', () => {
     await device.start();
     await service.start();
     await welcomed;
-    const app = createApi({ ctx: rig.ctx, jobs: ALL_JOBS, runJobNow: (job) => runJob(rig.ctx, job, { trigger: 'manual' }), health: async () => ({ ok: true, checks: {} }), dock: service });
+    const app = createApi({
+      ctx: rig.ctx,
+      jobs: ALL_JOBS,
+      runJobNow: (job) => runJob(rig.ctx, job, { trigger: 'manual' }),
+      health: async () => ({ ok: true, checks: {} }),
+      dock: service,
+    });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -52,7 +58,11 @@ describe('dock API', () => {
   });
 
   const call = async (method: string, path: string, token: string, body?: object) => {
-    const res = await fetch(base + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+    const res = await fetch(base + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: body && JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
 
@@ -60,12 +70,19 @@ describe('dock API', () => {
     const res = await call('GET', '/api/dock', csr);
     expect(res.status).toBe(200);
     expect(res.body.items).toHaveLength(1);
-    expect(res.body.items[0]).toMatchObject({ name: 'dock1', phase: 'docked', device: { id: 'HH-0042', battery: 87, model: 'SIM-1' } });
+    expect(res.body.items[0]).toMatchObject({
+      name: 'dock1',
+      phase: 'docked',
+      device: { id: 'HH-0042', battery: 87, model: 'SIM-1' },
+    });
   });
 
-  it('streams a load\'s progress as server-sent events: bytes, records, rate and time left', async () => {
+  it("streams a load's progress as server-sent events: bytes, records, rate and time left", async () => {
     const controller = new AbortController();
-    const res = await fetch(`${base}/api/dock/events`, { headers: { authorization: `Bearer ${csr}` }, signal: controller.signal });
+    const res = await fetch(`${base}/api/dock/events`, {
+      headers: { authorization: `Bearer ${csr}` },
+      signal: controller.signal,
+    });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
     const events: DockStatus[] = [];
     const reading = (async () => {
@@ -75,7 +92,10 @@ describe('dock API', () => {
         for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
           buffer += decoder.decode(part, { stream: true });
           for (let cut = buffer.indexOf('\n\n'); cut >= 0; cut = buffer.indexOf('\n\n')) {
-            const data = buffer.slice(0, cut).split('\n').find((l) => l.startsWith('data: '));
+            const data = buffer
+              .slice(0, cut)
+              .split('\n')
+              .find((l) => l.startsWith('data: '));
             buffer = buffer.slice(cut + 2);
             if (data) events.push(JSON.parse(data.slice(6)) as DockStatus);
           }

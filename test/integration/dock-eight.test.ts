@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { assignRoute } from '../../src/dock/dock-commands.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { assignRoute } from '../../src/flows/dock/dock-commands.js';
 import { availableDialects } from '../helpers/databases.js';
 import { dockService, handheld, nextEvent, waitFor } from '../helpers/dock.js';
 import { testGateway } from '../helpers/gateway.js';
@@ -7,10 +8,7 @@ import { ptyPair } from '../helpers/pty.js';
 
 /** Eight docks on eight real PTY pairs, transferring at the same time, each on its own. */
 describe.each(availableDialects())('eight docks at once on $name', (dialect) => {
-  const cleanup: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c();
-  });
+  const cleanup = cleanupAfterEach();
 
   it('loads eight routes and unloads eight readings files concurrently; every one completes', async () => {
     const gw = await testGateway(dialect, { label: 'eight', accounts: 1600, routes: 8 });
@@ -18,7 +16,12 @@ describe.each(availableDialects())('eight docks at once on $name', (dialect) => 
     const pairs = await Promise.all(Array.from({ length: 8 }, () => ptyPair()));
     cleanup.push(() => Promise.all(pairs.map((p) => p.pull())));
     // Paced like 115,200-baud cables (a load takes about 3 s), so the eight transfers truly run side by side.
-    const { service, ctx } = dockService(gw.ctx, pairs.map((p) => p.a), {}, { paceBaud: 115_200 });
+    const { service, ctx } = dockService(
+      gw.ctx,
+      pairs.map((p) => p.a),
+      {},
+      { paceBaud: 115_200 },
+    );
     await service.start();
     cleanup.push(() => service.stop());
     const devices = pairs.map((p, i) => handheld(ctx, { deviceId: `HH-10${i}`, port: p.b, paceBaud: 115_200 }));
@@ -40,12 +43,16 @@ describe.each(availableDialects())('eight docks at once on $name', (dialect) => 
       d.once('loadBegin', () => (span.begin = Date.now()));
       return nextEvent<[string, number]>(d, 'loaded', 60_000).then((args) => ((span.end = Date.now()), args));
     });
-    for (const i of devices.keys()) await assignRoute(ctx, { routeCode: routes[i]!, deviceId: `HH-10${i}`, actor: 'csr:test' });
+    for (const i of devices.keys())
+      await assignRoute(ctx, { routeCode: routes[i]!, deviceId: `HH-10${i}`, actor: 'csr:test' });
     const loaded = await Promise.all(loads);
     loaded.forEach(([route], i) => expect(route).toBe(routes[i]));
     // The eight loads ran side by side: each began before any finished.
     expect(Math.max(...spans.map((s) => s.begin))).toBeLessThan(Math.min(...spans.map((s) => s.end)));
-    await waitFor(async () => Number((await ctx.store.db('routes').where({ state: 'loaded' }).count({ n: '*' }).first())!.n) === 8, 'eight loads recorded');
+    await waitFor(
+      async () => Number((await ctx.store.db('routes').where({ state: 'loaded' }).count({ n: '*' }).first())!.n) === 8,
+      'eight loads recorded',
+    );
 
     const cleared = devices.map((d) => nextEvent(d, 'cleared', 60_000));
     for (const d of devices) {
@@ -53,8 +60,16 @@ describe.each(availableDialects())('eight docks at once on $name', (dialect) => 
       d.redock();
     }
     await Promise.all(cleared);
-    await waitFor(async () => Number((await ctx.store.db('routes').where({ state: 'cleared' }).count({ n: '*' }).first())!.n) === 8, 'eight routes cleared');
-    const perRoute = (await ctx.store.db('readings').join('routes', 'routes.id', 'readings.route_id').select('routes.route_code').count({ n: '*' }).groupBy('routes.route_code')) as { n: number }[];
+    await waitFor(
+      async () => Number((await ctx.store.db('routes').where({ state: 'cleared' }).count({ n: '*' }).first())!.n) === 8,
+      'eight routes cleared',
+    );
+    const perRoute = (await ctx.store
+      .db('readings')
+      .join('routes', 'routes.id', 'readings.route_id')
+      .select('routes.route_code')
+      .count({ n: '*' })
+      .groupBy('routes.route_code')) as { n: number }[];
     const expected = (await ctx.store.db('routes').select('records')).map((r: { records: number }) => r.records);
     expect(perRoute.map((r) => Number(r.n)).sort()).toEqual(expected.map(Number).sort());
   });

@@ -1,10 +1,11 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { closeContext, openContext } from '../../src/app/gateway.js';
-import { loadConfig } from '../../src/config/load.js';
-import { assignRoute } from '../../src/dock/dock-commands.js';
-import { silentLogger } from '../../src/log/logger.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import { closeContext, openContext } from '../../src/flows/context.js';
+import { loadConfig } from '../../src/infra/config/load.js';
+import { assignRoute } from '../../src/flows/dock/dock-commands.js';
+import { silentLogger } from '../../src/infra/log/logger.js';
 import { gatewayDir, startGatewayProcess } from '../helpers/cli.js';
 import { freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
 
@@ -14,11 +15,7 @@ import { freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
  * stored once, and the device is cleared only after the restarted gateway committed them.
  */
 describe('gateway killed mid-unload', () => {
-  const cleanup: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c();
-  });
-
+  const cleanup = cleanupAfterEach();
 
   it('resumes from the bytes on disk and stores every reading once', async () => {
     const port = `tcp://127.0.0.1:${await freePort()}`;
@@ -65,7 +62,7 @@ describe('gateway killed mid-unload', () => {
     await startGatewayProcess(configFile, dir, cleanup);
     await cleared;
     const row = await waitFor(async () => {
-      const r = await db('routes').where({ route_code: route!.code }).first();
+      const r = (await db('routes').where({ route_code: route!.code }).first())!;
       return r.state === 'cleared' && r;
     }, 'the route to be recorded as cleared');
     const count = Number((await db('readings').where({ route_id: row.id }).count({ n: '*' }).first())!.n);

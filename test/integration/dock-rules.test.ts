@@ -1,12 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { FrameType, seqPayload } from '../../adapters/handheld-serial/codec/frame.js';
 import { decodeMessage, encodeMessage } from '../../adapters/handheld-serial/codec/messages.js';
 import { frameLink } from '../../adapters/handheld-serial/framed-link.js';
-import { TcpListenTransport } from '../../src/sim/handheld/tcp-listener.js';
-import { assignRoute, clearRoute, reloadRoute } from '../../src/dock/dock-commands.js';
-import type { DockService } from '../../src/dock/dock-service.js';
-import type { HandheldDevice } from '../../src/sim/handheld/device.js';
-import { setDeviceApproved } from '../../src/store/dock-repo.js';
+import { TcpListenTransport } from '../../src/flows/sim/handheld/tcp-listener.js';
+import { assignRoute, clearRoute, reloadRoute } from '../../src/flows/dock/dock-commands.js';
+import type { DockService } from '../../src/flows/dock/dock-service.js';
+import type { HandheldDevice } from '../../src/flows/sim/handheld/device.js';
+import { setDeviceApproved } from '../../src/infra/store/dock-repo.js';
 import { BillingError } from '../../src/errors.js';
 import { availableDialects } from '../helpers/databases.js';
 import { dockService, freePort, handheld, nextEvent, waitFor } from '../helpers/dock.js';
@@ -20,10 +21,7 @@ import { testGateway } from '../helpers/gateway.js';
 const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
 
 describe('dock rules', () => {
-  const cleanup: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c();
-  });
+  const cleanup = cleanupAfterEach();
 
   async function rig(label: string, docks: number, opts: { approveAll?: boolean } = {}) {
     const gw = await testGateway(sqlite, { label, accounts: 200, routes: 2 });
@@ -34,7 +32,12 @@ describe('dock rules', () => {
     return { ctx, service, ports, routes, db: ctx.store.db };
   }
 
-  async function dock(r: { ctx: Parameters<typeof handheld>[0]; service: DockService; ports: string[] }, index: number, deviceId: string, waitWelcome = true): Promise<HandheldDevice> {
+  async function dock(
+    r: { ctx: Parameters<typeof handheld>[0]; service: DockService; ports: string[] },
+    index: number,
+    deviceId: string,
+    waitWelcome = true,
+  ): Promise<HandheldDevice> {
     const d = handheld(r.ctx, { deviceId, port: r.ports[index]! });
     const welcomed = nextEvent(d, 'welcome');
     await d.start();
@@ -44,61 +47,94 @@ describe('dock rules', () => {
   }
 
   /** Assigns a route to a docked device and waits until the gateway recorded the load. */
-  async function assignAndLoad(r: { ctx: Parameters<typeof handheld>[0]; db: Parameters<typeof setDeviceApproved>[0] }, d: HandheldDevice, deviceId: string, routeCode: string) {
+  async function assignAndLoad(
+    r: { ctx: Parameters<typeof handheld>[0]; db: Parameters<typeof setDeviceApproved>[0] },
+    d: HandheldDevice,
+    deviceId: string,
+    routeCode: string,
+  ) {
     const loaded = nextEvent(d, 'loaded');
     await assignRoute(r.ctx, { routeCode, deviceId, actor: 'csr:test' });
     await loaded;
-    await waitFor(() => r.db('routes').where({ route_code: routeCode, state: 'loaded', device_id: deviceId }).first(), 'the load to be recorded');
+    await waitFor(
+      () => r.db('routes').where({ route_code: routeCode, state: 'loaded', device_id: deviceId }).first(),
+      'the load to be recorded',
+    );
   }
 
   // Fault suite finding "clear not recorded": the device obeyed CLEAR, then the store went down
   // before the gateway recorded it; the route stayed "committed" on the device for good.
-  it('fault finding clear not recorded: records a committed route the device no longer holds as cleared at its next dock', async () => {
-    const r = await rig('r_unrec', 1);
-    await r.service.start();
-    cleanup.push(() => r.service.stop());
-    const d = await dock(r, 0, 'HH-0950');
-    await assignAndLoad(r, d, 'HH-0950', r.routes[0]!);
-    d.readRoutes();
-    const cleared = nextEvent(d, 'cleared');
-    d.redock();
-    await cleared;
-    const route = await waitFor(() => r.db('routes').where({ route_code: r.routes[0]!, state: 'cleared' }).first(), 'the clear to be recorded');
-    // As if the store had gone down between the device's CLEARED and its recording.
-    await r.db('routes').where({ id: route.id }).update({ state: 'committed', device_id: 'HH-0950', cleared_at: null });
-    d.redock();
-    await waitFor(() => r.db('routes').where({ id: route.id, state: 'cleared' }).first(), 'the clear to be recorded at the next dock');
-    expect(Number((await r.db('readings').where({ route_id: route.id }).count({ n: '*' }).first())!.n)).toBe(route.records);
-  });
+  it(
+    'fault finding clear not recorded: records a committed route the device no longer holds as cleared at its next ' +
+      'dock',
+    async () => {
+      const r = await rig('r_unrec', 1);
+      await r.service.start();
+      cleanup.push(() => r.service.stop());
+      const d = await dock(r, 0, 'HH-0950');
+      await assignAndLoad(r, d, 'HH-0950', r.routes[0]!);
+      d.readRoutes();
+      const cleared = nextEvent(d, 'cleared');
+      d.redock();
+      await cleared;
+      const route = await waitFor(
+        () => r.db('routes').where({ route_code: r.routes[0]!, state: 'cleared' }).first(),
+        'the clear to be recorded',
+      );
+      // As if the store had gone down between the device's CLEARED and its recording.
+      await r
+        .db('routes')
+        .where({ id: route.id })
+        .update({ state: 'committed', device_id: 'HH-0950', cleared_at: null });
+      d.redock();
+      await waitFor(
+        () => r.db('routes').where({ id: route.id, state: 'cleared' }).first(),
+        'the clear to be recorded at the next dock',
+      );
+      expect(Number((await r.db('readings').where({ route_id: route.id }).count({ n: '*' }).first())!.n)).toBe(
+        route.records,
+      );
+    },
+  );
 
   // Fault suite finding "load failed on a billing blip": billing unreachable for a moment marked
   // the CSR's assignment failed, and the route never went to the hand-held.
-  it('fault finding load failed on a billing blip: a load waits while billing is unreachable and goes through after', async () => {
-    const gw = await testGateway(sqlite, { label: 'r_blip', accounts: 200, routes: 2 });
-    cleanup.push(() => gw.close());
-    let outage = 3;
-    const billing = Object.create(gw.ctx.billing) as typeof gw.ctx.billing;
-    billing.routeRegisters = async (...args: Parameters<typeof billing.routeRegisters>) => {
-      if (outage-- > 0) throw new BillingError('BILLING_UNAVAILABLE', 'billing database unreachable: connect ECONNREFUSED');
-      return gw.ctx.billing.routeRegisters(...args);
-    };
-    const port = `tcp://127.0.0.1:${await freePort()}`;
-    const { service, ctx } = dockService({ ...gw.ctx, billing }, [port], { approveAllDevices: true, pollMs: 100 });
-    await service.start();
-    cleanup.push(() => service.stop());
-    const d = handheld(ctx, { deviceId: 'HH-0960', port });
-    const welcomed = nextEvent(d, 'welcome');
-    await d.start();
-    cleanup.push(() => d.stop());
-    await welcomed;
-    const routeCode = (await ctx.billing.listRoutes())[0]!.code;
-    const loaded = nextEvent(d, 'loaded', 20_000);
-    await assignRoute(ctx, { routeCode, deviceId: 'HH-0960', actor: 'csr:test' });
-    await loaded;
-    expect(outage).toBeLessThan(0);
-    await waitFor(() => ctx.store.db('dock_commands').where({ device_id: 'HH-0960', status: 'done' }).first(), 'the load to be recorded');
-    expect(await ctx.store.db('dock_commands').where({ device_id: 'HH-0960' }).select('status')).toEqual([{ status: 'done' }]);
-  });
+  it(
+    'fault finding load failed on a billing blip: a load waits while billing is unreachable and goes through ' +
+      'after',
+    async () => {
+      const gw = await testGateway(sqlite, { label: 'r_blip', accounts: 200, routes: 2 });
+      cleanup.push(() => gw.close());
+      let outage = 3;
+      const billing = Object.create(gw.ctx.billing) as typeof gw.ctx.billing;
+      billing.routeRegisters = async (...args: Parameters<typeof billing.routeRegisters>) => {
+        if (outage-- > 0)
+          throw new BillingError('BILLING_UNAVAILABLE', 'billing database unreachable: connect ECONNREFUSED');
+        return gw.ctx.billing.routeRegisters(...args);
+      };
+      const port = `tcp://127.0.0.1:${await freePort()}`;
+      const { service, ctx } = dockService({ ...gw.ctx, billing }, [port], { approveAllDevices: true, pollMs: 100 });
+      await service.start();
+      cleanup.push(() => service.stop());
+      const d = handheld(ctx, { deviceId: 'HH-0960', port });
+      const welcomed = nextEvent(d, 'welcome');
+      await d.start();
+      cleanup.push(() => d.stop());
+      await welcomed;
+      const routeCode = (await ctx.billing.listRoutes())[0]!.code;
+      const loaded = nextEvent(d, 'loaded', 20_000);
+      await assignRoute(ctx, { routeCode, deviceId: 'HH-0960', actor: 'csr:test' });
+      await loaded;
+      expect(outage).toBeLessThan(0);
+      await waitFor(
+        () => ctx.store.db('dock_commands').where({ device_id: 'HH-0960', status: 'done' }).first(),
+        'the load to be recorded',
+      );
+      expect(await ctx.store.db('dock_commands').where({ device_id: 'HH-0960' }).select('status')).toEqual([
+        { status: 'done' },
+      ]);
+    },
+  );
 
   // Fault suite finding "load not recorded": the gateway was killed after the hand-held said LOAD_OK
   // and before the load was committed; at the next dock its readings were refused as "not exported"
@@ -110,7 +146,7 @@ describe('dock rules', () => {
     const d = await dock(r, 0, 'HH-0970');
     await assignAndLoad(r, d, 'HH-0970', r.routes[0]!);
     // As if the gateway had died before committing the load: no route record, the command still pending.
-    const route = await r.db('routes').where({ route_code: r.routes[0]! }).first();
+    const route = (await r.db('routes').where({ route_code: r.routes[0]! }).first())!;
     for (const table of ['route_lines', 'route_events']) await r.db(table).where({ route_id: route.id }).delete();
     await r.db('routes').where({ id: route.id }).delete();
     await r.db('dock_commands').where({ device_id: 'HH-0970' }).update({ status: 'pending', done_at: null });
@@ -118,8 +154,13 @@ describe('dock rules', () => {
     const cleared = nextEvent(d, 'cleared', 20_000);
     d.redock();
     await cleared;
-    const again = await waitFor(() => r.db('routes').where({ route_code: r.routes[0]!, state: 'cleared' }).first(), 'the route to be cleared');
-    expect(Number((await r.db('readings').where({ route_id: again.id }).count({ n: '*' }).first())!.n)).toBe(route.records);
+    const again = await waitFor(
+      () => r.db('routes').where({ route_code: r.routes[0]!, state: 'cleared' }).first(),
+      'the route to be cleared',
+    );
+    expect(Number((await r.db('readings').where({ route_id: again.id }).count({ n: '*' }).first())!.n)).toBe(
+      route.records,
+    );
     expect(await r.db('dock_commands').where({ device_id: 'HH-0970' }).select('status')).toEqual([{ status: 'done' }]);
   });
 
@@ -132,7 +173,9 @@ describe('dock rules', () => {
     expect(code).toBe('UNKNOWN_DEVICE');
     expect(message).toContain('HH-0900');
     expect(await r.db('devices').where({ device_id: 'HH-0900' }).first()).toMatchObject({ approved: 0 });
-    await expect(assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0900', actor: 'csr:test' })).rejects.toMatchObject({ code: 'DEVICE_NOT_APPROVED' });
+    await expect(
+      assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0900', actor: 'csr:test' }),
+    ).rejects.toMatchObject({ code: 'DEVICE_NOT_APPROVED' });
     await setDeviceApproved(r.db, 'HH-0900', true);
     await nextEvent(d, 'welcome', 10_000); // the device says HELLO again by itself
   });
@@ -169,7 +212,9 @@ describe('dock rules', () => {
     const refused = assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' });
     await expect(refused).rejects.toMatchObject({ code: 'ROUTE_ON_DEVICE', status: 409 });
     await expect(refused).rejects.toThrow(/loaded on HH-0001 .*re-load it with a reason/);
-    await expect(reloadRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' })).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
+    await expect(
+      reloadRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0002', actor: 'csr:test' }),
+    ).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
   });
 
   it('re-loads a route onto another device with a reason, and the old device gives it up', async () => {
@@ -187,16 +232,22 @@ describe('dock rules', () => {
     await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0002', reason: 'HH-0001 screen cracked', actor: 'csr:maria' });
     await loadedOnSecond;
     const route = await waitFor(async () => {
-      const row = await r.db('routes').where({ route_code: routeCode }).first();
+      const row = (await r.db('routes').where({ route_code: routeCode }).first())!;
       return row.device_id === 'HH-0002' && row.state === 'loaded' && row;
     }, 'the re-load to be recorded');
     const events = await r.db('route_events').where({ route_id: route.id }).orderBy('id');
-    expect(events.find((e: { event: string }) => e.event === 'reset')).toMatchObject({ actor: 'csr:maria', reason: 'HH-0001 screen cracked' });
+    expect(events.find((e: { event: string }) => e.event === 'reset')).toMatchObject({
+      actor: 'csr:maria',
+      reason: 'HH-0001 screen cracked',
+    });
 
     await cleared;
     expect(first.storage.meta(routeCode)).toBeUndefined();
-    await waitFor(() => r.db('dock_commands').where({ device_id: 'HH-0001', command: 'clear', status: 'done' }).first(), 'the clear command to be done');
-    expect((await r.db('routes').where({ route_code: routeCode }).first()).device_id).toBe('HH-0002');
+    await waitFor(
+      () => r.db('dock_commands').where({ device_id: 'HH-0001', command: 'clear', status: 'done' }).first(),
+      'the clear command to be done',
+    );
+    expect((await r.db('routes').where({ route_code: routeCode }).first())!.device_id).toBe('HH-0002');
   });
 
   it('clears a route a CSR takes off a device, unloading its readings first', async () => {
@@ -206,15 +257,20 @@ describe('dock rules', () => {
     const d = await dock(r, 0, 'HH-0001');
     const routeCode = r.routes[1]!;
     await assignAndLoad(r, d, 'HH-0001', routeCode);
-    await expect(clearRoute(r.ctx, { routeCode, actor: 'csr:test', reason: ' ' })).rejects.toMatchObject({ code: 'REASON_REQUIRED' });
+    await expect(clearRoute(r.ctx, { routeCode, actor: 'csr:test', reason: ' ' })).rejects.toMatchObject({
+      code: 'REASON_REQUIRED',
+    });
     await clearRoute(r.ctx, { routeCode, actor: 'csr:maria', reason: 'route re-cut by billing' });
     d.readRoutes();
     const lines = d.storage.readings(routeCode)!.toString('latin1').split('\r\n').filter(Boolean).length;
     const cleared = nextEvent(d, 'cleared');
     d.redock();
     await cleared;
-    await waitFor(() => r.db('dock_commands').where({ command: 'clear', status: 'done' }).first(), 'the clear command to be done');
-    const route = await r.db('routes').where({ route_code: routeCode }).first();
+    await waitFor(
+      () => r.db('dock_commands').where({ command: 'clear', status: 'done' }).first(),
+      'the clear command to be done',
+    );
+    const route = (await r.db('routes').where({ route_code: routeCode }).first())!;
     expect(route.state).toBe('cleared');
     expect(Number((await r.db('readings').where({ route_id: route.id }).count({ n: '*' }).first())!.n)).toBe(lines);
   });
@@ -231,7 +287,7 @@ describe('dock rules', () => {
     await cleared;
     expect(d.storage.meta(routeCode)).toBeUndefined();
     const route = await waitFor(async () => {
-      const row = await r.db('routes').where({ route_code: routeCode }).first();
+      const row = (await r.db('routes').where({ route_code: routeCode }).first())!;
       return row.state === 'ready' && row;
     }, 'the route to be back to ready');
     const last = await r.db('route_events').where({ route_id: route.id }).orderBy('id', 'desc').first();
@@ -246,7 +302,10 @@ describe('dock rules', () => {
     const routeCode = r.routes[0]!;
     await assignAndLoad(r, d, 'HH-0001', routeCode);
     await reloadRoute(r.ctx, { routeCode, deviceId: 'HH-0001', reason: 'send it again', actor: 'csr:test' });
-    const failed = await waitFor(() => r.db('dock_commands').where({ status: 'failed' }).first(), 'the refused load to be recorded');
+    const failed = await waitFor(
+      () => r.db('dock_commands').where({ status: 'failed' }).first(),
+      'the refused load to be recorded',
+    );
     expect(failed.detail).toMatch(/HH-0001 refused: ROUTE_PRESENT/);
     expect(r.service.status()[0]!.last).toMatch(/ROUTE_PRESENT/);
   });

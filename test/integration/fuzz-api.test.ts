@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createToken } from '../../src/store/tokens-repo.js';
+import { createToken } from '../../src/infra/store/tokens-repo.js';
 import { startApi } from '../helpers/api.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
@@ -31,7 +31,8 @@ describe('API under arbitrary input', () => {
     await gw?.close();
   });
 
-  const pathOf = (p: string) => `/api${p.replace(/:(\w+)/g, (_m, name: string) => (name === 'cycle' ? '2026-11' : name === 'id' ? '1' : name === 'kind' ? 'meters' : 'R01'))}`;
+  const pathOf = (p: string) =>
+    `/api${p.replace(/:(\w+)/g, (_m, name: string) => ({ cycle: '2026-11', id: '1', kind: 'meters' })[name] ?? 'R01')}`;
   const expectShape = async (res: Response, label: string) => {
     expect(res.status, label).toBeLessThan(500);
     if (res.status >= 400) {
@@ -44,22 +45,54 @@ describe('API under arbitrary input', () => {
     const ops = api.operations.filter((o) => o.method === 'post' && !o.rawBody && o.path !== '/session');
     expect(ops.length).toBeGreaterThan(15);
     for (const op of ops) {
-      await fc.assert(fc.asyncProperty(fc.oneof(fc.json(), fc.string({ maxLength: 100 })), async (body) => {
-        const res = await fetch(api.base + pathOf(op.path), { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body });
-        await expectShape(res, `POST ${op.path} ${body.slice(0, 80)}`);
-      }), params);
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.json(), fc.string({ maxLength: 100 })), async (body) => {
+          const res = await fetch(api.base + pathOf(op.path), {
+            method: 'POST',
+            headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+            body,
+          });
+          await expectShape(res, `POST ${op.path} ${body.slice(0, 80)}`);
+        }),
+        params,
+      );
     }
   }, 120_000);
 
   it('answers any query string on every list with a 2xx or a 4xx in the error shape', async () => {
     const ops = api.operations.filter((o) => o.method === 'get' && o.path !== '/dock/events');
-    const key = fc.oneof(fc.constantFrom('limit', 'offset', 'status', 'kind', 'route', 'from', 'to', 'grain', 'sort', 'dir', 'flag', 'cycle', 'format', 'minAgeDays', 'search', 'technician'), fc.string({ maxLength: 8 }));
+    const key = fc.oneof(
+      fc.constantFrom(
+        'limit',
+        'offset',
+        'status',
+        'kind',
+        'route',
+        'from',
+        'to',
+        'grain',
+        'sort',
+        'dir',
+        'flag',
+        'cycle',
+        'format',
+        'minAgeDays',
+        'search',
+        'technician',
+      ),
+      fc.string({ maxLength: 8 }),
+    );
     for (const op of ops) {
-      await fc.assert(fc.asyncProperty(fc.array(fc.tuple(key, fc.string({ maxLength: 30 })), { maxLength: 5 }), async (pairs) => {
-        const q = new URLSearchParams(pairs).toString();
-        const res = await fetch(`${api.base}${pathOf(op.path)}?${q}`, { headers: { authorization: `Bearer ${admin}` } });
-        await expectShape(res, `GET ${op.path}?${q}`);
-      }), { ...params, numRuns: Math.max(10, Math.round(RUNS / 2)) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(key, fc.string({ maxLength: 30 })), { maxLength: 5 }), async (pairs) => {
+          const q = new URLSearchParams(pairs).toString();
+          const res = await fetch(`${api.base}${pathOf(op.path)}?${q}`, {
+            headers: { authorization: `Bearer ${admin}` },
+          });
+          await expectShape(res, `GET ${op.path}?${q}`);
+        }),
+        { ...params, numRuns: Math.max(10, Math.round(RUNS / 2)) },
+      );
     }
   }, 120_000);
 });

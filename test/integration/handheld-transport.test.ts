@@ -2,7 +2,12 @@ import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, FrameType, type Frame } from '../../adapters/handheld-serial/codec/frame.js';
 import { SlipFrameParser, type ParsedItem } from '../../adapters/handheld-serial/codec/slip-parser.js';
-import { SerialTransport, TcpTransport, transportFor, type Transport } from '../../adapters/handheld-serial/transport.js';
+import {
+  SerialTransport,
+  TcpTransport,
+  transportFor,
+  type Transport,
+} from '../../adapters/handheld-serial/transport.js';
 import { ptyPair, type PtyPair } from '../helpers/pty.js';
 
 /** Collects the frames a transport receives. */
@@ -43,7 +48,12 @@ describe('hand-held transports', () => {
   it('carries frames both ways over a real PTY pair and reports a pulled cable', async () => {
     // Each step has its own limit, so a hang (seen once under a full CI load) names the step.
     const step = <T>(name: string, work: Promise<T>, ms = 15_000) =>
-      Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${name}: no result within ${ms} ms`)), ms).unref())]);
+      Promise.race([
+        work,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${name}: no result within ${ms} ms`)), ms).unref(),
+        ),
+      ]);
     pty = await step('socat PTY pair', ptyPair());
     const gateway = new SerialTransport(pty.a, 115_200);
     const handheld = new SerialTransport(pty.b, 115_200);
@@ -54,17 +64,23 @@ describe('hand-held transports', () => {
     const atGateway = frames(gateway);
     await step('write DATA', gateway.write(encodeFrame(big)));
     await step('write BYE', handheld.write(encodeFrame({ type: FrameType.BYE, seq: 1, payload: Buffer.alloc(0) })));
-    await until(() => atHandheld.length === 1 && atGateway.length === 1).catch((e) => { throw new Error(`${e.message}: handheld got ${atHandheld.length}, gateway got ${atGateway.length}`); });
+    await until(() => atHandheld.length === 1 && atGateway.length === 1).catch((e) => {
+      throw new Error(`${e.message}: handheld got ${atHandheld.length}, gateway got ${atGateway.length}`);
+    });
     expect(atHandheld[0]).toEqual(big);
     expect(atGateway[0]!.type).toBe(FrameType.BYE);
 
     const closed = new Promise<{ disconnected: boolean }>((r) => gateway.once('close', r));
     await step('pull the cable (kill socat)', pty.pull());
-    await expect(step('the gateway end reports the pulled cable', closed)).resolves.toMatchObject({ disconnected: true });
+    await expect(step('the gateway end reports the pulled cable', closed)).resolves.toMatchObject({
+      disconnected: true,
+    });
   });
 
   it('says which port cannot be opened', async () => {
-    await expect(new SerialTransport('/dev/no-such-port', 115_200).open()).rejects.toThrow(/cannot open \/dev\/no-such-port @ 115200 8N1/);
+    await expect(new SerialTransport('/dev/no-such-port', 115_200).open()).rejects.toThrow(
+      /cannot open \/dev\/no-such-port @ 115200 8N1/,
+    );
   });
 
   it('carries frames over TCP to a serial device server and tells a peer close from our own', async () => {
@@ -104,6 +120,8 @@ describe('hand-held transports', () => {
   });
 
   it('says which server cannot be reached', async () => {
-    await expect(new TcpTransport('127.0.0.1', 1).open()).rejects.toThrow(/cannot connect to tcp:\/\/127.0.0.1:1: .*ECONNREFUSED/);
+    await expect(new TcpTransport('127.0.0.1', 1).open()).rejects.toThrow(
+      /cannot connect to tcp:\/\/127.0.0.1:1: .*ECONNREFUSED/,
+    );
   });
 });

@@ -1,11 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
 import type { RouteMessage } from '../../adapters/mqtt/messages.js';
-import type { GatewayContext } from '../../src/app/context.js';
-import { assignRoute } from '../../src/dock/dock-commands.js';
-import { FieldService } from '../../src/field/field-service.js';
-import type { FieldDevice } from '../../src/sim/field-device/device.js';
-import { issueMqttSecret } from '../../src/store/mqtt-accounts-repo.js';
-import { openStore } from '../../src/store/store.js';
+import type { GatewayContext } from '../../src/flows/context.js';
+import { assignRoute } from '../../src/flows/dock/dock-commands.js';
+import { FieldService } from '../../src/flows/field/field-service.js';
+import type { FieldDevice } from '../../src/flows/sim/field-device/device.js';
+import { issueMqttSecret } from '../../src/infra/store/mqtt-accounts-repo.js';
+import { openStore } from '../../src/infra/store/store.js';
 import { availableDialects, type DialectFactory } from '../helpers/databases.js';
 import { freePort, nextEvent, waitFor } from '../helpers/dock.js';
 import { testGateway } from '../helpers/gateway.js';
@@ -22,15 +23,22 @@ const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
 const postgres = availableDialects().find((d) => d.name === 'postgres');
 
 describe('MQTT faults', () => {
-  const cleanup: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c();
-  });
+  const cleanup = cleanupAfterEach();
 
-  async function rig(label: string, broker: BrokerUnderTest, opts: { dialect?: DialectFactory; brokerPort?: number } = {}) {
+  async function rig(
+    label: string,
+    broker: BrokerUnderTest,
+    opts: { dialect?: DialectFactory; brokerPort?: number } = {},
+  ) {
     const gw = await testGateway(opts.dialect ?? sqlite, { label, accounts: 300, routes: 1 });
     cleanup.push(() => gw.close());
-    const ctx = fieldConfig(gw.ctx, broker, opts.brokerPort ? { broker: { ...gw.ctx.config.mqtt.broker, host: '127.0.0.1', port: opts.brokerPort, portFallback: false } } : {});
+    const ctx = fieldConfig(
+      gw.ctx,
+      broker,
+      opts.brokerPort
+        ? { broker: { ...gw.ctx.config.mqtt.broker, host: '127.0.0.1', port: opts.brokerPort, portFallback: false } }
+        : {},
+    );
     let field = new FieldService(ctx);
     await field.start();
     cleanup.push(() => field.stop());
@@ -38,14 +46,22 @@ describe('MQTT faults', () => {
     const device = fieldDevice(ctx, field, { deviceId: 'T-17', secret, batchSize: 20, window: 1, resendMs: 3000 });
     await device.start();
     cleanup.push(() => device.stop());
-    await waitFor(() => ctx.store.db('devices').where({ device_id: 'T-17', online: true }).first(), 'the device online');
+    await waitFor(
+      () => ctx.store.db('devices').where({ device_id: 'T-17', online: true }).first(),
+      'the device online',
+    );
     const routeCode = (await ctx.billing.listRoutes())[0]!.code;
     const got = nextEvent<[RouteMessage]>(device, 'route');
     await assignRoute(ctx, { routeCode, deviceId: 'T-17', actor: 'csr:test' });
     const [route] = await got;
-    await waitFor(() => ctx.store.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(), 'the load to be recorded');
+    await waitFor(
+      () => ctx.store.db('routes').where({ route_code: routeCode, state: 'loaded' }).first(),
+      'the load to be recorded',
+    );
     return {
-      ctx, device, route,
+      ctx,
+      device,
+      route,
       get field() {
         return field;
       },
@@ -59,7 +75,12 @@ describe('MQTT faults', () => {
   }
 
   /** Reads the route, waits for `after` acks, breaks something, and checks that every reading is stored once. */
-  async function sendThrough(r: { ctx: GatewayContext; device: FieldDevice; route: RouteMessage }, after: number, fault: () => Promise<void>, timeoutMs = 60_000) {
+  async function sendThrough(
+    r: { ctx: GatewayContext; device: FieldDevice; route: RouteMessage },
+    after: number,
+    fault: () => Promise<void>,
+    timeoutMs = 60_000,
+  ) {
     let acks = 0;
     const faulted = new Promise<void>((resolve) => {
       r.device.on('acked', () => {
@@ -78,16 +99,26 @@ describe('MQTT faults', () => {
     expect(Number((await db('import_batches').where({ source: 'mqtt' }).count({ n: '*' }).first())!.n)).toBe(batches);
   }
 
-  it.each(availableBrokers())('a device that drops off the network mid-stream catches up once back ($name)', async (broker) => {
-    const r = await rig('mqf_off', broker);
-    await sendThrough(r, 3, async () => {
-      r.device.goOffline();
-      // The broker publishes the device's last will: the gateway shows it offline.
-      await waitFor(() => r.ctx.store.db('devices').where({ device_id: 'T-17', online: false }).first(), 'the device shown offline', 10_000);
-      r.device.goOnline();
-    });
-    expect(await r.ctx.store.db('devices').where({ device_id: 'T-17' }).first()).toMatchObject({ online: expect.anything(), app_version: 'fieldgate-sim 1.0' });
-  });
+  it.each(availableBrokers())(
+    'a device that drops off the network mid-stream catches up once back ($name)',
+    async (broker) => {
+      const r = await rig('mqf_off', broker);
+      await sendThrough(r, 3, async () => {
+        r.device.goOffline();
+        // The broker publishes the device's last will: the gateway shows it offline.
+        await waitFor(
+          () => r.ctx.store.db('devices').where({ device_id: 'T-17', online: false }).first(),
+          'the device shown offline',
+          10_000,
+        );
+        r.device.goOnline();
+      });
+      expect(await r.ctx.store.db('devices').where({ device_id: 'T-17' }).first()).toMatchObject({
+        online: expect.anything(),
+        app_version: 'fieldgate-sim 1.0',
+      });
+    },
+  );
 
   it('the embedded broker restarted with the gateway mid-stream', async () => {
     const r = await rig('mqf_emb', { name: 'embedded', url: null }, { brokerPort: await freePort() });
@@ -101,18 +132,26 @@ describe('MQTT faults', () => {
     await sendThrough(r, 3, () => mosquitto.restart(1000));
   });
 
-  it.skipIf(!postgres)('PostgreSQL unreachable for 30 s while the device publishes', async () => {
-    const r = await rig('mqf_pg', { name: 'embedded', url: null }, { dialect: postgres, brokerPort: await freePort() });
-    const url = new URL(r.ctx.config.store.url);
-    const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    cleanup.push(() => proxy.close());
-    url.port = String(proxy.port);
-    const store = openStore(url.toString());
-    cleanup.push(() => store.close());
-    const proxied = { ...r.ctx, store };
-    await r.restartGateway(proxied);
-    // Stop the gateway before its store closes (cleanup runs in reverse).
-    cleanup.push(() => r.field.stop());
-    await sendThrough({ ...r, ctx: proxied }, 3, () => proxy.cut(30_000), 90_000);
-  }, 120_000);
+  it.skipIf(!postgres)(
+    'PostgreSQL unreachable for 30 s while the device publishes',
+    async () => {
+      const r = await rig(
+        'mqf_pg',
+        { name: 'embedded', url: null },
+        { dialect: postgres, brokerPort: await freePort() },
+      );
+      const url = new URL(r.ctx.config.store.url);
+      const proxy = await tcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+      cleanup.push(() => proxy.close());
+      url.port = String(proxy.port);
+      const store = openStore(url.toString());
+      cleanup.push(() => store.close());
+      const proxied = { ...r.ctx, store };
+      await r.restartGateway(proxied);
+      // Stop the gateway before its store closes (cleanup runs in reverse).
+      cleanup.push(() => r.field.stop());
+      await sendThrough({ ...r, ctx: proxied }, 3, () => proxy.cut(30_000), 90_000);
+    },
+    120_000,
+  );
 });

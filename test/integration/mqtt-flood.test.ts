@@ -1,7 +1,8 @@
 import mqtt from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { FieldService } from '../../src/field/field-service.js';
-import { issueMqttSecret } from '../../src/store/mqtt-accounts-repo.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupAfterEach } from '../helpers/cleanup.js';
+import type { FieldService } from '../../src/flows/field/field-service.js';
+import { issueMqttSecret } from '../../src/infra/store/mqtt-accounts-repo.js';
 import { waitFor } from '../helpers/dock.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway } from '../helpers/gateway.js';
@@ -16,10 +17,7 @@ import { fieldConfig, startField } from '../helpers/mqtt.js';
 const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
 
 describe('flood on the embedded broker', () => {
-  const cleanup: (() => Promise<unknown>)[] = [];
-  afterEach(async () => {
-    for (const c of cleanup.splice(0).reverse()) await c();
-  });
+  const cleanup = cleanupAfterEach();
 
   async function flood(maxBacklog: number, messages: number): Promise<{ peak: number; handled: number }> {
     const gw = await testGateway(sqlite, { label: 'flood', accounts: 20, routes: 1 });
@@ -29,12 +27,23 @@ describe('flood on the embedded broker', () => {
     const field: FieldService = await startField(ctx);
     cleanup.push(() => field.stop());
     const secret = await issueMqttSecret(ctx.store.db, 'T-F', 'device', ctx.clock());
-    const device = await mqtt.connectAsync(field.brokerUrl, { clientId: 'T-F', username: 'T-F', password: secret, reconnectPeriod: 0 });
+    const device = await mqtt.connectAsync(field.brokerUrl, {
+      clientId: 'T-F',
+      username: 'T-F',
+      password: secret,
+      reconnectPeriod: 0,
+    });
     cleanup.push(() => device.endAsync(true));
     const topic = `${ctx.config.mqtt.prefix}/devices/T-F/readings`;
-    const handled = () => [...field.messageCounts].filter(([k]) => k.startsWith('readings ')).reduce((n, [, v]) => n + v, 0);
-    // A buggy app sending the same broken batch over and over, without waiting: each one costs the gateway an exception row and an error message.
-    await Promise.all(Array.from({ length: messages }, (_, i) => device.publishAsync(topic, `{"batchId":"B${i}","lines":[`, { qos: 1 })));
+    const handled = () =>
+      [...field.messageCounts].filter(([k]) => k.startsWith('readings ')).reduce((n, [, v]) => n + v, 0);
+    // A buggy app sending the same broken batch over and over, without waiting: each one costs the gateway an
+    // exception row and an error message.
+    await Promise.all(
+      Array.from({ length: messages }, (_, i) =>
+        device.publishAsync(topic, `{"batchId":"B${i}","lines":[`, { qos: 1 }),
+      ),
+    );
     await waitFor(() => handled() >= messages, `${messages} messages handled`, 60_000);
     return { peak: field.broker!.backlogPeak, handled: handled() };
   }

@@ -1,11 +1,10 @@
-import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FieldService } from '../../src/field/field-service.js';
-import type { GatewayContext } from '../../src/app/context.js';
-import { issueMqttSecret } from '../../src/store/mqtt-accounts-repo.js';
+import type { FieldService } from '../../src/flows/field/field-service.js';
+import type { GatewayContext } from '../../src/flows/context.js';
+import { issueMqttSecret } from '../../src/infra/store/mqtt-accounts-repo.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
-import { fieldConfig, startField } from '../helpers/mqtt.js';
+import { brokerClients, fieldConfig, startField } from '../helpers/mqtt.js';
 
 /**
  * The embedded broker's doors: no anonymous access, no wrong secrets, no borrowed client ids,
@@ -19,7 +18,7 @@ describe('embedded MQTT broker security', () => {
   let field: FieldService;
   let secretA: string;
   let secretB: string;
-  const clients: mqtt.MqttClient[] = [];
+  const { connect, refusal, closeAll } = brokerClients(() => field.brokerUrl, 3000);
 
   beforeAll(async () => {
     gw = await testGateway(sqlite, { label: 'mq_sec', accounts: 50, routes: 1 });
@@ -29,17 +28,10 @@ describe('embedded MQTT broker security', () => {
     secretB = await issueMqttSecret(ctx.store.db, 'T-B', 'device', ctx.clock());
   });
   afterAll(async () => {
-    for (const c of clients) await c.endAsync(true).catch(() => undefined);
+    await closeAll();
     await field?.stop();
     await gw?.close();
   });
-
-  const connect = async (opts: mqtt.IClientOptions) => {
-    const client = await mqtt.connectAsync(field.brokerUrl, { reconnectPeriod: 0, connectTimeout: 3000, ...opts });
-    clients.push(client);
-    return client;
-  };
-  const refusal = (opts: mqtt.IClientOptions) => connect(opts).then(() => 'connected', (err: Error & { code?: number }) => String(err.code ?? err.message));
 
   it('refuses anonymous access', async () => {
     expect(await refusal({ clientId: 'anon' })).toBe('5');
@@ -68,7 +60,7 @@ describe('embedded MQTT broker security', () => {
 
   it('lets a CSR account watch device topics but not publish', async () => {
     const secret = await issueMqttSecret(ctx.store.db, 'maria', 'csr', ctx.clock());
-    const csr = await connect({ clientId: 'maria-console', username: 'maria', password: secret });
+    const csr = await connect({ clientId: 'maria:console', username: 'maria', password: secret });
     const granted = await csr.subscribeAsync(`${ctx.config.mqtt.prefix}/devices/+/status`, { qos: 1 });
     expect(granted[0]!.qos).toBe(1);
     const gone = new Promise((r) => csr.once('close', () => r(undefined)));
@@ -89,12 +81,20 @@ describe('embedded MQTT broker security', () => {
     b.on('message', (t) => bSees.push(t));
     const a = await connect({ clientId: 'T-A', username: 'T-A', password: secretA });
     const closed = new Promise((r) => a.once('close', () => r(undefined)));
-    a.publish(`${ctx.config.mqtt.prefix}/devices/T-B/readings`, JSON.stringify({ batchId: 'X', route: 'R01', lines: ['x'] }), { qos: 1 });
+    a.publish(
+      `${ctx.config.mqtt.prefix}/devices/T-B/readings`,
+      JSON.stringify({ batchId: 'X', route: 'R01', lines: ['x'] }),
+      { qos: 1 },
+    );
     await closed; // the broker drops a client that publishes where it may not
     a.publish(`${ctx.config.mqtt.prefix}/devices/T-B/status`, '{"online":false}', { qos: 0 });
     // Its own topics still work, for a fresh connection.
     const again = await connect({ clientId: 'T-A', username: 'T-A', password: secretA });
-    await again.publishAsync(`${ctx.config.mqtt.prefix}/devices/T-A/status`, JSON.stringify({ online: true, battery: 50 }), { qos: 1 });
+    await again.publishAsync(
+      `${ctx.config.mqtt.prefix}/devices/T-A/status`,
+      JSON.stringify({ online: true, battery: 50 }),
+      { qos: 1 },
+    );
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toEqual(['T-A:status']);
     expect(bSees.filter((t) => t.endsWith('/readings'))).toEqual([]);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { claimPending, enqueue, releaseOwnClaims } from '../../src/store/outbox-repo.js';
+import { claimPending, enqueue, releaseOwnClaims } from '../../src/infra/store/outbox-repo.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -15,21 +15,33 @@ describe.each(availableDialects())('outbox claims on $name', (dialect) => {
   });
   afterAll(async () => gw?.close());
 
-  it('fault finding claim from the future: takes over a claim stamped ahead of its clock, and a restarted sender gets its own claims back', async () => {
-    const db = gw.ctx.store.db;
-    const t = new Date('2026-11-23T19:10:14.957Z');
-    await enqueue(db, 'test.claims', [{ key: 'k1', payload: { n: 1 } }], t.toISOString());
-    expect((await claimPending(db, 'test.claims', 5, 'gateway-a', t, 30_000)).map((i) => i.key)).toEqual(['k1']);
-    // Another sender 10 s later on the same clock: the claim is fresh, nothing to take.
-    expect(await claimPending(db, 'test.claims', 5, 'gateway-b', new Date(t.getTime() + 10_000), 30_000)).toEqual([]);
-    // A sender whose clock stepped back 15 minutes: the claim is from its future, so it is taken over.
-    expect((await claimPending(db, 'test.claims', 5, 'gateway-c', new Date(t.getTime() - 15 * 60_000), 30_000)).map((i) => i.key)).toEqual(['k1']);
+  it(
+    'fault finding claim from the future: takes over a claim stamped ahead of its clock, and a restarted sender ' +
+      'gets its own claims back',
+    async () => {
+      const db = gw.ctx.store.db;
+      const t = new Date('2026-11-23T19:10:14.957Z');
+      await enqueue(db, 'test.claims', [{ key: 'k1', payload: { n: 1 } }], t.toISOString());
+      expect((await claimPending(db, 'test.claims', 5, 'gateway-a', t, 30_000)).map((i) => i.key)).toEqual(['k1']);
+      // Another sender 10 s later on the same clock: the claim is fresh, nothing to take.
+      expect(await claimPending(db, 'test.claims', 5, 'gateway-b', new Date(t.getTime() + 10_000), 30_000)).toEqual([]);
+      // A sender whose clock stepped back 15 minutes: the claim is from its future, so it is taken over.
+      expect(
+        (await claimPending(db, 'test.claims', 5, 'gateway-c', new Date(t.getTime() - 15 * 60_000), 30_000)).map(
+          (i) => i.key,
+        ),
+      ).toEqual(['k1']);
 
-    // A sender restarted under its own name gets back what it claimed before, at once.
-    await enqueue(db, 'test.claims2', [{ key: 'k2', payload: { n: 2 } }], t.toISOString());
-    expect((await claimPending(db, 'test.claims2', 5, 'gateway-d', t, 30_000)).map((i) => i.key)).toEqual(['k2']);
-    expect(await claimPending(db, 'test.claims2', 5, 'gateway-d', new Date(t.getTime() + 1000), 30_000)).toEqual([]);
-    expect(await releaseOwnClaims(db, 'test.claims2', 'gateway-d')).toBe(1);
-    expect((await claimPending(db, 'test.claims2', 5, 'gateway-d', new Date(t.getTime() + 2000), 30_000)).map((i) => i.key)).toEqual(['k2']);
-  });
+      // A sender restarted under its own name gets back what it claimed before, at once.
+      await enqueue(db, 'test.claims2', [{ key: 'k2', payload: { n: 2 } }], t.toISOString());
+      expect((await claimPending(db, 'test.claims2', 5, 'gateway-d', t, 30_000)).map((i) => i.key)).toEqual(['k2']);
+      expect(await claimPending(db, 'test.claims2', 5, 'gateway-d', new Date(t.getTime() + 1000), 30_000)).toEqual([]);
+      expect(await releaseOwnClaims(db, 'test.claims2', 'gateway-d')).toBe(1);
+      expect(
+        (await claimPending(db, 'test.claims2', 5, 'gateway-d', new Date(t.getTime() + 2000), 30_000)).map(
+          (i) => i.key,
+        ),
+      ).toEqual(['k2']);
+    },
+  );
 });

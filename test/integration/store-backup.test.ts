@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeContext, openContext, prepare } from '../../src/app/gateway.js';
-import { silentLogger } from '../../src/log/logger.js';
-import { backupStore, restoreStore } from '../../src/store/backup.js';
+import { prepare } from '../../src/entry/gateway.js';
+import { closeContext, openContext } from '../../src/flows/context.js';
+import { silentLogger } from '../../src/infra/log/logger.js';
+import { backupStore, restoreStore } from '../../src/infra/store/backup.js';
 import { runCli } from '../helpers/cli.js';
 import { availableDialects } from '../helpers/databases.js';
 import { NOW, testGateway, type TestGateway } from '../helpers/gateway.js';
@@ -20,7 +21,8 @@ const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
 describe('store backup and restore', () => {
   let gw: TestGateway;
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-backup-'));
-  const count = async (db = gw.ctx.store.db) => Number(((await db('readings').count({ n: '*' }).first()) as { n: number }).n);
+  const count = async (db = gw.ctx.store.db) =>
+    Number(((await db('readings').count({ n: '*' }).first()) as { n: number }).n);
 
   beforeAll(async () => {
     gw = await testGateway(sqlite, { label: 'backup', accounts: 120, routes: 2 });
@@ -38,7 +40,16 @@ describe('store backup and restore', () => {
     const writes = (async () => {
       while (writing) {
         await gw.ctx.store.db.transaction(async (trx) => {
-          await trx('exceptions').insert(Array.from({ length: 50 }, () => ({ source: 'file', kind: 'TROUBLE', severity: 'info', message: 'during backup', status: 'open', created_at: NOW.toISOString() })));
+          await trx('exceptions').insert(
+            Array.from({ length: 50 }, () => ({
+              source: 'file',
+              kind: 'TROUBLE',
+              severity: 'info',
+              message: 'during backup',
+              status: 'open',
+              created_at: NOW.toISOString(),
+            })),
+          );
         });
         await new Promise((r) => setImmediate(r));
       }
@@ -54,24 +65,42 @@ describe('store backup and restore', () => {
     await gw.ctx.store.db('readings').del();
     expect(await count()).toBe(0);
     await closeContext(gw.ctx);
-    await expect(restoreStore(gw.store.url, file)).rejects.toMatchObject({ code: 'EXISTS', detail: { field: 'force' } });
+    await expect(restoreStore(gw.store.url, file)).rejects.toMatchObject({
+      code: 'EXISTS',
+      detail: { field: 'force' },
+    });
     await restoreStore(gw.store.url, file, { force: true });
     gw.ctx = openContext(gw.config, silentLogger(), () => NOW);
     await prepare(gw.ctx);
     expect(await count()).toBe(before);
     // Whole transactions only: the exceptions written during the backup are there in batches of 50.
-    const during = Number(((await gw.ctx.store.db('exceptions').where({ message: 'during backup' }).count({ n: '*' }).first()) as { n: number }).n);
+    const during = Number(
+      (
+        (await gw.ctx.store.db('exceptions').where({ message: 'during backup' }).count({ n: '*' }).first()) as {
+          n: number;
+        }
+      ).n,
+    );
     expect(during % 50).toBe(0);
   });
 
   it('does it from the CLI, and refuses to overwrite a file or to restore what is not a store', async () => {
     const config = path.join(dir, 'cfg.json');
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(config, JSON.stringify({ store: { url: gw.store.url }, billing: { url: gw.billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } }, dataDir: dir }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        store: { url: gw.store.url },
+        billing: { url: gw.billing.url, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
+        dataDir: dir,
+      }),
+    );
     const file = path.join(dir, 'store-2.sqlite');
     const backup = await runCli(['--config', config, 'store', 'backup', file], { cwd: dir });
     expect(backup.code, backup.stderr).toBe(0);
-    expect(backup.stdout).toMatch(/^store backed up to .*store-2\.sqlite: [\d,]+ bytes, [\d,]+ readings, migrations up to 007_console_security\n$/);
+    expect(backup.stdout).toMatch(
+      /^store backed up to .*store-2\.sqlite: [\d,]+ bytes, [\d,]+ readings, migrations up to 007_console_security\n$/,
+    );
     const again = await runCli(['--config', config, 'store', 'backup', file], { cwd: dir });
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('a backup never overwrites a file');
@@ -83,6 +112,9 @@ describe('store backup and restore', () => {
   });
 
   it('points a PostgreSQL store at pg_dump', async () => {
-    await expect(backupStore('postgres://postgres@127.0.0.1:5432/test', path.join(dir, 'x'))).rejects.toMatchObject({ code: 'USE_DATABASE_TOOLS', message: expect.stringContaining('pg_dump --format=custom') });
+    await expect(backupStore('postgres://postgres@127.0.0.1:5432/test', path.join(dir, 'x'))).rejects.toMatchObject({
+      code: 'USE_DATABASE_TOOLS',
+      message: expect.stringContaining('pg_dump --format=custom'),
+    });
   });
 });

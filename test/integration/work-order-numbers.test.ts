@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorkOrder } from '../../src/work-orders/work-orders.js';
+import { createWorkOrder } from '../../src/flows/work-orders/work-orders.js';
 import { availableDialects } from '../helpers/databases.js';
 import { NOW, testGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -22,11 +22,33 @@ describe.each(availableDialects())('work-order numbers on $name', (dialect) => {
     const drawn = ['WO261123AAAA', 'WO261123AAAA', 'WO261123AAAA', 'WO261123BBBB'];
     const draw = () => drawn.shift()!;
     const actor = { role: 'system', name: 'past-due' } as const;
-    const first = await createWorkOrder(gw.ctx.store.db, gw.config, { source: 'past-due', type: 'DisconnectWarning' }, actor, NOW, { draw });
-    const second = await createWorkOrder(gw.ctx.store.db, gw.config, { source: 'past-due', type: 'DisconnectWarning' }, actor, NOW, { draw });
+    const first = await createWorkOrder(
+      gw.ctx.store.db,
+      gw.config,
+      { source: 'past-due', type: 'DisconnectWarning' },
+      actor,
+      NOW,
+      { draw },
+    );
+    const second = await createWorkOrder(
+      gw.ctx.store.db,
+      gw.config,
+      { source: 'past-due', type: 'DisconnectWarning' },
+      actor,
+      NOW,
+      { draw },
+    );
     expect([first.order.orderNo, second.order.orderNo]).toEqual(['WO261123AAAA', 'WO261123BBBB']);
     expect(drawn).toEqual([]);
-    await expect(createWorkOrder(gw.ctx.store.db, gw.config, { source: 'csr', type: 'ReRead', orderNo: 'WO261123BBBB' }, { role: 'csr', name: 'maria' }, NOW)).rejects.toMatchObject({ code: 'DUPLICATE', status: 409 });
+    await expect(
+      createWorkOrder(
+        gw.ctx.store.db,
+        gw.config,
+        { source: 'csr', type: 'ReRead', orderNo: 'WO261123BBBB' },
+        { role: 'csr', name: 'maria' },
+        NOW,
+      ),
+    ).rejects.toMatchObject({ code: 'DUPLICATE', status: 409 });
     expect(Number(((await gw.ctx.store.db('work_orders').count({ n: '*' }).first()) as { n: number }).n)).toBe(2);
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import * as q from '../../src/billing/queries.js';
-import { createReferenceSchema } from '../../src/billing/reference/schema.js';
-import { loadConfig } from '../../src/config/load.js';
-import { sqlRenderer } from '../../src/db/connect.js';
-import { rowsPerStatement } from '../../src/db/sql-utils.js';
+import * as q from '../../src/infra/billing/queries.js';
+import { createReferenceSchema } from '../../src/infra/billing/reference/schema.js';
+import { loadConfig } from '../../src/infra/config/load.js';
+import { sqlRenderer } from '../../src/infra/db/connect.js';
+import { rowsPerStatement } from '../../src/infra/db/sql-utils.js';
 
 /**
  * SQL Server is not available here, so the SQL the billing layer sends it is pinned by
@@ -24,7 +24,13 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectRegisters(mssql, mapping, ['W1', 'W2']))).toMatchSnapshot();
     expect(sql(q.selectHistory(mssql, mapping, ['W1'], '2025-10-01'))).toMatchSnapshot();
     expect(sql(q.selectMetersById(mssql, mapping, ['W1']))).toMatchSnapshot();
-    expect(sql(q.selectExistingKeys(mssql, mapping.readUpload.table, mapping.readUpload.columns.readKey, ['W1|1|2026-11-23T15:00:00.000Z']))).toMatchSnapshot();
+    expect(
+      sql(
+        q.selectExistingKeys(mssql, mapping.readUpload.table, mapping.readUpload.columns.readKey, [
+          'W1|1|2026-11-23T15:00:00.000Z',
+        ]),
+      ),
+    ).toMatchSnapshot();
     expect(sql(q.selectOpenServiceOrders(mssql, mapping))).toMatchSnapshot();
     expect(sql(q.selectLedgerMeters(mssql, mapping, ['W1', 'W2']))).toMatchSnapshot();
   });
@@ -35,10 +41,32 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectAccountStanding(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
   });
   it('writes the upload batch and reads with Date parameters', () => {
-    expect(sql(q.insertUploadBatch(mssql, mapping, { batchId: 'b-1', kind: 'READS', source: 'fieldgate', rowCount: 2, checksum: 'abc', createdAt: '2026-11-23T16:00:00.000Z' }))).toMatchSnapshot();
+    expect(
+      sql(
+        q.insertUploadBatch(mssql, mapping, {
+          batchId: 'b-1',
+          kind: 'READS',
+          source: 'fieldgate',
+          rowCount: 2,
+          checksum: 'abc',
+          createdAt: '2026-11-23T16:00:00.000Z',
+        }),
+      ),
+    ).toMatchSnapshot();
     const row: q.ReadUploadRow = {
-      readKey: 'W1|1|2026-11-23T15:00:00.000Z', meterId: 'W1', registerNo: 1, readValue: 30, readAt: '2026-11-23T15:00:00.000Z', readType: 'actual',
-      source: 'HANDHELD', readerId: 'R1', method: 'K', readCode: null, skipCode: null, troubleCode: null, note: null,
+      readKey: 'W1|1|2026-11-23T15:00:00.000Z',
+      meterId: 'W1',
+      registerNo: 1,
+      readValue: 30,
+      readAt: '2026-11-23T15:00:00.000Z',
+      readType: 'actual',
+      source: 'HANDHELD',
+      readerId: 'R1',
+      method: 'K',
+      readCode: null,
+      skipCode: null,
+      troubleCode: null,
+      note: null,
     };
     const record = q.readUploadRecord(mssql, mapping, row, 'b-1', '2026-11-23T16:00:00.000Z');
     expect(record.read_at).toBeInstanceOf(Date);
@@ -46,12 +74,21 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(mssql(mapping.readUpload.table).insert([record]))).toMatchSnapshot();
   });
   it('writes completed field work', () => {
-    const row: q.FieldWorkUploadRow = { completionKey: 'WO-1', orderNo: 'SO000001', outcome: 'COMPLETED', completedAt: '2026-11-23T16:00:00.000Z', technician: 'tom', finalRead: 1234, newMeterSerial: null, newMeterRead: null };
+    const row: q.FieldWorkUploadRow = {
+      completionKey: 'WO-1',
+      orderNo: 'SO000001',
+      outcome: 'COMPLETED',
+      completedAt: '2026-11-23T16:00:00.000Z',
+      technician: 'tom',
+      finalRead: 1234,
+      newMeterSerial: null,
+      newMeterRead: null,
+    };
     const record = q.fieldWorkUploadRecord(mssql, mapping, row, 'b-2');
     expect(record.completed_at).toBeInstanceOf(Date);
     expect(sql(mssql(mapping.fieldWorkUpload.table).insert([record]))).toMatchSnapshot();
   });
-  it('keeps each insert under SQL Server\'s 2,100 parameters', () => {
+  it("keeps each insert under SQL Server's 2,100 parameters", () => {
     expect(rowsPerStatement(15) * 15).toBeLessThanOrEqual(2100);
   });
   it('creates the reference CIS schema', () => {

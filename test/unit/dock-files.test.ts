@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TransferTracker } from '../../src/dock/transfer-progress.js';
-import { UploadSpool } from '../../src/dock/upload-spool.js';
+import { TransferTracker } from '../../src/flows/dock/transfer-progress.js';
+import { UploadSpool } from '../../src/flows/dock/upload-spool.js';
 
 describe('upload spool', () => {
   const sha = 'ab'.repeat(32);
@@ -42,7 +42,13 @@ describe('upload spool', () => {
 describe('transfer progress', () => {
   it('shows records, the rate over the last seconds and the time left', () => {
     const t = new TransferTracker({ direction: 'load', route: 'R01', bytesTotal: 176_000, fromOffset: 17_600 }, 176, 0);
-    expect(t.status).toMatchObject({ bytesDone: 17_600, records: 100, recordsTotal: 1000, bytesPerSecond: 0, secondsLeft: null });
+    expect(t.status).toMatchObject({
+      bytesDone: 17_600,
+      records: 100,
+      recordsTotal: 1000,
+      bytesPerSecond: 0,
+      secondsLeft: null,
+    });
     for (let s = 1; s <= 10; s++) t.update(17_600 + s * 11_000, 176_000, s * 1000);
     expect(t.status).toMatchObject({ bytesDone: 127_600, records: 725, bytesPerSecond: 11_000, secondsLeft: 5 });
     // A stall shows at once: the rate is over the last 5 s, not the whole transfer.

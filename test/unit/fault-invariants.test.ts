@@ -84,29 +84,55 @@ describe('fault suite invariant checker', () => {
       t.string('outcome');
     });
     const journal = path.join(dir, 'journal.tsv');
-    writeFileSync(journal, [
-      `HH-0001\tR01\t${readLine('W1', 1, 120, '20261122093000')}`,
-      `HH-0001\tR01\t${readLine('W2', 1, null, '20261122093100')}`,
-      `T-0001\tR02\t${readLine('W3', 1, 9000, '20261122093200')}`,
-    ].map((l) => `${l}\n`).join(''));
+    writeFileSync(
+      journal,
+      [
+        `HH-0001\tR01\t${readLine('W1', 1, 120, '20261122093000')}`,
+        `HH-0001\tR01\t${readLine('W2', 1, null, '20261122093100')}`,
+        `T-0001\tR02\t${readLine('W3', 1, 9000, '20261122093200')}`,
+      ]
+        .map((l) => `${l}\n`)
+        .join(''),
+    );
     // The good outcome: W1 posted, W2 a skip, W3 held for a CSR with an open exception.
-    await store('readings').insert([
+    await store<Record<string, unknown>>('readings').insert([
       { meter_id: 'W1', register: 1, reading: 120, status: 'valid' },
       { meter_id: 'W2', register: 1, reading: null, status: 'skipped' },
       { meter_id: 'W3', register: 1, reading: 9000, status: 'held' },
     ]);
-    await store('exceptions').insert({ meter_id: 'W3', status: 'open' });
-    await billing('cis_read_upload').insert({ meter_id: 'W1', register_no: 1, read_value: 120, read_at: '2026-11-22T15:30:00Z', read_source: 'HH' });
+    await store<Record<string, unknown>>('exceptions').insert({ meter_id: 'W3', status: 'open' });
+    await billing('cis_read_upload').insert({
+      meter_id: 'W1',
+      register_no: 1,
+      read_value: 120,
+      read_at: '2026-11-22T15:30:00Z',
+      read_source: 'HH',
+    });
     await billing('cis_fieldwork_upload').insert({ order_no: 'F1-1', outcome: 'COMPLETED' });
     return { storeUrl: `sqlite:${storeFile}`, billingUrl: `sqlite:${billingFile}`, journal };
   }
 
   const check = (w: { storeUrl: string; billingUrl: string; journal: string }) =>
-    checkInvariants({ journalFile: w.journal, zone: ZONE, completedOrders: [{ orderNo: 'F1-1', outcome: 'COMPLETED' }], ami: { meters: [], days: 0 } }, w.storeUrl, w.billingUrl);
+    checkInvariants(
+      {
+        journalFile: w.journal,
+        zone: ZONE,
+        completedOrders: [{ orderNo: 'F1-1', outcome: 'COMPLETED' }],
+        ami: { meters: [], days: 0 },
+      },
+      w.storeUrl,
+      w.billingUrl,
+    );
 
-  it('reads the journal with the read time in the utility\'s zone', () => {
+  it("reads the journal with the read time in the utility's zone", () => {
     const [first] = sentReadings(`HH-0001\tR01\t${readLine('W1', 1, 120, '20261122093000')}\n`, ZONE);
-    expect(first).toEqual({ device: 'HH-0001', meterId: 'W1', register: 1, value: 120, readAt: '2026-11-22T15:30:00Z' });
+    expect(first).toEqual({
+      device: 'HH-0001',
+      meterId: 'W1',
+      register: 1,
+      value: 120,
+      readAt: '2026-11-22T15:30:00Z',
+    });
   });
 
   it('finds nothing when every reading is billed once, skipped or held for a CSR', async () => {
@@ -115,8 +141,14 @@ describe('fault suite invariant checker', () => {
 
   it('names a reading billed twice', async () => {
     const w = await world();
-    await billing('cis_read_upload').insert({ meter_id: 'W1', register_no: 1, read_value: 120, read_at: '2026-11-22T15:30:00Z', read_source: 'HH' });
-    expect(await check(w)).toEqual(['HH-0001\'s reading of meter W1 register 1: in billing 2 times']);
+    await billing('cis_read_upload').insert({
+      meter_id: 'W1',
+      register_no: 1,
+      read_value: 120,
+      read_at: '2026-11-22T15:30:00Z',
+      read_source: 'HH',
+    });
+    expect(await check(w)).toEqual(["HH-0001's reading of meter W1 register 1: in billing 2 times"]);
   });
 
   it('names a reading lost from the store and a valid one never posted', async () => {
@@ -124,17 +156,25 @@ describe('fault suite invariant checker', () => {
     await store('readings').where({ meter_id: 'W2' }).delete();
     await billing('cis_read_upload').delete();
     expect(await check(w)).toEqual([
-      'HH-0001\'s reading of meter W1 register 1 (120 at 2026-11-22T15:30:00Z): not in billing, and not held for a CSR (stored as valid)',
-      'HH-0001\'s reading of meter W2 register 1: stored 0 times in the gateway (expected once)',
+      "HH-0001's reading of meter W1 register 1 (120 at 2026-11-22T15:30:00Z): not in billing, and not held for a " +
+        'CSR (stored as valid)',
+      "HH-0001's reading of meter W2 register 1: stored 0 times in the gateway (expected once)",
     ]);
   });
 
-  it('names a billed value that differs from the device\'s, and a reading no device made', async () => {
+  it("names a billed value that differs from the device's, and a reading no device made", async () => {
     const w = await world();
     await billing('cis_read_upload').where({ meter_id: 'W1' }).update({ read_value: 121 });
-    await billing('cis_read_upload').insert({ meter_id: 'W9', register_no: 1, read_value: 5, read_at: '2026-11-22T15:30:00Z', read_source: 'HH' });
+    await billing('cis_read_upload').insert({
+      meter_id: 'W9',
+      register_no: 1,
+      read_value: 5,
+      read_at: '2026-11-22T15:30:00Z',
+      read_source: 'HH',
+    });
     expect(await check(w)).toEqual([
-      'HH-0001\'s reading of meter W1 register 1: billing has 121 at 2026-11-22T15:30:00Z, the device read 120 at 2026-11-22T15:30:00Z',
+      "HH-0001's reading of meter W1 register 1: billing has 121 at 2026-11-22T15:30:00Z, the device read 120 at " +
+        '2026-11-22T15:30:00Z',
       'billing holds 1 reading(s) of W9 register 1 that no device made',
     ]);
   });
@@ -142,8 +182,8 @@ describe('fault suite invariant checker', () => {
   it('names a completion missing from billing, or there twice', async () => {
     const w = await world();
     await billing('cis_fieldwork_upload').insert({ order_no: 'F1-1', outcome: 'COMPLETED' });
-    expect(await check(w)).toEqual(['completed order F1-1: in billing\'s field-work upload 2 times (expected once)']);
+    expect(await check(w)).toEqual(["completed order F1-1: in billing's field-work upload 2 times (expected once)"]);
     await billing('cis_fieldwork_upload').delete();
-    expect(await check(w)).toEqual(['completed order F1-1: in billing\'s field-work upload 0 times (expected once)']);
+    expect(await check(w)).toEqual(["completed order F1-1: in billing's field-work upload 0 times (expected once)"]);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { bufferLineSource, fileLineSource, linesOf } from '../../src/readings/file-source.js';
+import { bufferLineSource, fileLineSource, linesOf } from '../../src/flows/readings/file-source.js';
 
 const collect = async (it: AsyncIterable<string>) => {
   const out: string[] = [];

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { decodeLine, encodeFile, encodeLine, EncodeError, splitLines, toAscii } from '../../src/fixed-width/codec.js';
-import { listLayouts, loadLayout, parseLayout } from '../../src/fixed-width/layout.js';
+import {
+  decodeLine,
+  encodeFile,
+  encodeLine,
+  EncodeError,
+  splitLines,
+  toAscii,
+} from '../../src/core/fixed-width/codec.js';
+import { parseLayout } from '../../src/core/fixed-width/layout.js';
+import { listLayouts, loadLayout } from '../../src/infra/config/layouts.js';
 import { ConfigError } from '../../src/errors.js';
 
 const dir = 'config/layouts';
@@ -8,8 +16,20 @@ const route = loadLayout(dir, 'route-v1');
 const read = loadLayout(dir, 'read-v1');
 
 const routeRecord = {
-  sequence: 12, account: '0001234-01', meter_id: 'W0001234', meter_serial: 'NP12345678', register: 1, address: '1331 Lake Rd',
-  customer: 'José Peña', meter_type: 'W', dials: 4, prev_read: 9950, low_limit: 9990, high_limit: 120, ert_id: '45678901', location: 'Back yard by fence',
+  sequence: 12,
+  account: '0001234-01',
+  meter_id: 'W0001234',
+  meter_serial: 'NP12345678',
+  register: 1,
+  address: '1331 Lake Rd',
+  customer: 'José Peña',
+  meter_type: 'W',
+  dials: 4,
+  prev_read: 9950,
+  low_limit: 9990,
+  high_limit: 120,
+  ert_id: '45678901',
+  location: 'Back yard by fence',
 };
 
 describe('fixed-width layouts', () => {
@@ -21,10 +41,15 @@ describe('fixed-width layouts', () => {
   });
 
   it('refuses a layout whose fields overlap or run past the line, naming them', () => {
-    const bad = { name: 'x', lineLength: 10, lineEnding: '\r\n', fields: [
-      { name: 'a', start: 1, length: 5, type: 'string' },
-      { name: 'b', start: 4, length: 8, type: 'string' },
-    ] };
+    const bad = {
+      name: 'x',
+      lineLength: 10,
+      lineEnding: '\r\n',
+      fields: [
+        { name: 'a', start: 1, length: 5, type: 'string' },
+        { name: 'b', start: 4, length: 8, type: 'string' },
+      ],
+    };
     expect(() => parseLayout(bad, 'x.json')).toThrow(ConfigError);
     expect(() => parseLayout(bad, 'x.json')).toThrow(/fields a and b overlap/);
     expect(() => parseLayout(bad, 'x.json')).toThrow(/field b ends at 11, past lineLength 10/);
@@ -45,7 +70,14 @@ describe('encode and decode', () => {
     expect(line.slice(104, 114)).toBe('0000009950');
     const { record, errors } = decodeLine(route, line, 1);
     expect(errors).toEqual([]);
-    expect(record).toMatchObject({ sequence: 12, meter_id: 'W0001234', prev_read: 9950, high_limit: 120, customer: 'Jose Pena', dials: 4 });
+    expect(record).toMatchObject({
+      sequence: 12,
+      meter_id: 'W0001234',
+      prev_read: 9950,
+      high_limit: 120,
+      customer: 'Jose Pena',
+      dials: 4,
+    });
   });
 
   it('writes ASCII only: accents stripped, anything else replaced', () => {
@@ -55,8 +87,12 @@ describe('encode and decode', () => {
   it('truncates long names where the layout says so, and refuses elsewhere naming the field', () => {
     expect(encodeLine(route, { ...routeRecord, customer: 'A'.repeat(40) }).slice(76, 101)).toBe('A'.repeat(25));
     expect(() => encodeLine(route, { ...routeRecord, meter_id: 'M'.repeat(13) }, 7)).toThrow(EncodeError);
-    expect(() => encodeLine(route, { ...routeRecord, meter_id: 'M'.repeat(13) }, 7)).toThrow(/record 7, field meter_id: longer than 12/);
-    expect(() => encodeLine(route, { ...routeRecord, meter_type: 'X' })).toThrow(/field meter_type: expected one of W, E, G/);
+    expect(() => encodeLine(route, { ...routeRecord, meter_id: 'M'.repeat(13) }, 7)).toThrow(
+      /record 7, field meter_id: longer than 12/,
+    );
+    expect(() => encodeLine(route, { ...routeRecord, meter_type: 'X' })).toThrow(
+      /field meter_type: expected one of W, E, G/,
+    );
   });
 
   it('maps logical names to a vendor layout through `from`', () => {
@@ -70,11 +106,22 @@ describe('encode and decode', () => {
 
   it('reports a wrong-length line with its line number', () => {
     const { errors } = decodeLine(read, 'short line', 42);
-    expect(errors).toEqual([{ line: 42, field: '(line)', value: 'short line', reason: 'line is 10 characters, layout read-v1 needs 139' }]);
+    expect(errors).toEqual([
+      { line: 42, field: '(line)', value: 'short line', reason: 'line is 10 characters, layout read-v1 needs 139' },
+    ]);
   });
 
   it('reports each bad field with line, field, value and reason, and keeps the good fields', () => {
-    const good = encodeLine(read, { sequence: 3, account: 'A1', meter_id: 'M1', register: 1, reading: 1234, read_at: '20261123091500', method: 'K', reader_id: 'R1' });
+    const good = encodeLine(read, {
+      sequence: 3,
+      account: 'A1',
+      meter_id: 'M1',
+      register: 1,
+      reading: 1234,
+      read_at: '20261123091500',
+      method: 'K',
+      reader_id: 'R1',
+    });
     const bad = good.slice(0, 34) + '12X4567890' + '20260230091500' + 'Z' + good.slice(59);
     const { record, errors } = decodeLine(read, bad, 9);
     expect(errors).toEqual([
@@ -87,7 +134,16 @@ describe('encode and decode', () => {
   });
 
   it('decodes blanks as null and signed GPS decimals', () => {
-    const line = encodeLine(read, { sequence: 1, account: 'A', meter_id: 'M', register: 1, read_at: '20261123091500', skip_code: 'DOG', lat: 39.80592, lon: -89.640143 });
+    const line = encodeLine(read, {
+      sequence: 1,
+      account: 'A',
+      meter_id: 'M',
+      register: 1,
+      read_at: '20261123091500',
+      skip_code: 'DOG',
+      lat: 39.80592,
+      lon: -89.640143,
+    });
     const { record, errors } = decodeLine(read, line, 1);
     expect(errors).toEqual([]);
     expect(record).toMatchObject({ reading: null, method: null, skip_code: 'DOG', lat: 39.80592, lon: -89.640143 });

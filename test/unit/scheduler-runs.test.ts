@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import type { GatewayContext } from '../../src/app/context.js';
-import type { JobDefinition } from '../../src/scheduler/job.js';
+import type { GatewayContext } from '../../src/flows/context.js';
+import type { JobDefinition } from '../../src/flows/scheduler/job.js';
 
 const finishers: (() => void)[] = [];
-vi.mock('../../src/scheduler/runner.js', () => ({
+vi.mock('../../src/flows/scheduler/runner.js', () => ({
   runJob: vi.fn(() => new Promise((resolve) => finishers.push(() => resolve({ runId: 1, status: 'ok', counts: {} })))),
 }));
-const { runJob } = await import('../../src/scheduler/runner.js');
-const { Scheduler } = await import('../../src/scheduler/scheduler.js');
+const { runJob } = await import('../../src/flows/scheduler/runner.js');
+const { Scheduler } = await import('../../src/flows/scheduler/scheduler.js');
 
 function harness(cron = '*/2 * * * * *') {
   const lines: { level: string; message: string }[] = [];
@@ -19,7 +19,10 @@ function harness(cron = '*/2 * * * * *') {
       next();
     }
   })();
-  const ctx = { config: { timeZone: 'America/Chicago', jobs: { schedules: { 'post-readings': { cron, enabled: true } } } }, log: winston.createLogger({ transports: [sink] }) } as unknown as GatewayContext;
+  const ctx = {
+    config: { timeZone: 'America/Chicago', jobs: { schedules: { 'post-readings': { cron, enabled: true } } } },
+    log: winston.createLogger({ transports: [sink] }),
+  } as unknown as GatewayContext;
   const job = { name: 'post-readings', description: 'test' } as JobDefinition;
   return { scheduler: new Scheduler(ctx, [job]), job, lines };
 }
@@ -48,7 +51,10 @@ describe('scheduler runs', () => {
   });
 
   it('reports the runs a forward clock step skipped in one line, not one per run', async () => {
-    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'], now: new Date('2026-11-23T18:00:00Z') });
+    vi.useFakeTimers({
+      toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'],
+      now: new Date('2026-11-23T18:00:00Z'),
+    });
     const { scheduler, lines } = harness();
     vi.mocked(runJob).mockImplementation(async () => ({ runId: 1, status: 'ok', counts: {} }));
     scheduler.start();

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import { handleUnhandledRejections } from '../../src/app/unhandled.js';
+import { handleUnhandledRejections } from '../../src/entry/unhandled.js';
 
 /**
  * Fault suite finding "PostgreSQL connections cut": with the store on PostgreSQL, a cut left an
@@ -28,7 +28,12 @@ describe('unhandled rejections in the running gateway', () => {
     try {
       h.handler(new Error('Connection terminated unexpectedly'));
       expect(h.exit).not.toHaveBeenCalled();
-      expect(h.lines).toEqual([{ level: 'warn', message: expect.stringMatching(/database connection was lost .*Connection terminated unexpectedly; going on/) }]);
+      expect(h.lines).toEqual([
+        {
+          level: 'warn',
+          message: expect.stringMatching(/database connection was lost .*Connection terminated unexpectedly; going on/),
+        },
+      ]);
     } finally {
       h.done();
     }
@@ -39,7 +44,10 @@ describe('unhandled rejections in the running gateway', () => {
     try {
       h.handler(new TypeError('cannot read properties of undefined'));
       expect(h.exit).toHaveBeenCalledWith(1);
-      expect(h.lines[0]).toMatchObject({ level: 'error', message: expect.stringMatching(/unhandled promise rejection, exiting: cannot read properties/) });
+      expect(h.lines[0]).toMatchObject({
+        level: 'error',
+        message: expect.stringMatching(/unhandled promise rejection, exiting: cannot read properties/),
+      });
     } finally {
       h.done();
     }

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { checkMove, WORK_ORDER_TYPES, type WorkOrderState } from '../../src/core/work-orders.js';
-import { loadConfig } from '../../src/config/load.js';
+import { loadConfig } from '../../src/infra/config/load.js';
 
 const rules = loadConfig({ env: {} }).workOrders.types;
-const order = (state: WorkOrderState, technician: string | null = 'tom') => ({ orderNo: 'WO1', type: 'TurnOff' as const, state, technician });
+const order = (state: WorkOrderState, technician: string | null = 'tom') => ({
+  orderNo: 'WO1',
+  type: 'TurnOff' as const,
+  state,
+  technician,
+});
 const tom = { role: 'tech' as const, name: 'tom' };
 const csr = { role: 'csr' as const, name: 'maria' };
 const done = { outcome: 'COMPLETED', completedAt: '2026-11-23T15:00:00Z', finalRead: 5 };
@@ -22,35 +27,60 @@ describe('work-order state machine', () => {
     expect(() => checkMove(order('accepted'), 'en_route', tom, {}, rules)).not.toThrow();
     expect(() => checkMove(order('accepted'), 'on_site', tom, {}, rules)).not.toThrow();
     expect(() => checkMove(order('on_site'), 'completed', tom, { completion: done }, rules)).not.toThrow();
-    expect(() => checkMove(order('on_site'), 'failed', tom, { completion: { ...done, reason: 'no access' } }, rules)).not.toThrow();
+    expect(() =>
+      checkMove(order('on_site'), 'failed', tom, { completion: { ...done, reason: 'no access' } }, rules),
+    ).not.toThrow();
   });
 
   it('refuses jumps, moves on final orders, and another technician’s order, naming the field', () => {
-    expect(errorOf(() => checkMove(order('dispatched'), 'completed', tom, { completion: done }, rules))).toMatchObject({ code: 'BAD_STATE', status: 409, detail: { field: 'state' } });
+    expect(errorOf(() => checkMove(order('dispatched'), 'completed', tom, { completion: done }, rules))).toMatchObject({
+      code: 'BAD_STATE',
+      status: 409,
+      detail: { field: 'state' },
+    });
     for (const final of ['completed', 'failed', 'cancelled'] as const) {
       expect(errorOf(() => checkMove(order(final), 'accepted', tom, {}, rules)).code).toBe('BAD_STATE');
       expect(errorOf(() => checkMove(order(final), 'cancelled', csr, { reason: 'x' }, rules)).code).toBe('BAD_STATE');
     }
-    expect(errorOf(() => checkMove(order('dispatched', 'ann'), 'accepted', tom, {}, rules))).toMatchObject({ code: 'NOT_YOURS', status: 403, detail: { field: 'technician' } });
-    expect(errorOf(() => checkMove(order('accepted'), 'cancelled', tom, { reason: 'x' }, rules)).code).toBe('BAD_STATE');
+    expect(errorOf(() => checkMove(order('dispatched', 'ann'), 'accepted', tom, {}, rules))).toMatchObject({
+      code: 'NOT_YOURS',
+      status: 403,
+      detail: { field: 'technician' },
+    });
+    expect(errorOf(() => checkMove(order('accepted'), 'cancelled', tom, { reason: 'x' }, rules)).code).toBe(
+      'BAD_STATE',
+    );
   });
 
   it('lets the office dispatch, re-dispatch and cancel with a reason', () => {
     expect(() => checkMove(order('created', null), 'dispatched', csr, { technician: 'tom' }, rules)).not.toThrow();
     expect(() => checkMove(order('accepted'), 'dispatched', csr, { technician: 'ann' }, rules)).not.toThrow();
-    expect(errorOf(() => checkMove(order('created', null), 'dispatched', csr, {}, rules)).detail.field).toBe('technician');
-    expect(errorOf(() => checkMove(order('on_site'), 'cancelled', csr, { reason: ' ' }, rules)).detail.field).toBe('reason');
+    expect(errorOf(() => checkMove(order('created', null), 'dispatched', csr, {}, rules)).detail.field).toBe(
+      'technician',
+    );
+    expect(errorOf(() => checkMove(order('on_site'), 'cancelled', csr, { reason: ' ' }, rules)).detail.field).toBe(
+      'reason',
+    );
     expect(errorOf(() => checkMove(order('created'), 'accepted', csr, {}, rules)).code).toBe('BAD_STATE');
   });
 
   it('requires each type’s completion fields from config', () => {
     expect(Object.keys(rules).sort()).toEqual([...WORK_ORDER_TYPES].sort());
-    expect(errorOf(() => checkMove(order('on_site'), 'completed', tom, { completion: { ...done, finalRead: null } }, rules)).detail.field).toBe('finalRead');
+    expect(
+      errorOf(() => checkMove(order('on_site'), 'completed', tom, { completion: { ...done, finalRead: null } }, rules))
+        .detail.field,
+    ).toBe('finalRead');
     const exchange = { ...order('on_site'), type: 'ExchangeMeter' as const };
-    expect(errorOf(() => checkMove(exchange, 'completed', tom, { completion: done }, rules)).detail.field).toBe('newMeterSerial');
+    expect(errorOf(() => checkMove(exchange, 'completed', tom, { completion: done }, rules)).detail.field).toBe(
+      'newMeterSerial',
+    );
     const cut = { ...order('on_site'), type: 'CutForNonPayment' as const };
-    expect(errorOf(() => checkMove(cut, 'completed', tom, { completion: { ...done, seals: [] } }, rules)).detail.field).toBe('seals');
-    expect(errorOf(() => checkMove(order('on_site'), 'failed', tom, { completion: done }, rules)).detail.field).toBe('reason');
+    expect(
+      errorOf(() => checkMove(cut, 'completed', tom, { completion: { ...done, seals: [] } }, rules)).detail.field,
+    ).toBe('seals');
+    expect(errorOf(() => checkMove(order('on_site'), 'failed', tom, { completion: done }, rules)).detail.field).toBe(
+      'reason',
+    );
   });
 });
 

@@ -78,19 +78,33 @@ export function encodeFrame(frame: Frame): Buffer {
  * always use 8192. Errors are returned, not thrown: a bad frame is dropped and counted.
  */
 export function decodeBody(body: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Frame | FrameError {
-  if (body.length < HEADER_BYTES + CRC_BYTES) return new FrameError('SHORT', `frame of ${body.length} bytes is shorter than a header and CRC`);
+  if (body.length < HEADER_BYTES + CRC_BYTES)
+    return new FrameError('SHORT', `frame of ${body.length} bytes is shorter than a header and CRC`);
   const buf = Buffer.from(body.buffer, body.byteOffset, body.length);
   const len = buf.readUInt16BE(4);
-  if (buf.length !== HEADER_BYTES + len + CRC_BYTES) return new FrameError('LENGTH', `length field says ${len} payload bytes, frame carries ${buf.length - HEADER_BYTES - CRC_BYTES}`);
+  if (buf.length !== HEADER_BYTES + len + CRC_BYTES)
+    return new FrameError(
+      'LENGTH',
+      `length field says ${len} payload bytes, frame carries ${buf.length - HEADER_BYTES - CRC_BYTES}`,
+    );
   const expected = crc16(buf, 0, HEADER_BYTES + len);
   const got = buf.readUInt16BE(HEADER_BYTES + len);
-  if (expected !== got) return new FrameError('CRC', `CRC 0x${got.toString(16).padStart(4, '0')} does not match 0x${expected.toString(16).padStart(4, '0')}`);
-  if (buf[0] !== PROTOCOL_VERSION) return new FrameError('VERSION', `protocol version ${buf[0]} is not ${PROTOCOL_VERSION}`);
+  if (expected !== got)
+    return new FrameError(
+      'CRC',
+      `CRC 0x${got.toString(16).padStart(4, '0')} does not match 0x${expected.toString(16).padStart(4, '0')}`,
+    );
+  if (buf[0] !== PROTOCOL_VERSION)
+    return new FrameError('VERSION', `protocol version ${buf[0]} is not ${PROTOCOL_VERSION}`);
   const type = buf[1]!;
   if (!NAMES.has(type)) return new FrameError('TYPE', `unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
   const limit = type === FrameType.HELLO || type === FrameType.WELCOME ? MAX_FRAME_LIMIT : maxFrame;
   if (len > limit) return new FrameError('OVERSIZE', `payload of ${len} bytes is over the ${limit}-byte limit`);
-  return { type: type as FrameTypeCode, seq: buf.readUInt16BE(2), payload: Buffer.from(buf.subarray(HEADER_BYTES, HEADER_BYTES + len)) };
+  return {
+    type: type as FrameTypeCode,
+    seq: buf.readUInt16BE(2),
+    payload: Buffer.from(buf.subarray(HEADER_BYTES, HEADER_BYTES + len)),
+  };
 }
 
 /** ACK and NAK carry one u16: the highest seq received in order, or the seq expected next. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { FrameType, type FrameTypeCode } from './frame.js';
+import { DEVICE_ID_PATTERN, DEVICE_ID_RULE } from '../../../src/core/device-id.js';
 
 /**
  * The JSON payloads of FDP/1 (dock-protocol.md, "Session" and "Transfers"), validated with zod
@@ -10,7 +11,7 @@ const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA
 const count = z.number().int().min(0);
 
 export const helloSchema = z.object({
-  device: z.string().min(1).max(32),
+  device: z.string().regex(DEVICE_ID_PATTERN, DEVICE_ID_RULE),
   model: z.string().max(40).optional(),
   fw: z.string().max(40).optional(),
   proto: z.number().int(),
@@ -19,16 +20,43 @@ export const helloSchema = z.object({
   clock: z.string().optional(),
   battery: z.number().int().min(0).max(100).optional(),
   routes: z
-    .array(z.object({ route: routeCode, cycle: z.string().max(10).optional(), records: count, read: count.optional(), bytes: count, sha256 }))
+    .array(
+      z.object({
+        route: routeCode,
+        cycle: z.string().max(10).optional(),
+        records: count,
+        read: count.optional(),
+        bytes: count,
+        sha256,
+      }),
+    )
     .default([]),
 });
-export const welcomeSchema = z.object({ session: z.string(), maxFrame: z.number().int(), window: z.number().int(), time: z.string() });
-export const loadBeginSchema = z.object({ route: routeCode, cycle: z.string().max(10), records: count, bytes: count, layout: z.string(), sha256 });
+export const welcomeSchema = z.object({
+  session: z.string(),
+  maxFrame: z.number().int(),
+  window: z.number().int(),
+  time: z.string(),
+});
+export const loadBeginSchema = z.object({
+  route: routeCode,
+  cycle: z.string().max(10),
+  records: count,
+  bytes: count,
+  layout: z.string(),
+  sha256,
+});
 export const readySchema = z.object({ route: routeCode, fromOffset: count });
 export const loadEndSchema = z.object({ route: routeCode, sha256 });
 export const loadOkSchema = z.object({ route: routeCode, records: count });
 export const unloadBeginSchema = z.object({ route: routeCode, fromOffset: count });
-export const unloadInfoSchema = z.object({ route: routeCode, records: count, bytes: count, layout: z.string(), sha256 });
+export const unloadInfoSchema = z.object({
+  route: routeCode,
+  records: count,
+  bytes: count,
+  layout: z.string(),
+  sha256,
+});
 export const unloadEndSchema = z.object({ route: routeCode, sha256 });
 export const clearSchema = z.object({ route: routeCode, sha256 });
 export const clearedSchema = z.object({ route: routeCode });

@@ -1,6 +1,7 @@
+/** A value for a missing interval from history, or null when history has none. */
+
 import { addFlag, isoAt, round6, type Interval, type VeeFinding } from './types.js';
 
-/** A value for a missing interval from history, or null when history has none. */
 export type Profile = (startAt: number) => number | null;
 
 /** Gaps longer than this are a meter or a head-end problem for a person, not something to estimate. */
@@ -30,7 +31,14 @@ export function fillGaps(
     const from = prev.startAt + seconds;
     const why = (at: number) => opts.removedBy?.get(at) ?? 'MISSING';
     if (gapSeconds > MAX_ESTIMATE_SECONDS) {
-      findings.push({ rule: 'MISSING_INTERVALS', severity: 'error', at: from, field: 'start', value: isoAt(from), message: `${missing} intervals missing from ${isoAt(from)}: too long to estimate` });
+      findings.push({
+        rule: 'MISSING_INTERVALS',
+        severity: 'error',
+        at: from,
+        field: 'start',
+        value: isoAt(from),
+        message: `${missing} intervals missing from ${isoAt(from)}: too long to estimate`,
+      });
       continue;
     }
     if (gapSeconds <= opts.maxLinearSeconds) {
@@ -39,7 +47,14 @@ export function fillGaps(
         const value = prev.value + ((next.value - prev.value) * k) / (missing + 1);
         out.push({ startAt: at, seconds, value: round6(value), quality: 'E', flags: addFlag(why(at), 'EST:LINEAR') });
       }
-      findings.push({ rule: 'MISSING_INTERVALS', severity: 'info', at: from, field: 'start', value: isoAt(from), message: `${missing} interval(s) from ${isoAt(from)} estimated by linear interpolation` });
+      findings.push({
+        rule: 'MISSING_INTERVALS',
+        severity: 'info',
+        at: from,
+        field: 'start',
+        value: isoAt(from),
+        message: `${missing} interval(s) from ${isoAt(from)} estimated by linear interpolation`,
+      });
       continue;
     }
     let unfilled = 0;
@@ -47,12 +62,27 @@ export function fillGaps(
       const at = prev.startAt + k * seconds;
       const value = opts.profile?.(at) ?? null;
       if (value === null) unfilled++;
-      else out.push({ startAt: at, seconds, value: round6(value), quality: 'E', flags: addFlag(why(at), 'EST:HISTORY') });
+      else
+        out.push({ startAt: at, seconds, value: round6(value), quality: 'E', flags: addFlag(why(at), 'EST:HISTORY') });
     }
     findings.push(
       unfilled === 0
-        ? { rule: 'MISSING_INTERVALS', severity: 'warn', at: from, field: 'start', value: isoAt(from), message: `${missing} intervals from ${isoAt(from)} estimated from the same-day-type average` }
-        : { rule: 'MISSING_INTERVALS', severity: 'error', at: from, field: 'start', value: isoAt(from), message: `${missing} intervals missing from ${isoAt(from)}; ${unfilled} without history to estimate from` },
+        ? {
+            rule: 'MISSING_INTERVALS',
+            severity: 'warn',
+            at: from,
+            field: 'start',
+            value: isoAt(from),
+            message: `${missing} intervals from ${isoAt(from)} estimated from the same-day-type average`,
+          }
+        : {
+            rule: 'MISSING_INTERVALS',
+            severity: 'error',
+            at: from,
+            field: 'start',
+            value: isoAt(from),
+            message: `${missing} intervals missing from ${isoAt(from)}; ${unfilled} without history to estimate from`,
+          },
     );
   }
   return { intervals: out, findings };

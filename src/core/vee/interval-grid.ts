@@ -1,11 +1,12 @@
-import { DateTime } from 'luxon';
-
 /**
  * The intervals a meter owes for one local day, as UTC instants. Interval data is stored in UTC,
  * so a day across a DST change simply has fewer or more of them: in America/Chicago, 2026-03-08
  * has 92 fifteen-minute intervals and 2026-11-01 has 100. Gaps and duplicates are found against
  * this grid, never against "96 a day". Pure: zone and date in, instants out.
  */
+
+import { DateTime } from 'luxon';
+
 export interface LocalDayGrid {
   date: string;
   zone: string;
@@ -23,12 +24,16 @@ export function localDayGrid(date: string, zone: string, intervalMinutes: number
   const end = start.plus({ days: 1 }).startOf('day');
   const starts: string[] = [];
   // Step in absolute time: local clocks repeat or skip an hour, UTC does not.
-  for (let t = start.toUTC().toMillis(); t < end.toUTC().toMillis(); t += intervalMinutes * 60_000) starts.push(new Date(t).toISOString());
+  for (let t = start.toUTC().toMillis(); t < end.toUTC().toMillis(); t += intervalMinutes * 60_000)
+    starts.push(new Date(t).toISOString());
   return { date, zone, intervalMinutes, starts };
 }
 
 /** Which expected intervals are missing and which received ones are not on the grid or repeated. */
-export function compareToGrid(grid: LocalDayGrid, received: readonly string[]): { missing: string[]; offGrid: string[]; duplicates: string[] } {
+export function compareToGrid(
+  grid: LocalDayGrid,
+  received: readonly string[],
+): { missing: string[]; offGrid: string[]; duplicates: string[] } {
   const expected = new Set(grid.starts);
   const seen = new Set<string>();
   const offGrid: string[] = [];

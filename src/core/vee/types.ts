@@ -3,6 +3,7 @@
  * 100 fifteen-minute intervals, never a gap or a double. Values are in the register's unit
  * (kWh, GAL, CF, THERM) after the source's multipliers.
  */
+
 export type IntervalQuality = 'A' | 'E';
 
 export interface Interval {

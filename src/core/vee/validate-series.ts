@@ -11,7 +11,12 @@ import type { Interval, VeeFinding } from './types.js';
  * them: sort, duplicates, interval size, negative, spike, then estimation of every gap between
  * the first and the last interval. Pure; the caller supplies history as a profile.
  */
-export function validateSeries(input: Interval[], seconds: number, cfg: VeeConfig, profile?: Profile): { intervals: Interval[]; findings: VeeFinding[]; estimated: number } {
+export function validateSeries(
+  input: Interval[],
+  seconds: number,
+  cfg: VeeConfig,
+  profile?: Profile,
+): { intervals: Interval[]; findings: VeeFinding[]; estimated: number } {
   if (!isSorted(input)) input.sort((a, b) => a.startAt - b.startAt);
   const dup = removeDuplicates(input);
   const size = checkIntervalSize(dup.intervals, seconds);
@@ -19,8 +24,16 @@ export function validateSeries(input: Interval[], seconds: number, cfg: VeeConfi
   const spikes = flagSpikes(neg.intervals, cfg.spike);
   const removedBy = new Map<number, string>();
   for (const at of neg.removed) removedBy.set(at, 'NEGATIVE');
-  const filled = fillGaps(neg.intervals, seconds, { maxLinearSeconds: cfg.maxLinearGapMinutes * 60, profile, removedBy });
-  return { intervals: filled.intervals, estimated: filled.intervals.length - neg.intervals.length, findings: [...dup.findings, ...size.findings, ...neg.findings, ...spikes, ...filled.findings] };
+  const filled = fillGaps(neg.intervals, seconds, {
+    maxLinearSeconds: cfg.maxLinearGapMinutes * 60,
+    profile,
+    removedBy,
+  });
+  return {
+    intervals: filled.intervals,
+    estimated: filled.intervals.length - neg.intervals.length,
+    findings: [...dup.findings, ...size.findings, ...neg.findings, ...spikes, ...filled.findings],
+  };
 }
 
 function isSorted(xs: readonly Interval[]): boolean {

@@ -1,12 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { crc16 } from '../../../adapters/handheld-serial/codec/crc16.js';
 import {
-  dataPayload, decodeBody, encodeBody, encodeFrame, FrameError, FrameType, frameTypeName, readData, readSeq, seqAfter, seqPayload, type Frame, type FrameTypeCode,
+  dataPayload,
+  decodeBody,
+  encodeBody,
+  encodeFrame,
+  FrameError,
+  FrameType,
+  frameTypeName,
+  readData,
+  readSeq,
+  seqAfter,
+  seqPayload,
+  type Frame,
+  type FrameTypeCode,
 } from '../../../adapters/handheld-serial/codec/frame.js';
 import { SlipFrameParser, type ParsedItem } from '../../../adapters/handheld-serial/codec/slip-parser.js';
 import { END, ESC, slipEncode, slipUnescape } from '../../../adapters/handheld-serial/codec/slip.js';
 
-const frame = (type: FrameTypeCode, seq: number, payload: Buffer | string = ''): Frame => ({ type, seq, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload) });
+const frame = (type: FrameTypeCode, seq: number, payload: Buffer | string = ''): Frame => ({
+  type,
+  seq,
+  payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload),
+});
 
 function parse(chunks: Buffer[], maxFrame?: number): ParsedItem[] {
   const parser = new SlipFrameParser({ maxFrame });
@@ -55,7 +71,11 @@ describe('FDP/1 frames', () => {
       BYE: Buffer.alloc(0),
     };
     for (const [name, code] of Object.entries(FrameType)) {
-      const f = frame(code, name === 'ACK' || name === 'NAK' || name === 'PING' ? 0 : 42, samples[name] ?? Buffer.from(JSON.stringify({ route: 'R012' })));
+      const f = frame(
+        code,
+        name === 'ACK' || name === 'NAK' || name === 'PING' ? 0 : 42,
+        samples[name] ?? Buffer.from(JSON.stringify({ route: 'R012' })),
+      );
       const items = parse([encodeFrame(f)]);
       expect(items, name).toEqual([{ frame: f }]);
       expect(frameTypeName(code)).toBe(name);
@@ -112,7 +132,9 @@ describe('FDP/1 frames', () => {
     expect(decodeBody(encodeBody(frame(FrameType.DATA, 1, big)), 1024)).toMatchObject({ code: 'OVERSIZE' });
     expect(decodeBody(encodeBody(frame(FrameType.DATA, 1, big)), 4096)).toMatchObject({ seq: 1 });
     expect(decodeBody(encodeBody(frame(FrameType.HELLO, 0, big)), 1024)).toMatchObject({ type: FrameType.HELLO });
-    expect(decodeBody(encodeBody(frame(FrameType.HELLO, 0, Buffer.alloc(8193))), 1024)).toMatchObject({ code: 'OVERSIZE' });
+    expect(decodeBody(encodeBody(frame(FrameType.HELLO, 0, Buffer.alloc(8193))), 1024)).toMatchObject({
+      code: 'OVERSIZE',
+    });
   });
 
   it('reads DATA offsets and ACK/NAK sequence numbers, and compares seqs modulo 65536', () => {
@@ -136,7 +158,14 @@ describe('SLIP frame parser', () => {
   });
   it('parses a frame split across chunks, down to the CRC byte alone', () => {
     const wire = encodeFrame(b);
-    expect(parse([wire.subarray(0, 3), wire.subarray(3, wire.length - 2), wire.subarray(wire.length - 2, wire.length - 1), wire.subarray(wire.length - 1)])).toEqual([{ frame: b }]);
+    expect(
+      parse([
+        wire.subarray(0, 3),
+        wire.subarray(3, wire.length - 2),
+        wire.subarray(wire.length - 2, wire.length - 1),
+        wire.subarray(wire.length - 1),
+      ]),
+    ).toEqual([{ frame: b }]);
     expect(parse([...wire].map((x) => Buffer.from([x])))).toEqual([{ frame: b }]);
   });
   it('ignores empty frames and resyncs after garbage before the start', () => {

@@ -4,12 +4,28 @@ import { decodeMessage, encodeMessage, MessageError } from '../../../adapters/ha
 
 describe('FDP/1 JSON payloads', () => {
   it('reads the HELLO of dock-protocol.md, with defaults for what a device leaves out', () => {
-    const hello = decodeMessage(FrameType.HELLO, Buffer.from(JSON.stringify({
-      device: 'HH-0042', model: 'X9', fw: '2.3.1', proto: 1, maxFrame: 4096, window: 8, clock: '2026-11-23T08:01:02Z', battery: 87,
-      routes: [{ route: 'R012', cycle: '2026-11', records: 812, read: 640, bytes: 112868, sha256: 'a'.repeat(64) }],
-    })));
+    const hello = decodeMessage(
+      FrameType.HELLO,
+      Buffer.from(
+        JSON.stringify({
+          device: 'HH-0042',
+          model: 'X9',
+          fw: '2.3.1',
+          proto: 1,
+          maxFrame: 4096,
+          window: 8,
+          clock: '2026-11-23T08:01:02Z',
+          battery: 87,
+          routes: [{ route: 'R012', cycle: '2026-11', records: 812, read: 640, bytes: 112868, sha256: 'a'.repeat(64) }],
+        }),
+      ),
+    );
     expect(hello).toMatchObject({ device: 'HH-0042', maxFrame: 4096, routes: [{ route: 'R012', records: 812 }] });
-    expect(decodeMessage(FrameType.HELLO, Buffer.from('{"device":"HH-1","proto":1}'))).toMatchObject({ maxFrame: 1024, window: 8, routes: [] });
+    expect(decodeMessage(FrameType.HELLO, Buffer.from('{"device":"HH-1","proto":1}'))).toMatchObject({
+      maxFrame: 1024,
+      window: 8,
+      routes: [],
+    });
   });
 
   it('round-trips every transfer message', () => {
@@ -39,7 +55,9 @@ describe('FDP/1 JSON payloads', () => {
       throw new Error('expected a MessageError');
     };
     expect(attempt(FrameType.HELLO, '{"proto":1}')).toMatchObject({ field: 'device', code: 'BAD_PAYLOAD' });
-    expect(attempt(FrameType.UNLOAD_INFO, '{"route":"R1","records":1,"bytes":-5,"layout":"read-v1","sha256":"x"}').message).toMatch(/^bytes: /);
+    expect(
+      attempt(FrameType.UNLOAD_INFO, '{"route":"R1","records":1,"bytes":-5,"layout":"read-v1","sha256":"x"}').message,
+    ).toMatch(/^bytes: /);
     expect(attempt(FrameType.ERROR, '{"code":"lower case","message":"x"}')).toMatchObject({ field: 'code' });
     expect(attempt(FrameType.READY, 'not json')).toMatchObject({ field: '(payload)', message: 'payload is not JSON' });
   });

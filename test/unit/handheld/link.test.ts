@@ -51,10 +51,10 @@ describe('FDP/1 reliable link', () => {
     expect(a.resent).toBe(0);
   });
 
-  it('recovers a lost frame through the receiver\'s NAK, delivering each once and in order', async () => {
+  it("recovers a lost frame through the receiver's NAK, delivering each once and in order", async () => {
     let dropped = false;
     const { a, b, sent, received } = pair((f, from) => {
-      if (from === 'a' && f.type === FrameType.DATA && f.seq === 3 && !dropped) return (dropped = true), 'drop';
+      if (from === 'a' && f.type === FrameType.DATA && f.seq === 3 && !dropped) return ((dropped = true), 'drop');
       return 'pass';
     });
     const done = Promise.all(Array.from({ length: 10 }, (_, i) => a.sendData(i, Buffer.from('x'))));
@@ -68,17 +68,23 @@ describe('FDP/1 reliable link', () => {
   });
 
   it('ACKs a duplicate again without processing it twice', async () => {
-    const { a, received, sent } = pair((f, from) => (from === 'a' && f.type === FrameType.DATA && f.seq === 2 ? 'dup' : 'pass'));
+    const { a, received, sent } = pair((f, from) =>
+      from === 'a' && f.type === FrameType.DATA && f.seq === 2 ? 'dup' : 'pass',
+    );
     const done = Promise.all([0, 1, 2].map((i) => a.sendData(i, Buffer.from('x'))));
     await vi.advanceTimersByTimeAsync(1_000);
     await done;
     expect(received).toEqual([0, 1, 2]);
-    expect(sent.filter((s) => s.from === 'b' && s.frame.type === FrameType.ACK && s.frame.payload.readUInt16BE(0) === 2)).toHaveLength(2);
+    expect(
+      sent.filter((s) => s.from === 'b' && s.frame.type === FrameType.ACK && s.frame.payload.readUInt16BE(0) === 2),
+    ).toHaveLength(2);
   });
 
   it('resends after ackTimeout when an ACK is lost', async () => {
     let lost = false;
-    const { a, received } = pair((f, from) => (from === 'b' && f.type === FrameType.ACK && !lost ? ((lost = true), 'drop') : 'pass'));
+    const { a, received } = pair((f, from) =>
+      from === 'b' && f.type === FrameType.ACK && !lost ? ((lost = true), 'drop') : 'pass',
+    );
     const done = a.sendData(0, Buffer.from('x'));
     await vi.advanceTimersByTimeAsync(999);
     expect(a.resent).toBe(0);
@@ -111,7 +117,9 @@ describe('FDP/1 reliable link', () => {
   });
 
   it('NAKs a gap once per ackTimeout, not for every frame after it', async () => {
-    const { a, sent } = pair((f, from) => (from === 'a' && f.type === FrameType.DATA && f.seq === 1 && a.resent === 0 ? 'drop' : 'pass'));
+    const { a, sent } = pair((f, from) =>
+      from === 'a' && f.type === FrameType.DATA && f.seq === 1 && a.resent === 0 ? 'drop' : 'pass',
+    );
     const done = Promise.all(Array.from({ length: 8 }, (_, i) => a.sendData(i, Buffer.from('x'))));
     await vi.advanceTimersByTimeAsync(3_000);
     await done;

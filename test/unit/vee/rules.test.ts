@@ -14,7 +14,14 @@ import type { Interval } from '../../../src/core/vee/types.js';
 import { validateSeries } from '../../../src/core/vee/validate-series.js';
 
 const T0 = Date.UTC(2026, 5, 1, 5) / 1000; // 2026-06-01 00:00 in Chicago
-const iv = (k: number, value: number, extra: Partial<Interval> = {}): Interval => ({ startAt: T0 + k * 900, seconds: 900, value, quality: 'A', flags: null, ...extra });
+const iv = (k: number, value: number, extra: Partial<Interval> = {}): Interval => ({
+  startAt: T0 + k * 900,
+  seconds: 900,
+  value,
+  quality: 'A',
+  flags: null,
+  ...extra,
+});
 const run = (values: number[]) => values.map((v, k) => iv(k, v));
 const VEE: VeeConfig = {
   maxLinearGapMinutes: 60,
@@ -66,15 +73,23 @@ describe('VEE rules', () => {
       [4, 'E', 'MISSING,EST:LINEAR'],
       [5, 'A', null],
     ]);
-    const history = fillGaps([iv(0, 1), iv(10, 1)], 900, { maxLinearSeconds: 3600, profile: (at) => (at - T0) / 900 / 10 });
-    expect(history.intervals.filter((x) => x.quality === 'E').map((x) => [x.value, x.flags])).toEqual(Array.from({ length: 9 }, (_, k) => [(k + 1) / 10, 'MISSING,EST:HISTORY']));
+    const history = fillGaps([iv(0, 1), iv(10, 1)], 900, {
+      maxLinearSeconds: 3600,
+      profile: (at) => (at - T0) / 900 / 10,
+    });
+    expect(history.intervals.filter((x) => x.quality === 'E').map((x) => [x.value, x.flags])).toEqual(
+      Array.from({ length: 9 }, (_, k) => [(k + 1) / 10, 'MISSING,EST:HISTORY']),
+    );
     const none = fillGaps([iv(0, 1), iv(10, 1)], 900, { maxLinearSeconds: 3600 });
     expect(none.intervals).toHaveLength(2);
     expect(none.findings[0]).toMatchObject({ rule: 'MISSING_INTERVALS', severity: 'error' });
     const week = fillGaps([iv(0, 1), iv(8 * 96, 1)], 900, { maxLinearSeconds: 3600, profile: () => 1 });
     expect(week.intervals).toHaveLength(2);
     expect(week.findings[0]!.message).toMatch(/too long to estimate/);
-    const why = fillGaps([iv(0, 1), iv(2, 1)], 900, { maxLinearSeconds: 3600, removedBy: new Map([[T0 + 900, 'NEGATIVE']]) });
+    const why = fillGaps([iv(0, 1), iv(2, 1)], 900, {
+      maxLinearSeconds: 3600,
+      removedBy: new Map([[T0 + 900, 'NEGATIVE']]),
+    });
     expect(why.intervals[1]!.flags).toBe('NEGATIVE,EST:LINEAR');
   });
 
@@ -89,14 +104,25 @@ describe('VEE rules', () => {
 
   it('daily totals follow local days: 23 and 25 hours on DST days', () => {
     const spring = Date.UTC(2026, 2, 8, 6) / 1000;
-    const xs = Array.from({ length: 92 + 96 }, (_, k) => ({ startAt: spring + k * 900, seconds: 900, value: 1, quality: 'A' as const, flags: null }));
+    const xs = Array.from({ length: 92 + 96 }, (_, k) => ({
+      startAt: spring + k * 900,
+      seconds: 900,
+      value: 1,
+      quality: 'A' as const,
+      flags: null,
+    }));
     const days = dailyTotals(xs, 'America/Chicago');
     expect(days.map((d) => [d.date, d.intervals, intervalsInDay(d, 900)])).toEqual([
       ['2026-03-08', 92, 92],
       ['2026-03-09', 96, 96],
     ]);
     const fall = Date.UTC(2026, 10, 1, 5) / 1000;
-    expect(intervalsInDay(dailyTotals([{ startAt: fall, seconds: 900, value: 1, quality: 'A', flags: null }], 'America/Chicago')[0]!, 900)).toBe(100);
+    expect(
+      intervalsInDay(
+        dailyTotals([{ startAt: fall, seconds: 900, value: 1, quality: 'A', flags: null }], 'America/Chicago')[0]!,
+        900,
+      ),
+    ).toBe(100);
   });
 
   it('high and low days against the recent average; zero runs of N days', () => {
@@ -111,8 +137,14 @@ describe('VEE rules', () => {
   });
 
   it('register advance: rollover the short way round, backwards otherwise', () => {
-    expect(checkRegisterAdvance(9990, 14, 4)).toMatchObject({ units: 24, findings: [expect.objectContaining({ rule: 'ROLLOVER' })] });
-    expect(checkRegisterAdvance(5000, 4000, 4)).toMatchObject({ units: -1000, findings: [expect.objectContaining({ rule: 'NEGATIVE_REGISTER' })] });
+    expect(checkRegisterAdvance(9990, 14, 4)).toMatchObject({
+      units: 24,
+      findings: [expect.objectContaining({ rule: 'ROLLOVER' })],
+    });
+    expect(checkRegisterAdvance(5000, 4000, 4)).toMatchObject({
+      units: -1000,
+      findings: [expect.objectContaining({ rule: 'NEGATIVE_REGISTER' })],
+    });
     expect(checkRegisterAdvance(100, 150, 4)).toEqual({ units: 50, findings: [] });
   });
 
@@ -125,7 +157,10 @@ describe('VEE rules', () => {
     expect(unitFactor('WH', 'KWH')).toBe(0.001);
     expect(unitFactor('CCF', 'CF')).toBeCloseTo(100, 9);
     expect(unitFactor('m3', 'GAL')).toBeCloseTo(264.172052, 6);
-    expect(checkUnit('KWH', 'GAL')).toMatchObject({ factor: null, findings: [expect.objectContaining({ rule: 'UNIT', value: 'KWH' })] });
+    expect(checkUnit('KWH', 'GAL')).toMatchObject({
+      factor: null,
+      findings: [expect.objectContaining({ rule: 'UNIT', value: 'KWH' })],
+    });
     expect(checkMultiplier(1, 40)).toEqual([]);
     expect(checkMultiplier(40, 40)).toEqual([]);
     expect(checkMultiplier(20, 40)[0]).toMatchObject({ rule: 'MULTIPLIER', value: 20 });
@@ -144,6 +179,11 @@ describe('VEE rules', () => {
       [6, 'A', null],
     ]);
     expect(r.estimated).toBe(3);
-    expect(r.findings.map((f) => f.rule)).toEqual(['INTERVAL_SIZE', 'NEGATIVE_CONSUMPTION', 'MISSING_INTERVALS', 'MISSING_INTERVALS']);
+    expect(r.findings.map((f) => f.rule)).toEqual([
+      'INTERVAL_SIZE',
+      'NEGATIVE_CONSUMPTION',
+      'MISSING_INTERVALS',
+      'MISSING_INTERVALS',
+    ]);
   });
 });

@@ -61,13 +61,37 @@ export function intervalsInDay(day: Pick<DayTotal, 'dayStart' | 'dayEnd'>, secon
 }
 
 /** High/low: a day's total against the meter's recent daily average. */
-export function checkDayAgainstHistory(day: DayTotal, averageDaily: number | null, s: { highFactor: number; lowFactor: number }): VeeFinding[] {
+export function checkDayAgainstHistory(
+  day: DayTotal,
+  averageDaily: number | null,
+  s: { highFactor: number; lowFactor: number },
+): VeeFinding[] {
   if (averageDaily === null || averageDaily <= 0) return [];
   if (day.total > averageDaily * s.highFactor) {
-    return [{ rule: 'HIGH_USAGE', severity: 'warn', at: day.dayStart, field: 'total', value: day.total, message: `${day.date} used ${day.total}, over ${s.highFactor}× the recent daily average ${round3(averageDaily)}` }];
+    return [
+      {
+        rule: 'HIGH_USAGE',
+        severity: 'warn',
+        at: day.dayStart,
+        field: 'total',
+        value: day.total,
+        message:
+          `${day.date} used ${day.total}, over ${s.highFactor}× the recent daily average ` + `${round3(averageDaily)}`,
+      },
+    ];
   }
   if (day.total > 0 && day.total < averageDaily * s.lowFactor) {
-    return [{ rule: 'LOW_USAGE', severity: 'warn', at: day.dayStart, field: 'total', value: day.total, message: `${day.date} used ${day.total}, under ${s.lowFactor}× the recent daily average ${round3(averageDaily)}` }];
+    return [
+      {
+        rule: 'LOW_USAGE',
+        severity: 'warn',
+        at: day.dayStart,
+        field: 'total',
+        value: day.total,
+        message:
+          `${day.date} used ${day.total}, under ${s.lowFactor}× the recent daily average ` + `${round3(averageDaily)}`,
+      },
+    ];
   }
   return [];
 }
@@ -84,7 +108,15 @@ export function zeroRuns(days: readonly DayTotal[], n: number, before = 0): VeeF
     if (d.total === 0) {
       run++;
       runStart ??= d;
-      if (run === n) findings.push({ rule: 'ZERO_CONSUMPTION', severity: 'warn', at: runStart.dayStart, field: 'total', value: 0, message: `no consumption for ${n} days in a row up to ${d.date}` });
+      if (run === n)
+        findings.push({
+          rule: 'ZERO_CONSUMPTION',
+          severity: 'warn',
+          at: runStart.dayStart,
+          field: 'total',
+          value: 0,
+          message: `no consumption for ${n} days in a row up to ${d.date}`,
+        });
     } else {
       run = 0;
       runStart = undefined;

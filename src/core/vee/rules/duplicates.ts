@@ -12,7 +12,14 @@ export function removeDuplicates(sorted: readonly Interval[]): { intervals: Inte
   for (const iv of sorted) {
     if (last && iv.startAt === last.startAt) {
       if (iv.value !== last.value) {
-        findings.push({ rule: 'DUPLICATE_INTERVAL', severity: 'warn', at: iv.startAt, field: 'value', value: iv.value, message: `interval repeated with another value (${last.value} kept, ${iv.value} dropped)` });
+        findings.push({
+          rule: 'DUPLICATE_INTERVAL',
+          severity: 'warn',
+          at: iv.startAt,
+          field: 'value',
+          value: iv.value,
+          message: `interval repeated with another value (${last.value} kept, ${iv.value} dropped)`,
+        });
       }
       continue;
     }

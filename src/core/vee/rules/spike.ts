@@ -19,7 +19,8 @@ export function flagSpikes(intervals: Interval[], s: SpikeSettings): VeeFinding[
     const v = intervals[i]!.value;
     if (v <= s.minValue) continue;
     around.length = 0;
-    for (let j = Math.max(0, i - half); j <= Math.min(intervals.length - 1, i + half); j++) if (j !== i) around.push(intervals[j]!.value);
+    for (let j = Math.max(0, i - half); j <= Math.min(intervals.length - 1, i + half); j++)
+      if (j !== i) around.push(intervals[j]!.value);
     if (around.length < 2) continue;
     // Cheap test first: below factor × the smallest neighbour it cannot be above factor × the median.
     let min = Infinity;
@@ -30,7 +31,14 @@ export function flagSpikes(intervals: Interval[], s: SpikeSettings): VeeFinding[
     const median = around.length % 2 ? around[mid]! : (around[mid - 1]! + around[mid]!) / 2;
     if (v > s.factor * median) {
       intervals[i] = { ...intervals[i]!, flags: addFlag(intervals[i]!.flags, 'SPIKE') };
-      findings.push({ rule: 'SPIKE', severity: 'warn', at: intervals[i]!.startAt, field: 'value', value: v, message: `${v} is more than ${s.factor}× the median ${Number(median.toFixed(4))} of the intervals around it` });
+      findings.push({
+        rule: 'SPIKE',
+        severity: 'warn',
+        at: intervals[i]!.startAt,
+        field: 'value',
+        value: v,
+        message: `${v} is more than ${s.factor}× the median ${Number(median.toFixed(4))} of the intervals around it`,
+      });
     }
   }
   return findings;

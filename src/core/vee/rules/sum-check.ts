@@ -15,7 +15,9 @@ export function sumCheck(intervalSum: number, registerUnits: number, tolerance: 
       at,
       field: 'value',
       value: Number(intervalSum.toFixed(3)),
-      message: `intervals add up to ${intervalSum.toFixed(3)} but the register advanced ${registerUnits} (${(off * 100).toFixed(1)}% apart, ${(tolerance * 100).toFixed(1)}% allowed)`,
+      message:
+        `intervals add up to ${intervalSum.toFixed(3)} but the register advanced ${registerUnits} ` +
+        `(${(off * 100).toFixed(1)}% apart, ${(tolerance * 100).toFixed(1)}% allowed)`,
     },
   ];
 }

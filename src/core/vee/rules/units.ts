@@ -15,12 +15,26 @@ const TO_BASE: Record<string, { base: string; factor: number }> = {
   M3: { base: 'GAL', factor: 264.172052 },
   CF: { base: 'GAL', factor: 7.48051948 },
   CCF: { base: 'GAL', factor: 748.051948 },
+  // Reactive energy (NEM12's Q and K streams).
+  VARH: { base: 'KVARH', factor: 0.001 },
+  KVARH: { base: 'KVARH', factor: 1 },
+  MVARH: { base: 'KVARH', factor: 1000 },
   THERM: { base: 'THERM', factor: 1 },
   DTH: { base: 'THERM', factor: 10 },
 };
 
 /** Spellings sources use for the same unit. */
-const ALIASES: Record<string, string> = { KW_H: 'KWH', 'KW-H': 'KWH', GALLON: 'GAL', GALLONS: 'GAL', FT3: 'CF', M3: 'M3', THM: 'THERM', THERMS: 'THERM', KL: 'KL' };
+const ALIASES: Record<string, string> = {
+  KW_H: 'KWH',
+  'KW-H': 'KWH',
+  GALLON: 'GAL',
+  GALLONS: 'GAL',
+  FT3: 'CF',
+  M3: 'M3',
+  THM: 'THERM',
+  THERMS: 'THERM',
+  KL: 'KL',
+};
 
 export function normaliseUnit(unit: string): string {
   const u = unit.trim().toUpperCase();
@@ -38,7 +52,18 @@ export function unitFactor(from: string, to: string): number | null {
 export function checkUnit(from: string, to: string): { factor: number | null; findings: VeeFinding[] } {
   const factor = unitFactor(from, to);
   if (factor !== null) return { factor, findings: [] };
-  return { factor: null, findings: [{ rule: 'UNIT', severity: 'error', field: 'unit', value: from, message: `unit ${from} does not convert to the register's ${to}` }] };
+  return {
+    factor: null,
+    findings: [
+      {
+        rule: 'UNIT',
+        severity: 'error',
+        field: 'unit',
+        value: from,
+        message: `unit ${from} does not convert to the register's ${to}`,
+      },
+    ],
+  };
 }
 
 /**
@@ -47,5 +72,13 @@ export function checkUnit(from: string, to: string): { factor: number | null; fi
  */
 export function checkMultiplier(sourceConstant: number, meterMultiplier: number): VeeFinding[] {
   if (sourceConstant === 1 || sourceConstant === meterMultiplier) return [];
-  return [{ rule: 'MULTIPLIER', severity: 'warn', field: 'constant', value: sourceConstant, message: `source constant ${sourceConstant} differs from the meter's multiplier ${meterMultiplier}` }];
+  return [
+    {
+      rule: 'MULTIPLIER',
+      severity: 'warn',
+      field: 'constant',
+      value: sourceConstant,
+      message: `source constant ${sourceConstant} differs from the meter's multiplier ${meterMultiplier}`,
+    },
+  ];
 }

@@ -1,0 +1,214 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ALL_JOBS } from '../../jobs/index.js';
+import { createApi } from './api/app.js';
+import {
+  migrateReferenceBilling,
+  referenceBillingIsEmpty,
+  seedReferenceBilling,
+} from '../infra/billing/reference/seed.js';
+import { dialectOf } from '../infra/db/connect.js';
+import { errorMessage } from '../errors.js';
+import { Scheduler } from '../flows/scheduler/scheduler.js';
+import { abandonStaleRuns } from '../infra/store/jobs-repo.js';
+import { migrateStore } from '../infra/store/store.js';
+import { ping } from '../infra/db/sql-utils.js';
+import { createToken, tokenCount, type Role } from '../infra/store/tokens-repo.js';
+import { createUser, userCount } from '../infra/store/users-repo.js';
+import { randomPassword } from '../infra/security/passwords.js';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isDemoBilling } from '../infra/config/demo.js';
+import { ensurePrivateDir } from '../infra/config/private-files.js';
+import { closeContext, type GatewayContext } from '../flows/context.js';
+import { HealthTracker, healthText, startAll, stopAll, type Component } from '../flows/lifecycle.js';
+import { DockService } from '../flows/dock/dock-service.js';
+import { FieldService } from '../flows/field/field-service.js';
+import { AmiService } from '../flows/ami/ami-service.js';
+
+/**
+ * Makes the databases ready: migrates the store; on the embedded demo (SQLite billing with
+ * seedOnFirstRun) creates and seeds the reference CIS once; then checks the billing mapping.
+ * A real CIS is never written to here.
+ */
+export async function prepare(ctx: GatewayContext): Promise<{ seeded: boolean }> {
+  const applied = await migrateStore(ctx.store.db);
+  if (applied.length) ctx.log.info('store migrated', { module: 'store', applied });
+  let seeded = false;
+  const demo = ctx.config.billing.demo;
+  if (demo.seedOnFirstRun && dialectOf(ctx.config.billing.url) === 'sqlite') {
+    await migrateReferenceBilling(ctx.billing.db);
+    if (await referenceBillingIsEmpty(ctx.billing.db)) {
+      ctx.log.info('seeding the demo billing database', {
+        module: 'billing',
+        accounts: demo.accounts,
+        routes: demo.routes,
+      });
+      const summary = await seedReferenceBilling(ctx.billing.db, {
+        ...demo,
+        today: ctx.clock().toISOString().slice(0, 10),
+      });
+      ctx.log.info('demo billing seeded', { module: 'billing', ...summary });
+      seeded = true;
+    }
+  }
+  await ctx.billing.verify();
+  return { seeded };
+}
+
+export interface DemoCredentials {
+  /** dataDir/demo-credentials.txt, readable by the gateway's user only. */
+  file: string;
+  /** An admin API token, when one was made. */
+  token: string | null;
+  /** A CSR, a technician and an admin, when they were made. */
+  users: { username: string; role: Role; password: string }[];
+}
+
+export interface RunningGateway {
+  url: string;
+  /** Made on the first run of the demo only (never against a real billing database). */
+  demoCredentials: DemoCredentials | null;
+  ctx: GatewayContext;
+  scheduler: Scheduler;
+  dock: DockService;
+  /** Field devices over MQTT; null when mqtt.enabled is false. */
+  field: FieldService | null;
+  /** AMI files from the drop folder. */
+  ami: AmiService;
+  stop(): Promise<void>;
+}
+
+async function createDemoUsers(ctx: GatewayContext): Promise<{ username: string; role: Role; password: string }[]> {
+  const users = (['csr', 'tech', 'admin'] as const).map((role) => ({
+    username: `demo-${role}`,
+    role,
+    password: randomPassword(),
+  }));
+  for (const u of users)
+    await createUser(ctx.store.db, { ...u, displayName: `Demo ${u.role === 'csr' ? 'CSR' : u.role}` }, ctx.clock());
+  return users;
+}
+
+/** `fieldgate start`: prepare, schedule jobs, serve HTTP. */
+export async function startGateway(ctx: GatewayContext): Promise<RunningGateway> {
+  await ensurePrivateDir(ctx.config.dataDir);
+  await prepare(ctx);
+  const abandoned = await abandonStaleRuns(ctx.store.db, ctx.clock());
+  if (abandoned)
+    ctx.log.warn('job runs left unfinished by a stopped gateway marked abandoned', { module: 'scheduler', abandoned });
+  const demoCredentials = await makeDemoCredentials(ctx);
+
+  const scheduler = new Scheduler(ctx, ALL_JOBS);
+  const dock = new DockService(ctx);
+  const field = ctx.config.mqtt.enabled ? new FieldService(ctx) : null;
+  const ami = new AmiService(ctx);
+  const app = createApi({
+    ctx,
+    dock,
+    field,
+    ami,
+    jobs: ALL_JOBS,
+    runJobNow: (job) => scheduler.trigger(job, 'manual'),
+    health: async () => {
+      const checks: Record<string, string> = {};
+      await ping(ctx.store.db).then(
+        () => (checks.store = 'ok'),
+        (e) => (checks.store = errorMessage(e)),
+      );
+      await ping(ctx.billing.db).then(
+        () => (checks.billing = 'ok'),
+        (e) => (checks.billing = errorMessage(e)),
+      );
+      checks.dock = healthText(dock.health());
+      if (field) checks.mqtt = healthText(field.health());
+      checks.ami = healthText(ami.health());
+      // A dock port waiting to reopen is reported, but the gateway still serves: only the databases decide.
+      return { ok: checks.store === 'ok' && checks.billing === 'ok', checks };
+    },
+  });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(ctx.config.server.port, ctx.config.server.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  // In stopping order: the inputs first (no new work comes in), then the jobs finish theirs.
+  const components: Component[] = [
+    dock,
+    ...(field ? [field] : []),
+    ami,
+    schedulerComponent(scheduler, ctx.config.jobs.shutdownGraceSeconds * 1000),
+  ];
+  await startAll(components);
+  const address = server.address() as AddressInfo;
+  const url = `http://${ctx.config.server.host}:${address.port}`;
+  ctx.log.info('gateway listening', {
+    module: 'gateway',
+    url,
+    store: ctx.store.dialect,
+    billing: dialectOf(ctx.config.billing.url),
+    mqtt: field?.brokerUrl ?? 'off',
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      ctx.log.info('gateway stopping: finishing work in flight', { module: 'gateway' });
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Each part is bounded by its own grace; this bound is for one that does not keep it.
+      await stopAll(components, (ctx.config.jobs.shutdownGraceSeconds + 10) * 1000, ctx.log);
+      await Promise.race([
+        closed,
+        new Promise((r) => setTimeout(r, ctx.config.jobs.shutdownGraceSeconds * 1000).unref()),
+      ]);
+      server.closeAllConnections();
+      await closeContext(ctx);
+      ctx.log.info('gateway stopped', { module: 'gateway' });
+    })());
+  return { url, demoCredentials, ctx, scheduler, dock, field, ami, stop };
+}
+
+/**
+ * On the demo's first run: demo users and an admin token, written to a file only the gateway's
+ * user can read. Never on a real billing database, and never to a log: under systemd, standard
+ * output is the journal, readable by more people than the admin (security probe).
+ */
+async function makeDemoCredentials(ctx: GatewayContext): Promise<DemoCredentials | null> {
+  if (!isDemoBilling(ctx.config)) return null;
+  const db = ctx.store.db;
+  const token =
+    ctx.config.auth.createDemoToken && (await tokenCount(db)) === 0
+      ? await createToken(db, 'demo-admin', 'admin', ctx.clock())
+      : null;
+  const users = ctx.config.auth.createDemoUsers && (await userCount(db)) === 0 ? await createDemoUsers(ctx) : [];
+  if (!token && users.length === 0) return null;
+  const file = path.resolve(ctx.config.dataDir, DEMO_CREDENTIALS_FILE);
+  const lines = [
+    `# fieldgate demo credentials, made ${ctx.clock().toISOString()}. Keep them elsewhere and delete this file.`,
+    ...users.map((u) => `console  ${u.role.padEnd(5)}  ${u.username.padEnd(10)}  ${u.password}`),
+    ...(token ? [`api      admin  demo-admin  ${token}`] : []),
+  ];
+  await ensurePrivateDir(ctx.config.dataDir);
+  await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return { file, token, users };
+}
+
+export const DEMO_CREDENTIALS_FILE = 'demo-credentials.txt';
+
+/** The scheduler as a component: its stop waits up to the grace for running jobs. */
+function schedulerComponent(scheduler: Scheduler, graceMs: number): Component {
+  const health = new HealthTracker();
+  return {
+    name: 'scheduler',
+    start: async () => {
+      scheduler.start();
+      health.set('running', 'jobs scheduled');
+    },
+    stop: async () => {
+      health.set('stopping', 'letting running jobs finish');
+      await scheduler.stop(graceMs);
+      health.set('stopped', 'stopped');
+    },
+    health: () => health.get(),
+  };
+}

@@ -1,0 +1,151 @@
+import { $, ready, api, ask, el, say, sayError, shell, when } from './app.js';
+
+// The work-order board: open orders in columns by state, each with its technician, due date and
+// whether it is overdue; dispatch, cancel (with a reason) and create orders.
+await shell('work-orders.html');
+const STATES = ['created', 'dispatched', 'accepted', 'en_route', 'on_site'];
+const TYPES = [
+  'TurnOn',
+  'TurnOff',
+  'CutForNonPayment',
+  'Reconnect',
+  'MeterExchange',
+  'ReRead',
+  'Investigation',
+  'DisconnectWarning',
+  'MeterInstall',
+  'MeterRemoval',
+];
+let orders = [];
+
+$('n-type').append(...TYPES.map((t) => el('option', { value: t }, t)));
+$('f-type').append(...TYPES.map((t) => el('option', { value: t }, t)));
+
+function orderCard(o) {
+  return el(
+    'div',
+    { class: `order${o.overdue ? ' overdue' : ''}`, 'data-order': o.orderNo },
+    el(
+      'div',
+      {},
+      el('b', {}, o.orderNo),
+      ' ',
+      o.type,
+      o.overdue ? el('span', { class: 'badge overdue' }, 'overdue') : null,
+    ),
+    el(
+      'div',
+      { class: 'meta' },
+      [o.accountNo && `acct ${o.accountNo}`, o.meterId && `meter ${o.meterId}`, o.area].filter(Boolean).join(' · '),
+    ),
+    el(
+      'div',
+      { class: 'meta' },
+      `P${o.priority}${o.dueDate ? ` · due ${o.dueDate}` : ''} · ${o.technician ?? 'unassigned'}`,
+    ),
+    o.notes ? el('div', { class: 'meta' }, o.notes) : null,
+    el(
+      'div',
+      { class: 'toolbar' },
+      el('button', { type: 'button', onclick: () => dispatch(o) }, o.technician ? 'Re-dispatch' : 'Dispatch'),
+      el('button', { type: 'button', class: 'danger', onclick: () => cancel(o) }, 'Cancel'),
+    ),
+  );
+}
+
+function render() {
+  const tech = $('f-tech').value;
+  const type = $('f-type').value;
+  const shown = orders.filter(
+    (o) =>
+      (!tech || (o.technician ?? '') === tech) && (!type || o.type === type) && (!$('f-overdue').checked || o.overdue),
+  );
+  $('board').replaceChildren(
+    ...STATES.map((s) => {
+      const list = shown.filter((o) => o.state === s);
+      return el(
+        'section',
+        { class: 'column', 'data-state': s },
+        el('h2', {}, s.replace('_', ' '), el('span', {}, String(list.length))),
+        ...list.map(orderCard),
+      );
+    }),
+  );
+}
+
+async function load() {
+  try {
+    const [page, board] = await Promise.all([api('/work-orders?open=true&limit=1000'), api('/work-orders/dispatch')]);
+    orders = page.items;
+    $('tiles').replaceChildren(
+      el('div', { class: 'tile' }, el('b', {}, String(board.open)), el('span', {}, 'open orders')),
+      el(
+        'div',
+        { class: 'tile' },
+        el('b', { class: board.overdue.length ? 'error' : '' }, String(board.overdue.length)),
+        el('span', {}, 'overdue'),
+      ),
+      ...Object.entries(board.byTechnician).map(([t, n]) =>
+        el('div', { class: 'tile' }, el('b', {}, String(n)), el('span', {}, t)),
+      ),
+    );
+    const techs = [...new Set(orders.map((o) => o.technician).filter(Boolean))].sort();
+    const keep = $('f-tech').value;
+    $('f-tech').replaceChildren(el('option', { value: '' }, 'all'), ...techs.map((t) => el('option', { value: t }, t)));
+    $('f-tech').value = keep;
+    render();
+    say(`${orders.length} open order(s), updated ${when(new Date().toISOString())}`);
+  } catch (err) {
+    sayError(err);
+  }
+}
+
+async function dispatch(o) {
+  const technician = await ask(`Dispatch ${o.orderNo} (${o.type})`, { label: 'Technician', value: o.technician ?? '' });
+  if (!technician) return;
+  try {
+    await api(`/work-orders/${o.orderNo}/dispatch`, { method: 'POST', body: { version: o.version, technician } });
+    say(`${o.orderNo} dispatched to ${technician}`, 'ok');
+    await load();
+  } catch (err) {
+    sayError(err);
+    if (err.status === 409) await load();
+  }
+}
+
+async function cancel(o) {
+  const reason = await ask(`Cancel ${o.orderNo} (${o.type})`, { label: 'Reason (kept with the order)' });
+  if (!reason) return;
+  try {
+    await api(`/work-orders/${o.orderNo}/cancel`, { method: 'POST', body: { version: o.version, reason } });
+    say(`${o.orderNo} cancelled`, 'ok');
+    await load();
+  } catch (err) {
+    sayError(err);
+    if (err.status === 409) await load();
+  }
+}
+
+$('create').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = { type: $('n-type').value, priority: Number($('n-priority').value) };
+  for (const [key, id] of [
+    ['accountNo', 'n-account'],
+    ['meterId', 'n-meter'],
+    ['dueDate', 'n-due'],
+    ['notes', 'n-notes'],
+  ])
+    if ($(id).value.trim()) body[key] = $(id).value.trim();
+  try {
+    const order = await api('/work-orders', { method: 'POST', body });
+    say(`Created ${order.orderNo}`, 'ok');
+    e.target.reset();
+    await load();
+  } catch (err) {
+    sayError(err);
+  }
+});
+for (const id of ['f-tech', 'f-type', 'f-overdue']) $(id).addEventListener('change', render);
+await load();
+setInterval(load, 30_000);
+ready();

@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import { insertExceptionRows } from '../../infra/store/exceptions-repo.js';
+
+export interface AmiException {
+  kind: string;
+  severity: 'error' | 'warn' | 'info';
+  line: number | null;
+  meterId: string | null;
+  field: string | null;
+  value: string | null;
+  /** Already names the file and the record. */
+  message: string;
+}
+
+/**
+ * Exceptions from one AMI file, for the CSR's queue. A bad file can produce a finding per
+ * interval; past `max` they are counted, and one summary exception says how many were left out.
+ */
+export class ExceptionLog {
+  private queued: AmiException[] = [];
+  private kept = 0;
+  private overflow = 0;
+  readonly byKind = new Map<string, number>();
+
+  constructor(
+    private readonly source: string,
+    private readonly batchId: number,
+    private readonly max: number,
+  ) {}
+
+  add(e: AmiException): void {
+    this.byKind.set(e.kind, (this.byKind.get(e.kind) ?? 0) + 1);
+    if (this.kept >= this.max) {
+      this.overflow++;
+      return;
+    }
+    this.kept++;
+    this.queued.push(e);
+  }
+
+  get total(): number {
+    return this.kept + this.overflow;
+  }
+
+  async flush(db: Knex | Knex.Transaction, now: string, final = false): Promise<void> {
+    if (final && this.overflow > 0) {
+      const counts = [...this.byKind].map(([k, n]) => `${k} ${n}`).join(', ');
+      this.queued.push({
+        kind: 'TOO_MANY_FINDINGS',
+        severity: 'warn',
+        line: null,
+        meterId: null,
+        field: null,
+        value: String(this.overflow),
+        message: `${this.overflow} more findings not listed (all findings: ${counts})`,
+      });
+      this.overflow = 0;
+    }
+    const rows = this.queued.map((e) => ({
+      source: this.source,
+      batch_id: this.batchId,
+      line_no: e.line,
+      meter_id: e.meterId?.slice(0, 12) ?? null,
+      kind: e.kind.slice(0, 30),
+      severity: e.severity,
+      field: e.field?.slice(0, 40) ?? null,
+      value: e.value?.slice(0, 100) ?? null,
+      message: e.message.slice(0, 500),
+      status: e.severity === 'info' ? 'closed' : 'open',
+      created_at: now,
+    }));
+    this.queued = [];
+    await insertExceptionRows(db, rows);
+  }
+}

@@ -1,0 +1,574 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import path from 'node:path';
+import type { Knex } from 'knex';
+import type { AmiRegisterReadsInsert } from '../../infra/store/tables.js';
+import { parseCmepLine } from '../../../adapters/ami-files/cmep.js';
+import { EspiParser } from '../../../adapters/ami-files/espi.js';
+import { Nem12Parser } from '../../../adapters/ami-files/nem12.js';
+import { SourceRefused, type AmiSink, type ParseIssue, type SourceChannel } from '../../../adapters/ami-records.js';
+import type { Billing } from '../../infra/billing/billing.js';
+import type { Config } from '../../infra/config/schema.js';
+import { historicalProfile } from '../../core/vee/profile.js';
+import { checkMultiplier, checkUnit } from '../../core/vee/rules/units.js';
+import type { Interval, VeeFinding } from '../../core/vee/types.js';
+import { isoAt, round6 } from '../../core/vee/types.js';
+import { validateSeries } from '../../core/vee/validate-series.js';
+import { dailyTotals } from '../../core/vee/rules/daily.js';
+import { AppError } from '../../errors.js';
+import type { Logger } from '../../infra/log/logger.js';
+import { DayLedger } from './day-ledger.js';
+import { LineSplitter, tooLongMessage } from '../../infra/io/line-splitter.js';
+import { insertRegisterReads, registerIntervals } from '../../infra/store/ami-repo.js';
+import { beginKeyedBatch, setBatchCounts } from '../../infra/store/import-batches-repo.js';
+import { deriveDailyReads } from './daily-reads.js';
+import { ExceptionLog } from './exception-log.js';
+import { intervalWriter } from '../../infra/store/interval-writer.js';
+import { MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
+
+export type AmiFormat = 'cmep' | 'espi' | 'nem12';
+/** Where a batch came from: a file format, or a live source (head-end API pages, rtlamr radio reads). */
+export type AmiSource = AmiFormat | 'headend' | 'rtlamr';
+
+export interface AmiImportContext {
+  db: Knex;
+  billing: Billing;
+  config: Config;
+  log: Logger;
+  clock: () => Date;
+  /** A directory already loaded (the drop-folder watcher keeps one); loaded from billing if absent. */
+  directory?: MeterDirectory;
+}
+
+export interface AmiImportResult {
+  file: string;
+  format: AmiSource;
+  batchId: number;
+  alreadyImported: boolean;
+  /** Intervals the file delivered, intervals stored (new or replacing an estimate), estimated by VEE. */
+  received: number;
+  stored: number;
+  estimated: number;
+  registerReads: number;
+  unknownMeters: number;
+  dailyReads: number;
+  exceptions: number;
+  exceptionsByKind: Record<string, number>;
+  seconds: number;
+}
+
+/**
+ * Imports one AMI file (CMEP, Green Button ESPI or NEM12) as one idempotent batch:
+ * stream → codec → VEE per meter channel → store in large transactions → daily reads derived
+ * and queued for billing. The batch key is the file's sha256, so the same file imported again
+ * changes nothing; an import cut off half-way resumes, and the interval key makes the rows it
+ * had stored harmless. Bad records, unknown meters and VEE findings become exceptions naming
+ * the file, record and field; they never stop the good data around them.
+ */
+export async function importAmiFile(
+  ctx: AmiImportContext,
+  file: string,
+  opts: { format?: AmiFormat; actor?: string } = {},
+): Promise<AmiImportResult> {
+  const format = opts.format ?? (await sniffFormat(file));
+  const batch = { source: format, name: path.basename(file), sha256: await fileSha256(file), actor: opts.actor };
+  return importAmiBatch(ctx, batch, (run) => run.readFile(file, format));
+}
+
+/** What a producer feeds an import: records, and a chance to commit when enough are waiting. */
+export interface AmiFeed extends AmiSink {
+  flushIfFull(): Promise<void>;
+}
+
+/**
+ * One idempotent AMI batch from any source: `produce` feeds records; VEE, storage, derived
+ * reads and exceptions are the same for all. The key is (source, sha256 of the content).
+ */
+export async function importAmiBatch(
+  ctx: AmiImportContext,
+  batch: { source: AmiSource; name: string; sha256: string; actor?: string },
+  produce: (feed: AmiImportRun) => Promise<void>,
+): Promise<AmiImportResult> {
+  const started = Date.now();
+  const now = () => ctx.clock().toISOString();
+  const { batchId, done } = await beginBatch(ctx.db, {
+    format: batch.source,
+    sha256: batch.sha256,
+    name: batch.name,
+    actor: batch.actor ?? 'system',
+    now: now(),
+  });
+  const base = { file: batch.name, format: batch.source, batchId, exceptionsByKind: {}, seconds: 0 };
+  if (done) {
+    return {
+      ...base,
+      alreadyImported: true,
+      received: 0,
+      stored: 0,
+      estimated: 0,
+      registerReads: 0,
+      unknownMeters: 0,
+      dailyReads: 0,
+      exceptions: 0,
+      seconds: (Date.now() - started) / 1000,
+    };
+  }
+  const run = new AmiImportRun(
+    ctx,
+    batch.name,
+    batch.source,
+    batchId,
+    ctx.directory ?? (await MeterDirectory.load(ctx.billing)),
+  );
+  await produce(run);
+  await run.flushAll();
+  const result = await run.finish();
+  ctx.log.info('AMI batch imported', {
+    module: 'ami',
+    name: batch.name,
+    source: batch.source,
+    batch: batchId,
+    ...result,
+  });
+  return { ...base, ...result, alreadyImported: false, seconds: (Date.now() - started) / 1000 };
+}
+
+export class AmiImportRun implements AmiFeed {
+  private readonly buffer = new SeriesBuffer();
+  private readonly writer;
+  private readonly exceptions: ExceptionLog;
+  private readonly ledger = new DayLedger();
+  /** The last stored interval of each series, so a gap across a flush is still seen. */
+  private readonly tails = new Map<string, Interval>();
+  private readonly resolved = new Map<string, { reg: AmiRegister; factor: number } | null>();
+  private readonly unknown = new Map<string, Unstored>();
+  /** Channels of known meters with no such register in billing, by meter and register: reported once each. */
+  private readonly missingRegisters = new Map<string, Unstored & { ch: SourceChannel }>();
+  /** Register reads waiting for the next write, and the registers that had any (for the sum check). */
+  private registerRows: AmiRegisterReadsInsert[] = [];
+  private readonly withRegisterReads = new Set<string>();
+  private counts = { received: 0, stored: 0, estimated: 0, registerReads: 0 };
+  private readonly zone: string;
+
+  constructor(
+    private readonly ctx: AmiImportContext,
+    private readonly fileName: string,
+    private readonly source: AmiSource,
+    private readonly batchId: number,
+    private readonly directory: MeterDirectory,
+  ) {
+    this.writer = intervalWriter(ctx.db);
+    this.exceptions = new ExceptionLog(`ami-${source}`, batchId, ctx.config.ami.maxExceptionsPerFile);
+    this.zone = ctx.config.timeZone;
+  }
+
+  interval(ch: SourceChannel, iv: Interval, line: number): void {
+    this.counts.received++;
+    this.buffer.add(ch, iv, line);
+  }
+
+  register(ch: SourceChannel, readAt: number, value: number, line: number): void {
+    const target = this.resolve(ch, line);
+    if (!target) {
+      const u = this.unstored(ch);
+      if (u) u.reads++;
+      return;
+    }
+    this.counts.registerReads++;
+    this.registerRows.push({
+      meter_id: target.reg.meterId,
+      channel: target.reg.registerNo,
+      read_at: readAt,
+      value: value * target.factor,
+      source: this.source,
+      batch_id: this.batchId,
+    });
+    this.withRegisterReads.add(`${target.reg.meterId}|${target.reg.registerNo}`);
+  }
+
+  issue(i: ParseIssue): void {
+    this.exceptions.add({
+      kind: i.kind ?? 'BAD_RECORD',
+      severity: i.severity ?? 'error',
+      line: i.line || null,
+      meterId: null,
+      field: i.field,
+      value: i.value ?? null,
+      message: `${this.fileName} ${i.record}, ${i.field}: ${i.message}`,
+    });
+  }
+
+  async flushIfFull(): Promise<void> {
+    if (this.buffer.size + this.registerRows.length >= this.ctx.config.ami.flushIntervals) await this.flush();
+  }
+
+  /** Everything fed so far, validated and committed. */
+  async flushAll(): Promise<void> {
+    await this.flush(true);
+  }
+
+  async readFile(file: string, format: AmiFormat): Promise<void> {
+    // 64 KiB: larger strings go straight to V8's old space and pile up there between full collections.
+    const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
+    const { ami } = this.ctx.config;
+    try {
+      if (format === 'espi') {
+        const parser = new EspiParser(this);
+        const markup = new MarkupRun(ami.maxLineLength.espi, () => parser.line);
+        for await (const chunk of stream) {
+          // Text between tags is buffered whole by the XML parser: a run past the cap is refused before it is.
+          markup.check(chunk as string);
+          parser.write(chunk as string);
+          await this.flushIfFull();
+        }
+        parser.end();
+      } else {
+        const nem12 = format === 'nem12' ? new Nem12Parser(this, ami.nem12.zone, ami.nem12.suffixRegisters) : null;
+        const maxLength = nem12 ? ami.maxLineLength.nem12 : ami.maxLineLength.cmep;
+        const lines = new LineSplitter(maxLength, {
+          line: (text, lineNo) => (nem12 ? nem12.line(text) : parseCmepLine(text, lineNo, ami.cmep, this)),
+          tooLong: (lineNo, length) => {
+            if (nem12) nem12.skipLine();
+            const field = `ami.maxLineLength.${format}`;
+            this.exceptions.add({
+              kind: 'LINE_TOO_LONG',
+              severity: 'error',
+              line: lineNo,
+              meterId: null,
+              field,
+              value: String(length),
+              message: `${this.fileName} ${tooLongMessage(lineNo, length, maxLength)} (${field})`,
+            });
+          },
+        });
+        for await (const chunk of stream) {
+          lines.push(chunk as string);
+          await this.flushIfFull();
+        }
+        lines.end();
+        nem12?.end();
+      }
+    } catch (err) {
+      if (!(err instanceof SourceRefused)) throw err;
+      this.exceptions.add({
+        kind: 'REFUSED',
+        severity: 'error',
+        line: err.line,
+        meterId: null,
+        field: 'DOCTYPE',
+        value: null,
+        message: `${this.fileName} line ${err.line}: ${err.message}`,
+      });
+    }
+  }
+
+  async finish(): Promise<Omit<AmiImportResult, 'file' | 'format' | 'batchId' | 'alreadyImported' | 'seconds'>> {
+    const db = this.ctx.db;
+    const now = this.ctx.clock().toISOString();
+    for (const [ref, u] of this.unknown) {
+      this.exceptions.add({
+        kind: 'UNKNOWN_METER',
+        severity: 'error',
+        line: u.line,
+        meterId: ref.slice(0, 12),
+        field: 'meter',
+        value: ref,
+        message:
+          `${this.fileName} line ${u.line}, meter: '${ref}' is not a billing meter id or radio id; its ` +
+          `${unstoredData(u)} were not stored`,
+      });
+    }
+    for (const m of this.missingRegisters.values()) {
+      const stream = m.ch.stream ? ` (stream ${m.ch.stream})` : '';
+      this.exceptions.add({
+        kind: 'UNKNOWN_REGISTER',
+        severity: 'error',
+        line: m.line,
+        meterId: m.ch.meterRef.slice(0, 12),
+        field: 'channel',
+        value: String(m.ch.channel),
+        message:
+          `${this.fileName} line ${m.line}, channel: meter '${m.ch.meterRef}' has no register ${m.ch.channel}${stream} ` +
+          `in billing; its ${unstoredData(m)} were not stored`,
+      });
+    }
+    const derived = await deriveDailyReads(
+      db,
+      this.ledger.all(),
+      (meterId, channel) => this.directory.find([meterId], channel).register,
+      { zone: this.zone, vee: this.ctx.config.ami.vee, now, withRegisterReads: this.withRegisterReads },
+    );
+    for (const f of derived.findings) this.finding(f, f.meterId, null);
+    const dailyReads = derived.reads.length;
+    await this.exceptions.flush(db, now, true);
+    await setBatchCounts(db, this.batchId, {
+      state: 'done',
+      lines: this.counts.received,
+      stored: this.counts.stored,
+      rejected: this.rejected(),
+      held: 0,
+      skipped: [...this.unknown.values()].reduce((s, u) => s + u.intervals, 0),
+    });
+    return {
+      ...this.counts,
+      unknownMeters: this.unknown.size,
+      dailyReads,
+      exceptions: this.exceptions.total,
+      exceptionsByKind: Object.fromEntries(this.exceptions.byKind),
+    };
+  }
+
+  private rejected(): number {
+    return this.exceptions.byKind.get('BAD_RECORD') ?? 0;
+  }
+
+  /**
+   * Validates what the buffer holds and hands it to the writer. One write is kept in flight
+   * while the next chunk is parsed and validated: PostgreSQL works in its own process, so the
+   * two overlap. `final` waits for the last write.
+   */
+  private async flush(final = false): Promise<void> {
+    const registers = new Set<string>();
+    for (const s of this.buffer.take()) {
+      const key = await this.processSeries(s);
+      if (key) registers.add(key);
+    }
+    await this.waitForWrite();
+    const rows = this.writer.pending;
+    const registerRows = this.registerRows;
+    this.registerRows = [];
+    const write = this.writer.flush().then(async (changed) => {
+      await insertRegisterReads(this.ctx.db, registerRows);
+      this.counts.stored += changed;
+      // Rows that met stored rows kept those: the day totals of this write are not the stored ones.
+      if (changed !== rows) this.ledger.markDirty(registers);
+      await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
+    });
+    // Held with its outcome, so a failure surfaces at the next wait and is never unhandled.
+    this.inflight = write.then(
+      () => null,
+      (err: unknown) => err,
+    );
+    if (final) await this.waitForWrite();
+  }
+
+  private inflight: Promise<unknown> | null = null;
+
+  private async waitForWrite(): Promise<void> {
+    const err = await this.inflight;
+    this.inflight = null;
+    if (err) throw err;
+  }
+
+  /** Validates one series and queues it for the writer; returns its register key, or null if not stored. */
+  private async processSeries(s: BufferedSeries): Promise<string | null> {
+    const target = this.resolve(s.channel, s.firstLine);
+    if (!target) {
+      const u = this.unstored(s.channel);
+      if (u) u.intervals += s.intervals.length;
+      return null;
+    }
+    const { reg, factor } = target;
+    const key = seriesKey(s.channel);
+    const input = factor === 1 ? s.intervals : s.intervals.map((iv) => ({ ...iv, value: round6(iv.value * factor) }));
+    const tail = this.tails.get(key);
+    if (tail) input.unshift(tail);
+    input.sort((a, b) => a.startAt - b.startAt);
+    const vee = this.ctx.config.ami.vee;
+    const profile = needsHistory(input, s.channel.seconds, vee.maxLinearGapMinutes * 60)
+      ? await this.history(reg, input)
+      : undefined;
+    const { intervals, findings, estimated } = validateSeries(input, s.channel.seconds, vee, profile);
+    const fresh = tail && intervals[0]?.startAt === tail.startAt ? intervals.slice(1) : intervals;
+    for (const f of findings) this.finding(f, reg.meterId, s.firstLine);
+    if (fresh.length === 0) return null;
+    this.counts.estimated += estimated;
+    this.writer.add(reg.meterId, reg.registerNo, fresh, this.batchId);
+    this.tails.set(key, fresh[fresh.length - 1]!);
+    this.ledger.add(reg.meterId, reg.registerNo, s.channel.seconds, dailyTotals(fresh, this.zone));
+    return `${reg.meterId}|${reg.registerNo}`;
+  }
+
+  /** Where a channel's data that cannot be stored is counted: its unknown meter, or its missing register. */
+  private unstored(ch: SourceChannel): Unstored | undefined {
+    return this.unknown.get(ch.meterRef) ?? this.missingRegisters.get(`${ch.meterRef}|${ch.channel}`);
+  }
+
+  /** The billing register a source channel maps to, with its unit factor; null (and noted) if none. */
+  private resolve(ch: SourceChannel, line: number): { reg: AmiRegister; factor: number } | null {
+    const key = seriesKey(ch);
+    if (this.resolved.has(key)) return this.resolved.get(key)!;
+    const found = this.directory.find([ch.meterRef, ...(ch.altRefs ?? [])], ch.channel);
+    let target: { reg: AmiRegister; factor: number } | null = null;
+    if (!found.meterKnown) {
+      if (!this.unknown.has(ch.meterRef)) this.unknown.set(ch.meterRef, { intervals: 0, reads: 0, line });
+    } else if (!found.register) {
+      const k = `${ch.meterRef}|${ch.channel}`;
+      if (!this.missingRegisters.has(k)) this.missingRegisters.set(k, { intervals: 0, reads: 0, line, ch });
+    } else {
+      const unit = ch.unit === null ? { factor: 1, findings: [] } : checkUnit(ch.unit, found.register.uom);
+      for (const f of unit.findings) this.finding(f, found.register.meterId, line);
+      for (const f of checkMultiplier(ch.constant, found.register.multiplier))
+        this.finding(f, found.register.meterId, line);
+      if (unit.factor !== null) target = { reg: found.register, factor: unit.factor };
+    }
+    this.resolved.set(key, target);
+    return target;
+  }
+
+  private finding(f: VeeFinding, meterId: string, line: number | null): void {
+    const at = f.at === undefined ? '' : ` at ${isoAt(f.at)}`;
+    this.exceptions.add({
+      kind: f.rule,
+      severity: f.severity,
+      line,
+      meterId,
+      field: f.field ?? null,
+      value: f.value === undefined ? null : String(f.value),
+      message:
+        `${this.fileName}${line ? ` line ${line}` : ''}, meter ${meterId}${at}, ${f.field ?? 'value'}: ` +
+        `${f.message}`,
+    });
+  }
+
+  /** Same-day-type history for a long gap: the store's intervals in the weeks before, and this run's. */
+  private async history(reg: AmiRegister, input: readonly Interval[]) {
+    const weeks = this.ctx.config.ami.vee.historyWeeks;
+    const first = input[0]!.startAt;
+    const stored = (
+      await registerIntervals(this.ctx.db, reg.meterId, reg.registerNo, [first - weeks * 7 * 86_400, first], {
+        actualOnly: true,
+      })
+    ).map((iv) => ({ ...iv, flags: null }));
+    return historicalProfile([...stored, ...input], this.zone);
+  }
+}
+
+/** Whether a sorted run has a gap longer than linear interpolation may fill. */
+function needsHistory(sorted: readonly Interval[], seconds: number, maxLinearSeconds: number): boolean {
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i]!.startAt - sorted[i - 1]!.startAt > seconds + maxLinearSeconds) return true;
+  return false;
+}
+
+async function beginBatch(
+  db: Knex,
+  b: { format: AmiSource; sha256: string; name: string; actor: string; now: string },
+): Promise<{ batchId: number; done: boolean }> {
+  // An import cut off half-way resumes: its intervals are keyed, so running it again adds only what is missing.
+  return beginKeyedBatch(db, `ami:${b.format}:${b.sha256}`, {
+    source: `ami-${b.format}`,
+    file_name: b.name.slice(0, 255),
+    sha256: b.sha256,
+    actor: b.actor,
+    lines: 0,
+    stored: 0,
+    rejected: 0,
+    held: 0,
+    skipped: 0,
+    created_at: b.now,
+    state: 'running',
+  });
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The format from the file's first bytes: '<' is ESPI XML, MEPMD01 is CMEP, 100,NEM12 is NEM12. */
+export async function sniffFormat(file: string): Promise<AmiFormat> {
+  const fh = await open(file, 'r');
+  let head: string;
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
+    head = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trimStart();
+    if (head.startsWith('<')) return 'espi';
+    if (head.startsWith('MEPMD01')) return 'cmep';
+    if (/^100,NEM12/.test(head)) return 'nem12';
+  } finally {
+    await fh.close();
+  }
+  throw new AppError(
+    'AMI_FORMAT',
+    `${path.basename(file)}: not CMEP (MEPMD01), Green Button ESPI XML or NEM12: ${whyNotAmi(head)}`,
+    { record: path.basename(file), field: 'format' },
+  );
+}
+
+/** Why a file's first bytes are none of the formats, for the person who dropped it. */
+function whyNotAmi(head: string): string {
+  if (head === '') return 'the file is empty (or only white space)';
+  const first = head.split(/\r?\n/, 1)[0]!;
+  const shown = JSON.stringify(first.length > 40 ? `${first.slice(0, 40)}…` : first);
+  if (/^\d{3},/.test(first)) return `it starts with ${shown}, but a NEM12 file starts with a 100,NEM12 header record`;
+  if (first.startsWith('MEPMD')) return `it starts with ${shown}; CMEP records start with MEPMD01`;
+  return `it starts with ${shown}`;
+}
+
+/**
+ * The longest run of characters with no '<' or '>' in an XML stream, checked chunk by chunk in
+ * linear time: past `max`, the file is refused (a text node or tag that long is not ESPI).
+ */
+class MarkupRun {
+  /** Characters since the last '<'. */
+  private run = 0;
+
+  constructor(
+    private readonly max: number,
+    /** The line the XML parser has reached (the refusal names it). */
+    private readonly line: () => number,
+  ) {}
+
+  /**
+   * One indexOf each way per chunk while the cap is at least a chunk long (the default is 16 of
+   * them): a run longer than the cap must then span chunks. A per-tag scan cost ESPI imports a
+   * quarter of their speed.
+   */
+  check(chunk: string): void {
+    const first = chunk.indexOf('<');
+    if (first < 0) {
+      this.run += chunk.length;
+    } else {
+      const before = this.run + first;
+      const inner = chunk.length > this.max ? this.longestRun(chunk) : 0;
+      this.run = chunk.length - 1 - chunk.lastIndexOf('<');
+      if (before > this.max || inner > this.max) this.run = Math.max(before, inner);
+    }
+    if (this.run > this.max) {
+      throw new SourceRefused(
+        `more than ${this.max.toLocaleString('en-US')} characters without markup (ami.maxLineLength.espi): not a ` +
+          `Green Button document`,
+        this.line(),
+      );
+    }
+  }
+
+  /** The longest run between '<' in a chunk (only when the cap is shorter than a chunk). */
+  private longestRun(chunk: string): number {
+    let longest = 0;
+    for (let from = 0, at = chunk.indexOf('<'); at >= 0; from = at + 1, at = chunk.indexOf('<', from))
+      longest = Math.max(longest, at - from);
+    return longest;
+  }
+}
+
+/** Data of a channel that was not stored: counted, for the exception that says so. */
+interface Unstored {
+  intervals: number;
+  reads: number;
+  line: number;
+}
+
+/** What of an unknown meter's data was not stored: "96 intervals and 2 register reads", or "data". */
+function unstoredData(u: { intervals: number; reads: number }): string {
+  const parts = [u.intervals ? `${u.intervals} intervals` : '', u.reads ? `${u.reads} register reads` : ''];
+  return parts.filter(Boolean).join(' and ') || 'data';
+}

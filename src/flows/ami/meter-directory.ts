@@ -1,0 +1,74 @@
+/** A billing meter register as AMI data needs it. */
+
+import type { Billing } from '../../infra/billing/billing.js';
+
+export interface AmiRegister {
+  meterId: string;
+  accountNo: string | null;
+  meterType: string;
+  dials: number;
+  multiplier: number;
+  registerNo: number;
+  uom: string;
+  lastReadValue: number;
+  lastReadDate: string;
+}
+
+/**
+ * Billing's meters, looked up by the names AMI sources use: the meter id or the radio (ERT) id.
+ * Loaded once per import (a few MB even for a large utility), so matching costs a map lookup.
+ */
+export class MeterDirectory {
+  private readonly byRef = new Map<string, Map<number, AmiRegister>>();
+
+  static async load(billing: Billing): Promise<MeterDirectory> {
+    const dir = new MeterDirectory();
+    for (const r of await billing.meterRegisters()) {
+      const reg: AmiRegister = {
+        meterId: String(r.meterId),
+        accountNo: r.accountNo == null ? null : String(r.accountNo),
+        meterType: String(r.meterType),
+        dials: Number(r.dials),
+        multiplier: Number(r.multiplier),
+        registerNo: Number(r.registerNo),
+        uom: String(r.uom),
+        lastReadValue: Number(r.lastReadValue),
+        lastReadDate: String(r.lastReadDate instanceof Date ? r.lastReadDate.toISOString() : r.lastReadDate).slice(
+          0,
+          10,
+        ),
+      };
+      dir.add(reg.meterId, reg);
+      if (r.radioId != null && String(r.radioId).trim() !== '') dir.add(String(r.radioId).trim(), reg);
+    }
+    return dir;
+  }
+
+  add(ref: string, reg: AmiRegister): void {
+    const regs = this.byRef.get(ref) ?? new Map<number, AmiRegister>();
+    regs.set(reg.registerNo, reg);
+    this.byRef.set(ref, regs);
+  }
+
+  /** The register a source's channel maps to, trying each name the source gives. */
+  find(refs: readonly string[], channel: number): { register: AmiRegister | null; meterKnown: boolean } {
+    for (const ref of refs) {
+      const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
+      if (regs) return { register: regs.get(channel) ?? null, meterKnown: true };
+    }
+    return { register: null, meterKnown: false };
+  }
+
+  get size(): number {
+    return this.byRef.size;
+  }
+
+  /** A directory loaded at most every `ttlMs`: for services that match meters all day long. */
+  static cached(billing: Billing, ttlMs = 300_000): () => Promise<MeterDirectory> {
+    let held: { at: number; dir: MeterDirectory } | null = null;
+    return async () => {
+      if (!held || Date.now() - held.at > ttlMs) held = { at: Date.now(), dir: await MeterDirectory.load(billing) };
+      return held.dir;
+    };
+  }
+}

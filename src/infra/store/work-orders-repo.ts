@@ -1,0 +1,71 @@
+/**
+ * Work orders and their step log in the store. The rules (which move is allowed, what a
+ * completion needs) are the domain's (src/core/work-orders.ts) and the flow's
+ * (src/flows/work-orders); here are only the rows.
+ */
+
+import type { Knex } from 'knex';
+import { insertReturningId } from '../db/sql-utils.js';
+import type { WorkOrderEventsInsert, WorkOrdersInsert, WorkOrdersRow } from './tables.js';
+
+type Db = Knex | Knex.Transaction;
+export type WorkOrderRow = WorkOrdersRow;
+
+export type OrderEventRow = WorkOrderEventsInsert;
+
+export async function insertOrderRow(trx: Db, row: WorkOrdersInsert): Promise<number> {
+  return insertReturningId(trx, 'work_orders', row);
+}
+
+export async function insertOrderEvent(trx: Db, row: OrderEventRow): Promise<void> {
+  await trx('work_order_events').insert(row);
+}
+
+export async function orderRowByNo(db: Db, orderNo: string): Promise<WorkOrderRow | undefined> {
+  return db('work_orders').where({ order_no: orderNo }).first();
+}
+
+/** Whether a change with this update id (a device's own id for it) was applied to the order already. */
+export async function updateApplied(trx: Db, orderNo: string, updateId: string): Promise<boolean> {
+  const seen = await trx('work_order_events')
+    .join('work_orders', 'work_orders.id', 'work_order_events.order_id')
+    .where('work_orders.order_no', orderNo)
+    .andWhere('work_order_events.update_id', updateId)
+    .first();
+  return Boolean(seen);
+}
+
+/** Updates the order only if it is still at `version`; says whether it was. */
+export async function updateOrderAtVersion(
+  trx: Db,
+  orderNo: string,
+  version: number,
+  patch: Partial<WorkOrdersRow>,
+): Promise<boolean> {
+  return (await trx('work_orders').where({ order_no: orderNo, version }).update(patch)) === 1;
+}
+
+export interface OrderRowFilter {
+  state?: string;
+  /** Not in these (final) states. */
+  notIn?: readonly string[];
+  technician?: string;
+  type?: string;
+  area?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Orders by priority, due date and number. */
+export async function orderRows(db: Db, f: OrderRowFilter): Promise<WorkOrderRow[]> {
+  const q = db('work_orders')
+    .orderBy([{ column: 'priority' }, { column: 'due_date' }, { column: 'order_no' }])
+    .limit(f.limit)
+    .offset(f.offset);
+  if (f.state) q.where('state', f.state);
+  if (f.notIn) q.whereNotIn('state', [...f.notIn]);
+  if (f.technician) q.where('technician', f.technician);
+  if (f.type) q.where('type', f.type);
+  if (f.area) q.where('area', f.area);
+  return q;
+}
