@@ -47,6 +47,7 @@ interface Reading {
 
 const LEAVES = new Set([
   'title',
+  'id',
   'start',
   'duration',
   'value',
@@ -57,13 +58,22 @@ const LEAVES = new Set([
   'flowDirection',
 ]);
 
+/** The names a UsagePoint goes by, for matching it to a billing meter. */
+export type EspiMeterName = 'title' | 'id' | 'href';
+
+/** The default order: the title a utility writes (often the meter number), the entry's mRID, the href's id. */
+export const DEFAULT_ESPI_MATCH: readonly EspiMeterName[] = ['title', 'id', 'href'];
+
 export class EspiParser {
   private readonly sax = new SaxesParser({ position: true });
-  private readonly usagePointTitles = new Map<string, string>();
+  /** Each UsagePoint's names, by the id its href gives it, in the order they are tried. */
+  private readonly usagePointNames = new Map<string, string[]>();
   private readonly meterReadingTypes = new Map<string, string>();
   private readonly readingTypes = new Map<string, ReadingType>();
   private links: { rel: string; href: string }[] = [];
   private title = '';
+  /** The Atom entry's own id (urn:uuid:…, the resource's mRID). */
+  private entryId = '';
   private kind = '';
   private rt: ReadingType | null = null;
   private channel: SourceChannel | null = null;
@@ -82,7 +92,10 @@ export class EspiParser {
   private text = '';
   private refused: SourceRefused | null = null;
 
-  constructor(private readonly sink: AmiSink) {
+  constructor(
+    private readonly sink: AmiSink,
+    private readonly matchBy: readonly EspiMeterName[] = DEFAULT_ESPI_MATCH,
+  ) {
     const sax = this.sax;
     sax.on('doctype', () => {
       this.refused = new SourceRefused(
@@ -125,6 +138,7 @@ export class EspiParser {
       case 'entry':
         this.links = [];
         this.title = '';
+        this.entryId = '';
         this.kind = '';
         return;
       case 'link':
@@ -187,14 +201,16 @@ export class EspiParser {
       else if (name === 'flowDirection') this.rt.flowDirection = text;
       return;
     }
-    if (name === 'title' && !this.kind) this.title = text;
+    // Atom does not order an entry's children: its title and id may come after the content.
+    if (name === 'title') this.title = text;
+    else if (name === 'id') this.entryId = text;
   }
 
   private endEntry(): void {
     const self = this.links.find((l) => l.rel === 'self')?.href ?? '';
     if (this.kind === 'UsagePoint') {
       const id = segmentAfter(self, 'UsagePoint');
-      if (id) this.usagePointTitles.set(detach(id), detach(this.title || id));
+      if (id) this.usagePointNames.set(detach(id), this.namesOf(id));
     } else if (this.kind === 'MeterReading') {
       const key = meterReadingKey(self);
       const related = this.links.find((l) => l.rel === 'related' && l.href.includes('ReadingType/'));
@@ -211,6 +227,17 @@ export class EspiParser {
     }
     this.kind = '';
     this.channel = null;
+  }
+
+  /** A UsagePoint's names in the configured order: its title, its entry id (with and without urn:uuid:), its href id. */
+  private namesOf(hrefId: string): string[] {
+    const names: string[] = [];
+    for (const by of this.matchBy) {
+      if (by === 'title' && this.title) names.push(this.title);
+      else if (by === 'id' && this.entryId) names.push(this.entryId, this.entryId.replace(/^urn:uuid:/i, ''));
+      else if (by === 'href') names.push(hrefId);
+    }
+    return [...new Set(names.map(detach))].filter((n) => n !== '');
   }
 
   private startBlock(): void {
@@ -250,8 +277,11 @@ export class EspiParser {
       return;
     }
     this.power = rt.power;
+    // A block before its UsagePoint entry (or with none) is known only by its href's id.
+    const [meterRef, ...altRefs] = this.usagePointNames.get(upId) ?? [upId];
     this.channel = {
-      meterRef: this.usagePointTitles.get(upId) ?? upId,
+      meterRef: meterRef!,
+      altRefs,
       channel: rt.flowDirection === '19' ? 2 : 1,
       unit,
       seconds: rt.intervalLength,

@@ -190,7 +190,7 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI head-e
       message: string;
     }[];
     expect(unknown.map((u) => u.message)).toEqual([
-      expect.stringMatching(/'NOPE' is not a billing meter id or radio id/),
+      expect.stringMatching(/'NOPE' is not a billing meter id, radio id or serial/),
     ]);
   });
 });

@@ -91,7 +91,7 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI file i
       const unknown = ex.find((e) => e.kind === 'UNKNOWN_METER')!;
       expect(unknown.message).toMatch(
         new RegExp(
-          /cmep-dst\.csv line 10, meter: 'X9999999' is not a billing meter id or radio id; /.source +
+          /cmep-dst\.csv line 10, meter: 'X9999999' is not a billing meter id, radio id or serial; /.source +
             /its 96 intervals were not stored/.source,
         ),
       );

@@ -95,6 +95,10 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI usage 
     expect(JSON.stringify(await bad.json())).toContain('from');
     expect((await get('/api/usage/meters/E0000003?from=2026-3-1&to=2026-03-09')).status).toBe(400);
     expect((await get('/api/usage/meters/NOPE?from=2026-03-01&to=2026-03-09')).status).toBe(404);
+    // Ids up to 64 characters (an ESPI usage point's mRID) are looked up, not refused as too long; 65 are.
+    const long = 'urn:uuid:97EAEBAD-1214-4A58-A3D4-A16A6DE718E1-'.padEnd(64, 'x');
+    expect((await get(`/api/usage/meters/${long}?from=2026-03-01&to=2026-03-09`)).status).toBe(404);
+    expect((await get(`/api/usage/meters/${long}x?from=2026-03-01&to=2026-03-09`)).status).toBe(400);
     expect((await fetch(`${base}/api/usage/meters/E0000003?from=2026-03-01&to=2026-03-09`)).status).toBe(401);
   });
 

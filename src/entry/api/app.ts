@@ -30,6 +30,7 @@ import type { FieldService } from '../../flows/field/field-service.js';
 import type { AmiService } from '../../flows/ami/ami-service.js';
 import type { DockService } from '../../flows/dock/dock-service.js';
 import { errorHandler } from './http-errors.js';
+import { METER_ID_MAX } from '../../core/meter-id.js';
 
 export interface ApiDeps {
   ctx: GatewayContext;
@@ -194,7 +195,7 @@ export function createApi(deps: ApiDeps): express.Express {
   const readingsQuery = pageQuery.extend({
     route: z.string().max(20).optional(),
     status: z.enum(['valid', 'held', 'skipped']).optional(),
-    meter: z.string().max(12).optional(),
+    meter: z.string().max(METER_ID_MAX).optional(),
   });
   registry.route(
     api,

@@ -8,6 +8,7 @@ import { readingRowByKey } from '../../infra/store/readings-repo.js';
 import { auditTrail } from '../../infra/store/audit-repo.js';
 import { actorOf } from './auth.js';
 import { pageQuery, type ApiRegistry } from './openapi.js';
+import { METER_ID_MAX } from '../../core/meter-id.js';
 
 /**
  * The exception queue: filter by status, route, kind, meter and age, newest or oldest first; act
@@ -34,7 +35,7 @@ export const exceptionQuery = pageQuery.extend({
     .regex(/^[A-Z_]{1,30}$/, 'an exception kind such as HIGH_READ')
     .optional(),
   route: z.string().max(20).optional(),
-  meter: z.string().max(12).optional(),
+  meter: z.string().max(METER_ID_MAX).optional(),
   batch: z.coerce.number().int().min(1).optional(),
   /** Only exceptions at least this many days old (the aging queue). */
   minAgeDays: z.coerce.number().min(0).max(3650).optional(),

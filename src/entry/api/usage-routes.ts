@@ -6,6 +6,7 @@ import { MeterDirectory } from '../../flows/ami/meter-directory.js';
 import { meterChannels, registerUsage, usageCsv, usageEspi, type UsageRange } from '../../flows/ami/usage.js';
 import { NotFoundError } from '../../errors.js';
 import type { ApiRegistry } from './openapi.js';
+import { METER_ID_MAX } from '../../core/meter-id.js';
 
 /**
  * Usage for a CSR answering a high-bill call, and the customer's own download: a meter's or
@@ -56,7 +57,7 @@ export function usageRouter(ctx: GatewayContext, registry: ApiRegistry): express
     return ids;
   };
 
-  const target = z.object({ kind: z.enum(['meters', 'accounts']), id: z.string().min(1).max(15) });
+  const target = z.object({ kind: z.enum(['meters', 'accounts']), id: z.string().min(1).max(METER_ID_MAX) });
   registry.route(
     r,
     {

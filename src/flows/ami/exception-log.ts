@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { insertExceptionRows } from '../../infra/store/exceptions-repo.js';
+import { storedMeterId } from '../../core/meter-id.js';
 
 export interface AmiException {
   kind: string;
@@ -60,7 +61,7 @@ export class ExceptionLog {
       source: this.source,
       batch_id: this.batchId,
       line_no: e.line,
-      meter_id: e.meterId?.slice(0, 12) ?? null,
+      meter_id: e.meterId == null ? null : storedMeterId(e.meterId),
       kind: e.kind.slice(0, 30),
       severity: e.severity,
       field: e.field?.slice(0, 40) ?? null,

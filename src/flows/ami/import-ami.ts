@@ -21,7 +21,7 @@ import type { Logger } from '../../infra/log/logger.js';
 import { DayLedger } from './day-ledger.js';
 import { LineSplitter, tooLongMessage } from '../../infra/io/line-splitter.js';
 import { insertRegisterReads, registerIntervals } from '../../infra/store/ami-repo.js';
-import { beginKeyedBatch, setBatchCounts } from '../../infra/store/import-batches-repo.js';
+import { beginKeyedBatch, markBatchFailed, setBatchCounts } from '../../infra/store/import-batches-repo.js';
 import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
 import { intervalWriter } from '../../infra/store/interval-writer.js';
@@ -122,9 +122,16 @@ export async function importAmiBatch(
     batchId,
     ctx.directory ?? (await MeterDirectory.load(ctx.billing)),
   );
-  await produce(run);
-  await run.flushAll();
-  const result = await run.finish();
+  let result;
+  try {
+    await produce(run);
+    await run.flushAll();
+    result = await run.finish();
+  } catch (err) {
+    // Not left 'running' for ever: the batch list shows it failed, and the same source resumes it.
+    await markBatchFailed(ctx.db, batchId).catch(() => undefined);
+    throw err;
+  }
   ctx.log.info('AMI batch imported', {
     module: 'ami',
     name: batch.name,
@@ -143,7 +150,7 @@ export class AmiImportRun implements AmiFeed {
   /** The last stored interval of each series, so a gap across a flush is still seen. */
   private readonly tails = new Map<string, Interval>();
   private readonly resolved = new Map<string, { reg: AmiRegister; factor: number } | null>();
-  private readonly unknown = new Map<string, Unstored>();
+  private readonly unknown = new Map<string, Unstored & { altRefs: string[] }>();
   /** Channels of known meters with no such register in billing, by meter and register: reported once each. */
   private readonly missingRegisters = new Map<string, Unstored & { ch: SourceChannel }>();
   /** Register reads waiting for the next write, and the registers that had any (for the sum check). */
@@ -215,7 +222,7 @@ export class AmiImportRun implements AmiFeed {
     const { ami } = this.ctx.config;
     try {
       if (format === 'espi') {
-        const parser = new EspiParser(this);
+        const parser = new EspiParser(this, ami.espi.matchBy);
         const markup = new MarkupRun(ami.maxLineLength.espi, () => parser.line);
         for await (const chunk of stream) {
           // Text between tags is buffered whole by the XML parser: a run past the cap is refused before it is.
@@ -272,11 +279,12 @@ export class AmiImportRun implements AmiFeed {
         kind: 'UNKNOWN_METER',
         severity: 'error',
         line: u.line,
-        meterId: ref.slice(0, 12),
+        meterId: ref,
         field: 'meter',
         value: ref,
         message:
-          `${this.fileName} line ${u.line}, meter: '${ref}' is not a billing meter id or radio id; its ` +
+          `${this.fileName} line ${u.line}, meter: '${ref}'${alsoNamed(u.altRefs)} is not a billing meter id, ` +
+          `radio id or serial; its ` +
           `${unstoredData(u)} were not stored`,
       });
     }
@@ -286,7 +294,7 @@ export class AmiImportRun implements AmiFeed {
         kind: 'UNKNOWN_REGISTER',
         severity: 'error',
         line: m.line,
-        meterId: m.ch.meterRef.slice(0, 12),
+        meterId: m.ch.meterRef,
         field: 'channel',
         value: String(m.ch.channel),
         message:
@@ -403,7 +411,8 @@ export class AmiImportRun implements AmiFeed {
     const found = this.directory.find([ch.meterRef, ...(ch.altRefs ?? [])], ch.channel);
     let target: { reg: AmiRegister; factor: number } | null = null;
     if (!found.meterKnown) {
-      if (!this.unknown.has(ch.meterRef)) this.unknown.set(ch.meterRef, { intervals: 0, reads: 0, line });
+      if (!this.unknown.has(ch.meterRef))
+        this.unknown.set(ch.meterRef, { intervals: 0, reads: 0, line, altRefs: ch.altRefs ?? [] });
     } else if (!found.register) {
       const k = `${ch.meterRef}|${ch.channel}`;
       if (!this.missingRegisters.has(k)) this.missingRegisters.set(k, { intervals: 0, reads: 0, line, ch });
@@ -565,6 +574,11 @@ interface Unstored {
   intervals: number;
   reads: number;
   line: number;
+}
+
+/** " (also named 'NEM1201009')": the other names a source gave an unknown meter, all of which were tried. */
+function alsoNamed(refs: readonly string[] | undefined): string {
+  return refs?.length ? ` (also named ${refs.map((r) => `'${r}'`).join(', ')})` : '';
 }
 
 /** What of an unknown meter's data was not stored: "96 intervals and 2 register reads", or "data". */

@@ -15,7 +15,8 @@ export interface AmiRegister {
 }
 
 /**
- * Billing's meters, looked up by the names AMI sources use: the meter id or the radio (ERT) id.
+ * Billing's meters, looked up by the names AMI sources use: the meter id, the radio (ERT) id or
+ * the serial (a meter id always wins over another meter's alias).
  * Loaded once per import (a few MB even for a large utility), so matching costs a map lookup.
  */
 export class MeterDirectory {
@@ -23,23 +24,19 @@ export class MeterDirectory {
 
   static async load(billing: Billing): Promise<MeterDirectory> {
     const dir = new MeterDirectory();
+    const aliases: [string, AmiRegister][] = [];
     for (const r of await billing.meterRegisters()) {
-      const reg: AmiRegister = {
-        meterId: String(r.meterId),
-        accountNo: r.accountNo == null ? null : String(r.accountNo),
-        meterType: String(r.meterType),
-        dials: Number(r.dials),
-        multiplier: Number(r.multiplier),
-        registerNo: Number(r.registerNo),
-        uom: String(r.uom),
-        lastReadValue: Number(r.lastReadValue),
-        lastReadDate: String(r.lastReadDate instanceof Date ? r.lastReadDate.toISOString() : r.lastReadDate).slice(
-          0,
-          10,
-        ),
-      };
+      const reg = amiRegister(r);
       dir.add(reg.meterId, reg);
-      if (r.radioId != null && String(r.radioId).trim() !== '') dir.add(String(r.radioId).trim(), reg);
+      // A source may name the meter by its radio (ERT) id, or by its serial (a NEM12 200 record's MeterSerialNumber).
+      for (const alias of [r.radioId, r.serial]) {
+        const name = alias == null ? '' : String(alias).trim();
+        if (name !== '' && name !== reg.meterId) aliases.push([name, reg]);
+      }
+    }
+    for (const [name, reg] of aliases) {
+      const owner = dir.byRef.get(name)?.values().next().value;
+      if (!owner || owner.meterId === reg.meterId) dir.add(name, reg);
     }
     return dir;
   }
@@ -71,4 +68,18 @@ export class MeterDirectory {
       return held.dir;
     };
   }
+}
+
+function amiRegister(r: Record<string, unknown>): AmiRegister {
+  return {
+    meterId: String(r.meterId),
+    accountNo: r.accountNo == null ? null : String(r.accountNo),
+    meterType: String(r.meterType),
+    dials: Number(r.dials),
+    multiplier: Number(r.multiplier),
+    registerNo: Number(r.registerNo),
+    uom: String(r.uom),
+    lastReadValue: Number(r.lastReadValue),
+    lastReadDate: String(r.lastReadDate instanceof Date ? r.lastReadDate.toISOString() : r.lastReadDate).slice(0, 10),
+  };
 }

@@ -28,6 +28,7 @@ import {
   type RouteRow,
 } from '../../infra/store/routes-repo.js';
 import type { LineSource } from './file-source.js';
+import { storedMeterId } from '../../core/meter-id.js';
 
 /**
  * Stores a readings file (read-v1 or any read layout) in one transaction. Every good line is
@@ -447,8 +448,8 @@ async function classifyNotOnRoute(
     ids.map((meterId) => {
       const m = known.get(meterId);
       return m
-        ? { meterId: meterId.slice(0, 12), kind: 'METER_NOT_ON_ROUTE', message: notOnRouteMessage(meterId, route, m) }
-        : { meterId: meterId.slice(0, 12), kind: 'UNKNOWN_METER', message: `meter ${meterId} is not known to billing` };
+        ? { meterId, kind: 'METER_NOT_ON_ROUTE', message: notOnRouteMessage(meterId, route, m) }
+        : { meterId, kind: 'UNKNOWN_METER', message: `meter ${meterId} is not known to billing` };
     }),
   );
 }
@@ -486,7 +487,7 @@ function exceptionRow(
     route_id: routeId,
     read_key: null,
     line_no: lineNo,
-    meter_id: meterId?.slice(0, 12) ?? null,
+    meter_id: meterId == null ? null : storedMeterId(meterId),
     kind: f.kind,
     severity: severityOf(f.kind),
     field: f.field,

@@ -95,13 +95,14 @@ export function selectHistory(
     ]);
 }
 
-/** Every meter with its registers: the directory AMI sources are matched against (by id or radio id). */
+/** Every meter with its registers: the directory AMI sources are matched against (by id, radio id or serial). */
 export function selectMeterRegisters(db: Db, m: BillingMapping): Knex.QueryBuilder {
   return db({ mt: m.meters.table })
     .join({ rg: m.registers.table }, col(m, 'registers', 'meterId', 'rg'), col(m, 'meters', 'meterId', 'mt'))
     .select({
       meterId: col(m, 'meters', 'meterId', 'mt'),
       radioId: col(m, 'meters', 'radioId', 'mt'),
+      serial: col(m, 'meters', 'serial', 'mt'),
       meterType: col(m, 'meters', 'meterType', 'mt'),
       dials: col(m, 'meters', 'dials', 'mt'),
       multiplier: col(m, 'meters', 'multiplier', 'mt'),

@@ -264,6 +264,17 @@ export const configSchema = z.strictObject({
         .refine((zone) => zone === 'UTC' || IANAZone.isValidZone(zone), 'expected UTC or an IANA time ' + 'zone'),
       timestampMarks: z.enum(['end', 'start']),
     }),
+    espi: z.strictObject({
+      /**
+       * The names of a UsagePoint tried against billing's meter ids, radio ids and serials, in order: its Atom title,
+       * its entry id (urn:uuid:…, tried with and without the prefix), and the id in its href (…/UsagePoint/{id}).
+       */
+      matchBy: z
+        .array(z.enum(['title', 'id', 'href']))
+        .min(1)
+        .max(3)
+        .refine((names) => new Set(names).size === names.length, 'each name at most once'),
+    }),
     nem12: z.strictObject({
       zone: z.string().refine((zone) => IANAZone.isValidZone(zone), 'expected an IANA time zone'),
       /**

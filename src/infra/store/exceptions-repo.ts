@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import type { ExceptionsInsert, ExceptionsRow } from './tables.js';
 import { insertMany, insertReturningId } from '../db/sql-utils.js';
+import { storedMeterId } from '../../core/meter-id.js';
 
 export interface NewException {
   source: string;
@@ -30,7 +31,7 @@ function exceptionRow(e: NewException, now: string): ExceptionsInsert {
     severity: e.severity,
     field: e.field?.slice(0, 40) ?? null,
     value: e.value?.slice(0, 100) ?? null,
-    meter_id: e.meterId?.slice(0, 12) ?? null,
+    meter_id: e.meterId == null ? null : storedMeterId(e.meterId),
     line_no: e.lineNo ?? null,
     message: e.message.slice(0, 500),
     raw: e.raw ?? null,
@@ -98,7 +99,7 @@ export async function openExceptionFor(
 ): Promise<{ id: number } | undefined> {
   return db('exceptions')
     .select('id')
-    .where({ source, kind, meter_id: meterId.slice(0, 12), status: 'open' })
+    .where({ source, kind, meter_id: storedMeterId(meterId), status: 'open' })
     .first();
 }
 

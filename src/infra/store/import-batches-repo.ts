@@ -25,6 +25,11 @@ export async function setBatchCounts(db: Db, id: number, counts: BatchCounts & {
   await db('import_batches').where({ id }).update(counts);
 }
 
+/** Marks a batch that stopped on an error: it is resumed (not skipped) when its source comes again. */
+export async function markBatchFailed(db: Db, id: number): Promise<void> {
+  await db('import_batches').where({ id }).whereNot({ state: 'done' }).update({ state: 'failed' });
+}
+
 export async function exceptionCountOfBatch(db: Db, batchId: number): Promise<number> {
   const row = (await db('exceptions').count({ n: '*' }).where({ batch_id: batchId }).first()) as
     { n: number } | undefined;

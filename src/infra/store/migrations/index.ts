@@ -5,6 +5,7 @@ import ami from './004-ami.js';
 import workOrders from './005-work-orders.js';
 import notices from './006-disconnect-notices.js';
 import consoleSecurity from './007-console-security.js';
+import longMeterIds from './008-long-meter-ids.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -12,6 +13,15 @@ import type { Migration } from './migration.js';
  * found at run time) so they run the same from src/ under vitest and from dist/. Instants are
  * ISO-8601 UTC strings: portable across SQLite, PostgreSQL and SQL Server, and they sort.
  */
-export const STORE_MIGRATIONS: readonly Migration[] = [initial, dock, mqtt, ami, workOrders, notices, consoleSecurity];
+export const STORE_MIGRATIONS: readonly Migration[] = [
+  initial,
+  dock,
+  mqtt,
+  ami,
+  workOrders,
+  notices,
+  consoleSecurity,
+  longMeterIds,
+];
 
 export { listSource, runMigrations, type Migration } from './migration.js';

@@ -1,0 +1,92 @@
+import type { Knex } from 'knex';
+import { METER_ID_MAX } from '../../../core/meter-id.js';
+import type { Migration } from './migration.js';
+
+/** Columns that hold a meter id: billing's, or the one an AMI source gives (an ESPI usage point, an NMI). */
+const METER_ID_COLUMNS: readonly { table: string; nullable: boolean }[] = [
+  { table: 'route_lines', nullable: false },
+  { table: 'readings', nullable: false },
+  { table: 'exceptions', nullable: true },
+  { table: 'work_orders', nullable: true },
+  { table: 'ami_intervals', nullable: false },
+  { table: 'ami_register_reads', nullable: false },
+  { table: 'ami_daily_reads', nullable: false },
+];
+
+/**
+ * Meter ids up to 64 characters. The first schema took billing's 12, but a CIS may use longer
+ * ids, and AMI sources name meters by usage point ids and hrefs that are longer still:
+ * PostgreSQL refused them and the import stopped half-way. SQLite does not enforce a varchar
+ * length, so only PostgreSQL and SQL Server change.
+ */
+const migration: Migration = {
+  name: '008_long_meter_ids',
+  async up(db) {
+    await resize(db, METER_ID_MAX);
+  },
+  async down(db) {
+    await resize(db, 12);
+  },
+};
+
+async function resize(db: Knex, length: number): Promise<void> {
+  const dialect = String(db.client.config.client);
+  if (dialect.includes('sqlite')) return;
+  for (const { table, nullable } of METER_ID_COLUMNS) {
+    if (dialect === 'mssql') await resizeOnSqlServer(db, table, length, nullable);
+    else await db.raw(`ALTER TABLE ?? ALTER COLUMN meter_id TYPE varchar(${length})`, [table]);
+  }
+}
+
+/**
+ * SQL Server cannot alter a column that an index or key uses: those are dropped, the column
+ * altered, and they are made again as they were.
+ */
+async function resizeOnSqlServer(db: Knex, table: string, length: number, nullable: boolean): Promise<void> {
+  const indexes = (await db.raw(
+    `SELECT i.name, i.is_primary_key, i.is_unique_constraint, i.is_unique, i.filter_definition,
+            STRING_AGG(c.name, ',') WITHIN GROUP (ORDER BY ic.key_ordinal) AS cols
+       FROM sys.indexes i
+       JOIN sys.index_columns ic ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+       JOIN sys.columns c ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+      WHERE i.object_id = OBJECT_ID(?) AND i.name IS NOT NULL
+        AND EXISTS (SELECT 1 FROM sys.index_columns x JOIN sys.columns y
+                      ON y.object_id = x.object_id AND y.column_id = x.column_id
+                     WHERE x.object_id = i.object_id AND x.index_id = i.index_id AND y.name = 'meter_id')
+      GROUP BY i.name, i.is_primary_key, i.is_unique_constraint, i.is_unique, i.filter_definition`,
+    [table],
+  )) as SqlServerIndex[];
+  for (const ix of indexes) {
+    if (ix.is_primary_key || ix.is_unique_constraint)
+      await db.raw(`ALTER TABLE ?? DROP CONSTRAINT ??`, [table, ix.name]);
+    else await db.raw(`DROP INDEX ?? ON ??`, [ix.name, table]);
+  }
+  await db.raw(`ALTER TABLE ?? ALTER COLUMN meter_id nvarchar(${length}) ${nullable ? 'NULL' : 'NOT NULL'}`, [table]);
+  for (const ix of indexes) {
+    const cols = ix.cols.split(',');
+    if (ix.is_primary_key)
+      await db.raw(`ALTER TABLE ?? ADD CONSTRAINT ?? PRIMARY KEY (${ids(cols)})`, [table, ix.name, ...cols]);
+    else if (ix.is_unique_constraint)
+      await db.raw(`ALTER TABLE ?? ADD CONSTRAINT ?? UNIQUE (${ids(cols)})`, [table, ix.name, ...cols]);
+    else
+      await db.raw(
+        `CREATE ${ix.is_unique ? 'UNIQUE ' : ''}INDEX ?? ON ?? (${ids(cols)})` +
+          (ix.filter_definition ? ` WHERE ${ix.filter_definition}` : ''),
+        [ix.name, table, ...cols],
+      );
+  }
+}
+
+interface SqlServerIndex {
+  name: string;
+  is_primary_key: boolean;
+  is_unique_constraint: boolean;
+  is_unique: boolean;
+  /** A filtered index's WHERE, as SQL Server itself wrote it. */
+  filter_definition: string | null;
+  cols: string;
+}
+
+const ids = (cols: readonly string[]) => cols.map(() => '??').join(', ');
+
+export default migration;
