@@ -156,7 +156,10 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
   return outcome;
 }
 
-/** Waits until the field's work has gone all the way: device cleared, queue empty, inbox empty, outbox empty. */
+/**
+ * Waits until the field's work has gone all the way: the hand-held's route cleared, the field
+ * device's committed and its queue empty, the inbox empty, the outbox empty.
+ */
 async function settle(world: World, api: GatewayApi, deadline: number): Promise<void> {
   const store = openDb(world.storeUrl);
   try {
@@ -164,11 +167,16 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
     const since = Date.now();
     let lastNoted = '';
     for (;;) {
-      const route = await store('routes')
-        .where({ route_code: ROUTES.handheld })
-        .orderBy('id', 'desc')
-        .first()
-        .catch(() => null);
+      const latest = (code: string) =>
+        store('routes')
+          .where({ route_code: code })
+          .orderBy('id', 'desc')
+          .first()
+          .catch(() => null);
+      const route = await latest(ROUTES.handheld);
+      // The field device's route is done when its final batch is stored: a route that reached the
+      // device late (offers held up by the faults) is read after them, and its readings count too.
+      const fieldRoute = await latest(ROUTES.field);
       const pending = Number(
         (
           await store('outbox')
@@ -181,6 +189,9 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
       const parts = [
         route?.state !== 'cleared' &&
           `route ${ROUTES.handheld} ${route?.state ?? 'unknown'} (not cleared from HH-0001)`,
+        fieldRoute?.state !== 'committed' &&
+          fieldRoute?.state !== 'cleared' &&
+          `route ${ROUTES.field} ${fieldRoute?.state ?? 'unknown'} (readings not all in from T-0001)`,
         world.fieldQueue().length > 0 && `${world.fieldQueue().length} batch(es) unacknowledged on T-0001`,
         world.inboxPending().length > 0 && `${world.inboxPending().length} AMI file(s) in the inbox`,
         pending !== 0 && `${pending} outbox row(s) pending`,

@@ -104,7 +104,7 @@ export async function deriveDailyReads(
   db: Knex,
   registers: readonly RegisterDays[],
   lookup: (meterId: string, channel: number) => AmiRegister | null,
-  opts: { zone: string; vee: VeeConfig; now: string; withRegisterReads: ReadonlySet<string> },
+  opts: { zone: string; vee: VeeConfig; now: string; withRegisterReads: ReadonlySet<string>; batchId: number },
 ): Promise<DerivationResult> {
   const all: DerivationResult = { reads: [], findings: [] };
   for (let i = 0; i < registers.length; i += 500) {
@@ -131,7 +131,9 @@ export async function deriveDailyReads(
       all.reads.push(...result.reads);
       all.findings.push(...result.findings);
       if (stored && opts.withRegisterReads.has(`${r.meterId}|${r.channel}`))
-        all.findings.push(...(await registerSumChecks(db, r, reg, stored, from, to, opts.vee)));
+        all.findings.push(
+          ...(await registerSumChecks(db, r, reg, stored, { from, to, batchId: opts.batchId }, opts.vee)),
+        );
     }
   }
   await storeDerivedReads(db, all.reads, opts.zone, opts.now);
@@ -205,15 +207,16 @@ async function registerSumChecks(
   r: RegisterDays,
   reg: AmiRegister,
   intervals: readonly Interval[],
-  from: number,
-  to: number,
+  span: { from: number; to: number; batchId: number },
   vee: VeeConfig,
 ): Promise<DerivationResult['findings']> {
-  const reads = await registerReadsBetween(db, r.meterId, r.channel, from, to);
+  const reads = await registerReadsBetween(db, r.meterId, r.channel, span.from, span.to);
   const findings: DerivationResult['findings'] = [];
   for (let i = 1; i < reads.length; i++) {
     const a = reads[i - 1]!;
     const b = reads[i]!;
+    // A pair of reads both stored by earlier batches was checked then (overlapping radio messages met it again).
+    if (Number(a.batch_id) !== span.batchId && Number(b.batch_id) !== span.batchId) continue;
     const advance = checkRegisterAdvance(a.value, b.value, reg.dials, Number(b.read_at));
     for (const f of advance.findings) findings.push({ ...f, meterId: reg.meterId });
     if (advance.units < 0) continue;

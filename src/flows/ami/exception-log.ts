@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
-import { insertExceptionRows } from '../../infra/store/exceptions-repo.js';
+import { insertExceptionRows, raisedFindings } from '../../infra/store/exceptions-repo.js';
 import { storedMeterId } from '../../core/meter-id.js';
 
 export interface AmiException {
+  /** A finding's identity on its meter ("SPIKE@1785542400"): one already raised, by any batch, is not raised again. */
+  key?: string | null;
   kind: string;
   severity: 'error' | 'warn' | 'info';
   line: number | null;
@@ -62,6 +64,7 @@ export class ExceptionLog {
       batch_id: this.batchId,
       line_no: e.line,
       meter_id: e.meterId == null ? null : storedMeterId(e.meterId),
+      finding_key: e.key?.slice(0, 60) ?? null,
       kind: e.kind.slice(0, 30),
       severity: e.severity,
       field: e.field?.slice(0, 40) ?? null,
@@ -71,6 +74,16 @@ export class ExceptionLog {
       created_at: now,
     }));
     this.queued = [];
-    await insertExceptionRows(db, rows);
+    // A finding an earlier batch raised (an overlapping radio message, a file sent again with more days) is not repeated.
+    const raised = await raisedFindings(db, rows);
+    const fresh = rows.filter((r) => {
+      if (!r.finding_key || !raised.has(`${r.meter_id}|${r.finding_key}`)) return true;
+      this.kept--;
+      const left = this.byKind.get(r.kind)! - 1;
+      if (left > 0) this.byKind.set(r.kind, left);
+      else this.byKind.delete(r.kind);
+      return false;
+    });
+    await insertExceptionRows(db, fresh);
   }
 }

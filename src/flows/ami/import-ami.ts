@@ -12,6 +12,7 @@ import type { Billing } from '../../infra/billing/billing.js';
 import type { Config } from '../../infra/config/schema.js';
 import { historicalProfile } from '../../core/vee/profile.js';
 import { checkMultiplier, checkUnit } from '../../core/vee/rules/units.js';
+import { checkRegisterFits } from '../../core/vee/rules/register-advance.js';
 import type { Interval, VeeFinding } from '../../core/vee/types.js';
 import { isoAt, round6 } from '../../core/vee/types.js';
 import { validateSeries } from '../../core/vee/validate-series.js';
@@ -20,11 +21,11 @@ import { AppError } from '../../errors.js';
 import type { Logger } from '../../infra/log/logger.js';
 import { DayLedger } from './day-ledger.js';
 import { LineSplitter, tooLongMessage } from '../../infra/io/line-splitter.js';
-import { insertRegisterReads, registerIntervals } from '../../infra/store/ami-repo.js';
+import { insertRegisterReads, registerIntervals, storedActualsWithBatch } from '../../infra/store/ami-repo.js';
 import { beginKeyedBatch, markBatchFailed, setBatchCounts } from '../../infra/store/import-batches-repo.js';
 import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
-import { intervalWriter } from '../../infra/store/interval-writer.js';
+import { intervalWriter, type IntervalRun } from '../../infra/store/interval-writer.js';
 import { MeterDirectory, type AmiRegister } from './meter-directory.js';
 import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
 
@@ -149,6 +150,13 @@ export class AmiImportRun implements AmiFeed {
   private readonly ledger = new DayLedger();
   /** The last stored interval of each series, so a gap across a flush is still seen. */
   private readonly tails = new Map<string, Interval>();
+  /** Findings raised in this run, by meter, rule and time: each is raised once. */
+  private readonly seenFindings = new Set<string>();
+  /** Findings per meter and rule: the first few are listed, the rest counted. */
+  private readonly findingTally = new Map<
+    string,
+    { shown: number; more: number; severity: VeeFinding['severity']; last: number | undefined }
+  >();
   private readonly resolved = new Map<string, { reg: AmiRegister; factor: number } | null>();
   private readonly unknown = new Map<string, Unstored & { altRefs: string[] }>();
   /** Channels of known meters with no such register in billing, by meter and register: reported once each. */
@@ -183,12 +191,18 @@ export class AmiImportRun implements AmiFeed {
       if (u) u.reads++;
       return;
     }
+    const scaled = value * target.factor;
+    const misfit = checkRegisterFits(scaled, target.reg.dials, readAt);
+    if (misfit) {
+      this.finding(misfit, target.reg.meterId, line);
+      return;
+    }
     this.counts.registerReads++;
     this.registerRows.push({
       meter_id: target.reg.meterId,
       channel: target.reg.registerNo,
       read_at: readAt,
-      value: value * target.factor,
+      value: scaled,
       source: this.source,
       batch_id: this.batchId,
     });
@@ -306,9 +320,16 @@ export class AmiImportRun implements AmiFeed {
       db,
       this.ledger.all(),
       (meterId, channel) => this.directory.find([meterId], channel).register,
-      { zone: this.zone, vee: this.ctx.config.ami.vee, now, withRegisterReads: this.withRegisterReads },
+      {
+        zone: this.zone,
+        vee: this.ctx.config.ami.vee,
+        now,
+        withRegisterReads: this.withRegisterReads,
+        batchId: this.batchId,
+      },
     );
     for (const f of derived.findings) this.finding(f, f.meterId, null);
+    this.summariseFindings();
     const dailyReads = derived.reads.length;
     await this.exceptions.flush(db, now, true);
     await setBatchCounts(db, this.batchId, {
@@ -328,6 +349,27 @@ export class AmiImportRun implements AmiFeed {
     };
   }
 
+  /** One exception per meter and rule for the findings past the examples: how many, and until when. */
+  private summariseFindings(): void {
+    for (const [group, t] of this.findingTally) {
+      if (t.more === 0) continue;
+      const [meterId, rule] = group.split('|') as [string, string];
+      const until = t.last === undefined ? '' : `, the last at ${isoAt(t.last)}`;
+      this.exceptions.add({
+        kind: rule,
+        severity: t.severity,
+        line: null,
+        meterId,
+        field: null,
+        value: String(t.more),
+        message:
+          `${this.fileName}, meter ${meterId}: ${t.more.toLocaleString('en-US')} more ${rule} findings in this ` +
+          `file${until} (the first ${t.shown} are listed on their own)`,
+      });
+    }
+    this.findingTally.clear();
+  }
+
   private rejected(): number {
     return this.exceptions.byKind.get('BAD_RECORD') ?? 0;
   }
@@ -345,13 +387,17 @@ export class AmiImportRun implements AmiFeed {
     }
     await this.waitForWrite();
     const rows = this.writer.pending;
+    const runs = this.writer.pendingRuns();
     const registerRows = this.registerRows;
     this.registerRows = [];
     const write = this.writer.flush().then(async (changed) => {
       await insertRegisterReads(this.ctx.db, registerRows);
       this.counts.stored += changed;
       // Rows that met stored rows kept those: the day totals of this write are not the stored ones.
-      if (changed !== rows) this.ledger.markDirty(registers);
+      if (changed !== rows) {
+        this.ledger.markDirty(registers);
+        await this.noteConflicts(runs);
+      }
       await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
     });
     // Held with its outcome, so a failure surfaces at the next wait and is never unhandled.
@@ -363,6 +409,49 @@ export class AmiImportRun implements AmiFeed {
   }
 
   private inflight: Promise<unknown> | null = null;
+
+  /**
+   * Actual intervals that an earlier batch stored with another value (a later radio message, a
+   * corrected file): the stored ones were kept, and the CSR hears of it once per register and time.
+   */
+  private async noteConflicts(runs: readonly IntervalRun[]): Promise<void> {
+    for (const run of runs) {
+      const mine = run.intervals.filter((iv) => iv.quality === 'A');
+      if (mine.length === 0) continue;
+      const stored = new Map(
+        (
+          await storedActualsWithBatch(
+            this.ctx.db,
+            run.meterId,
+            run.channel,
+            mine[0]!.startAt,
+            mine[mine.length - 1]!.startAt,
+          )
+        ).map((x) => [Number(x.start_at), x]),
+      );
+      const differing = mine.filter((iv) => {
+        const s = stored.get(iv.startAt);
+        return s !== undefined && Number(s.batch_id) !== this.batchId && !sameValue(s.value, iv.value);
+      });
+      if (differing.length === 0) continue;
+      const first = differing[0]!;
+      const was = stored.get(first.startAt)!;
+      this.finding(
+        {
+          rule: 'INTERVAL_CONFLICT',
+          severity: 'warn',
+          at: first.startAt,
+          field: 'value',
+          value: first.value,
+          message:
+            `register ${run.channel}: ${differing.length} interval(s) differ from those batch ${was.batch_id} ` +
+            `stored (the first: stored ${Number(was.value)}, now ${first.value}); the stored values were kept`,
+        },
+        run.meterId,
+        null,
+      );
+    }
+  }
 
   private async waitForWrite(): Promise<void> {
     const err = await this.inflight;
@@ -427,9 +516,32 @@ export class AmiImportRun implements AmiFeed {
     return target;
   }
 
+  /**
+   * A VEE finding for the CSR's queue: once per meter, rule and time (a later import that sees
+   * the same day or register pair again raises nothing new), and past the first
+   * `ami.findingsPerMeter` of one rule on one meter, counted into one summary at the end.
+   */
   private finding(f: VeeFinding, meterId: string, line: number | null): void {
+    const key = f.at === undefined ? null : `${f.rule}@${f.at}`;
+    const group = `${meterId}|${f.rule}`;
+    const tally = this.findingTally.get(group) ?? { shown: 0, more: 0, severity: f.severity, last: f.at };
+    this.findingTally.set(group, tally);
+    const listed = tally.shown < this.ctx.config.ami.findingsPerMeter;
+    if (key) {
+      // Only listed findings are remembered: a file with a finding on every interval holds no set of millions.
+      const seen = `${meterId}|${key}`;
+      if (this.seenFindings.has(seen)) return;
+      if (listed) this.seenFindings.add(seen);
+    }
+    tally.last = f.at ?? tally.last;
+    if (!listed) {
+      tally.more++;
+      return;
+    }
+    tally.shown++;
     const at = f.at === undefined ? '' : ` at ${isoAt(f.at)}`;
     this.exceptions.add({
+      key,
       kind: f.rule,
       severity: f.severity,
       line,
@@ -453,6 +565,11 @@ export class AmiImportRun implements AmiFeed {
     ).map((iv) => ({ ...iv, flags: null }));
     return historicalProfile([...stored, ...input], this.zone);
   }
+}
+
+/** Equal to six decimals of the register's unit (what is stored), whatever the float. */
+function sameValue(a: number, b: number): boolean {
+  return Math.abs(Number(a) - b) <= 1e-6 * Math.max(1, Math.abs(b));
 }
 
 /** Whether a sorted run has a gap longer than linear interpolation may fill. */

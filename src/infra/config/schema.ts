@@ -244,6 +244,11 @@ export const configSchema = z.strictObject({
     /** Findings kept as exceptions per file; the rest are counted in one summary exception. */
     maxExceptionsPerFile: z.number().int().min(1),
     /**
+     * VEE findings of one rule on one meter listed on their own per import; the rest are one summary exception with
+     * their count (a stuck meter's thousand spikes are one row in the queue, not a thousand).
+     */
+    findingsPerMeter: z.number().int().min(1).max(10_000),
+    /**
      * The longest line read, per format (characters); a longer line is skipped with an exception
      * naming it. For ESPI XML: the longest run of text between two tags.
      */

@@ -31,6 +31,21 @@ export async function registerIntervals(
   }));
 }
 
+/** A register's stored actual intervals in [from, to], with the batch that stored each. */
+export async function storedActualsWithBatch(
+  db: Knex,
+  meterId: string,
+  channel: number,
+  from: number,
+  to: number,
+): Promise<{ start_at: number; value: number; batch_id: number }[]> {
+  return db('ami_intervals')
+    .select('start_at', 'value', 'batch_id')
+    .where({ meter_id: meterId, channel, quality: 'A' })
+    .andWhere('start_at', '>=', from)
+    .andWhere('start_at', '<=', to);
+}
+
 /** The channels a meter has intervals on. */
 export async function meterChannels(db: Knex, meterId: string): Promise<number[]> {
   const rows = await db('ami_intervals').distinct('channel').where({ meter_id: meterId }).orderBy('channel');
@@ -86,9 +101,9 @@ export async function registerReadsBetween(
   channel: number,
   from: number,
   to: number,
-): Promise<{ read_at: number; value: number }[]> {
+): Promise<{ read_at: number; value: number; batch_id: number | null }[]> {
   return db('ami_register_reads')
-    .select('read_at', 'value')
+    .select('read_at', 'value', 'batch_id')
     .where({ meter_id: meterId, channel })
     .andWhere('read_at', '>=', from)
     .andWhere('read_at', '<=', to)

@@ -5,7 +5,7 @@
 
 import type { Knex } from 'knex';
 import type { ExceptionsInsert, ExceptionsRow } from './tables.js';
-import { insertMany, insertReturningId } from '../db/sql-utils.js';
+import { insertMany, insertReturningId, selectWhereIn } from '../db/sql-utils.js';
 import { storedMeterId } from '../../core/meter-id.js';
 
 export interface NewException {
@@ -211,6 +211,31 @@ export async function insertExceptionRows(
   rows: readonly ExceptionsInsert[],
 ): Promise<void> {
   await insertMany(db, 'exceptions', rows);
+}
+
+/**
+ * The findings among `rows` that some batch already raised (same meter and finding key, open or
+ * resolved): "meter|key" of each. One query per meter's few keys, on the (meter_id, finding_key) index.
+ */
+export async function raisedFindings(
+  db: Knex | Knex.Transaction,
+  rows: readonly Pick<ExceptionsInsert, 'meter_id' | 'finding_key'>[],
+): Promise<Set<string>> {
+  const byMeter = new Map<string, string[]>();
+  for (const r of rows) {
+    if (!r.meter_id || !r.finding_key) continue;
+    const keys = byMeter.get(r.meter_id) ?? [];
+    keys.push(r.finding_key);
+    byMeter.set(r.meter_id, keys);
+  }
+  const raised = new Set<string>();
+  for (const [meterId, keys] of byMeter) {
+    const found = await selectWhereIn<{ finding_key: string }>(db, keys, (part) =>
+      db('exceptions').select('finding_key').where({ meter_id: meterId }).whereIn('finding_key', part),
+    );
+    for (const f of found) raised.add(`${meterId}|${f.finding_key}`);
+  }
+  return raised;
 }
 
 /**

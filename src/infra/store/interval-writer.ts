@@ -18,12 +18,14 @@ export interface IntervalWriter {
   add(meterId: string, channel: number, intervals: readonly Interval[], batchId: number): void;
   /** Rows waiting; the caller flushes when it wants a commit. */
   readonly pending: number;
+  /** The runs waiting, as added (a flush hands them to the store; they are not copied). */
+  pendingRuns(): readonly IntervalRun[];
   /** Commits what is waiting; returns rows inserted or changed. */
   flush(): Promise<number>;
 }
 
 /** A run of one register's intervals: held as given, not copied into a row per interval. */
-interface Run {
+export interface IntervalRun {
   meterId: string;
   channel: number;
   intervals: readonly Interval[];
@@ -40,11 +42,14 @@ export function intervalWriter(db: Knex): IntervalWriter {
 }
 
 abstract class BufferedWriter implements IntervalWriter {
-  protected runs: Run[] = [];
+  protected runs: IntervalRun[] = [];
   private count = 0;
   constructor(protected readonly db: Knex) {}
   get pending(): number {
     return this.count;
+  }
+  pendingRuns(): readonly IntervalRun[] {
+    return this.runs;
   }
   add(meterId: string, channel: number, intervals: readonly Interval[], batchId: number): void {
     this.runs.push({ meterId, channel, intervals, batchId });
@@ -64,16 +69,16 @@ abstract class BufferedWriter implements IntervalWriter {
       await this.db.client.releaseConnection(conn);
     }
   }
-  protected abstract write(conn: unknown, runs: Run[]): Promise<number>;
+  protected abstract write(conn: unknown, runs: IntervalRun[]): Promise<number>;
 }
 
 /** Rows per SQLite statement: one call into the driver per 64 rows instead of per row. */
 const SQLITE_ROWS = 64;
 
 class SqliteWriter extends BufferedWriter {
-  private readonly statements = new WeakMap<object, (runs: Run[]) => number>();
+  private readonly statements = new WeakMap<object, (runs: IntervalRun[]) => number>();
 
-  protected async write(conn: unknown, runs: Run[]): Promise<number> {
+  protected async write(conn: unknown, runs: IntervalRun[]): Promise<number> {
     const sqlite = conn as BetterSqlite3.Database;
     let run = this.statements.get(sqlite);
     if (!run) {
@@ -84,7 +89,7 @@ class SqliteWriter extends BufferedWriter {
         );
       const many = insert(SQLITE_ROWS);
       const one = insert(1);
-      run = sqlite.transaction((batch: Run[]) => {
+      run = sqlite.transaction((batch: IntervalRun[]) => {
         let changed = 0;
         const params: unknown[] = [];
         for (const r of batch) {
@@ -106,7 +111,7 @@ class SqliteWriter extends BufferedWriter {
 }
 
 class PostgresWriter extends BufferedWriter {
-  protected async write(conn: unknown, runs: Run[]): Promise<number> {
+  protected async write(conn: unknown, runs: IntervalRun[]): Promise<number> {
     const client = conn as pg.Client;
     await client.query('BEGIN');
     try {
@@ -139,14 +144,14 @@ class PostgresWriter extends BufferedWriter {
   }
 }
 
-function rowsIn(runs: readonly Run[]): number {
+function rowsIn(runs: readonly IntervalRun[]): number {
   let n = 0;
   for (const r of runs) n += r.intervals.length;
   return n;
 }
 
 /** COPY text format, in chunks of a few thousand rows so the stream is not one string per row. */
-function* copyText(runs: Run[]): Generator<string> {
+function* copyText(runs: IntervalRun[]): Generator<string> {
   let out = '';
   for (const r of runs) {
     const head = `${r.meterId}\t${r.channel}\t`;

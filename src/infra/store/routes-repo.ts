@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { transition, type RouteEvent } from '../../core/route-state.js';
+import { ROUTE_STATES, transition, type RouteEvent, type RouteState } from '../../core/route-state.js';
 import type { RouteLine } from '../../core/reading-checks.js';
 import { ConflictError } from '../../errors.js';
 import { insertMany } from '../db/sql-utils.js';
@@ -78,14 +78,23 @@ export function asRouteLine(
   };
 }
 
-/** Applies a state-machine event and records who, when and why. Refuses a forbidden step. */
+/**
+ * Applies a state-machine event and records who, when and why. Refuses a forbidden step. The
+ * update holds only if the route is still in the state it was read in: several batches of one
+ * route handled at once (a field device's queue sent after an outage) each read it `loaded`,
+ * and the last to write put a committed route back to `uploaded` (fault suite finding). One
+ * that lost the race reads the route again and goes on from there; a step the route has
+ * already passed (upload once it is committed) is done.
+ */
 export async function applyRouteEvent(
   trx: Db,
   route: RouteRow,
   event: RouteEvent,
   opts: { actor: string; now: string; reason?: string; deviceId?: string | null },
+  retried = false,
 ): Promise<RouteRow> {
   const result = transition(route.state, event);
+  if (!result.ok && retried && alreadyPast(route.state, event)) return route;
   if (!result.ok)
     throw new ConflictError('ROUTE_STATE', `route ${route.route_code} (${route.cycle}): ${result.reason}`, {
       record: route.route_code,
@@ -104,7 +113,19 @@ export async function applyRouteEvent(
   if (event === 'commit') stamp.committed_at = opts.now;
   if (event === 'clear') Object.assign(stamp, { cleared_at: opts.now, device_id: null });
   if (event === 'reset') stamp.device_id = null;
-  await trx('routes').where({ id: route.id }).update(stamp);
+  const updated = await trx('routes').where({ id: route.id, state: route.state }).update(stamp);
+  if (updated === 0) {
+    const fresh = (await trx('routes').where({ id: route.id }).first()) as RouteRow | undefined;
+    if (fresh && !retried) return applyRouteEvent(trx, fresh, event, opts, true);
+    throw new ConflictError(
+      'ROUTE_STATE',
+      `route ${route.route_code} (${route.cycle}) changed as it was updated; try again`,
+      {
+        record: route.route_code,
+        field: 'state',
+      },
+    );
+  }
   await trx('route_events').insert({
     route_id: route.id,
     event,
@@ -117,6 +138,18 @@ export async function applyRouteEvent(
   });
   return { ...route, ...stamp };
 }
+
+/** Whether a forward step (upload, commit, clear) is behind a route already: it is at that state or beyond. */
+function alreadyPast(state: RouteState, event: RouteEvent): boolean {
+  const target = FORWARD_TARGET[event];
+  return target !== undefined && ROUTE_STATES.indexOf(state) >= ROUTE_STATES.indexOf(target);
+}
+
+const FORWARD_TARGET: Partial<Record<RouteEvent, RouteState>> = {
+  upload: 'uploaded',
+  commit: 'committed',
+  clear: 'cleared',
+};
 
 export interface ExportRecord {
   routeCode: string;

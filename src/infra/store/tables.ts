@@ -286,6 +286,7 @@ export interface ExceptionsRow {
   resolved_by: string | null;
   resolved_at: string | null;
   created_at: string;
+  finding_key: string | null;
 }
 
 /** A new row of `exceptions`: what the database fills in (an id, a default, a null) may be left out. */
@@ -308,6 +309,7 @@ export interface ExceptionsInsert {
   resolved_by?: string | null;
   resolved_at?: string | null;
   created_at: string;
+  finding_key?: string | null;
 }
 
 /** A row of `import_batches`. */

@@ -45,3 +45,24 @@ export function checkRegisterAdvance(
   }
   return { units: c.units, findings: [] };
 }
+
+/**
+ * A register read must fit its dials: a 10-digit read on an 8-dial register is a misread or the
+ * wrong meter, and taken as it is it would look like a rollover of a billion units.
+ */
+export function checkRegisterFits(value: number, dials: number, at?: number): VeeFinding | null {
+  // A register billing gives no dials (0) has no bound to check.
+  if (!(dials > 0) || (value >= 0 && Math.floor(value) < 10 ** dials)) return null;
+  return {
+    rule: 'REGISTER_DIALS',
+    severity: 'error',
+    at,
+    field: 'value',
+    value,
+    message:
+      value < 0
+        ? `register read ${value} is negative; a register counts up from 0`
+        : `register read ${value} has ${String(Math.floor(value)).length} digits, but the register has ${dials} ` +
+          `dials (at most ${10 ** dials - 1}); the read was not stored`,
+  };
+}

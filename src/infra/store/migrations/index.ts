@@ -5,7 +5,7 @@ import ami from './004-ami.js';
 import workOrders from './005-work-orders.js';
 import notices from './006-disconnect-notices.js';
 import consoleSecurity from './007-console-security.js';
-import longMeterIds from './008-long-meter-ids.js';
+import amiIdentity from './008-ami-identity.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -21,7 +21,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   workOrders,
   notices,
   consoleSecurity,
-  longMeterIds,
+  amiIdentity,
 ];
 
 export { listSource, runMigrations, type Migration } from './migration.js';

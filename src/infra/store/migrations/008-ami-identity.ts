@@ -14,17 +14,27 @@ const METER_ID_COLUMNS: readonly { table: string; nullable: boolean }[] = [
 ];
 
 /**
- * Meter ids up to 64 characters. The first schema took billing's 12, but a CIS may use longer
+ * AMI identities. Meter ids up to 64 characters. The first schema took billing's 12, but a CIS may use longer
  * ids, and AMI sources name meters by usage point ids and hrefs that are longer still:
  * PostgreSQL refused them and the import stopped half-way. SQLite does not enforce a varchar
- * length, so only PostgreSQL and SQL Server change.
+ * length, so only PostgreSQL and SQL Server change. Exceptions gain the key of the VEE finding
+ * they report.
  */
 const migration: Migration = {
-  name: '008_long_meter_ids',
+  name: '008_ami_identity',
   async up(db) {
     await resize(db, METER_ID_MAX);
+    // A VEE finding's identity on its meter (rule and time): raised once, whichever import sees it again.
+    await db.schema.alterTable('exceptions', (t) => {
+      t.string('finding_key', 60);
+      t.index(['meter_id', 'finding_key']);
+    });
   },
   async down(db) {
+    await db.schema.alterTable('exceptions', (t) => {
+      t.dropIndex(['meter_id', 'finding_key']);
+      t.dropColumn('finding_key');
+    });
     await resize(db, 12);
   },
 };
