@@ -4,6 +4,7 @@ import { pullHeadEndJob } from './pull-headend.js';
 import { postFieldWork } from './post-field-work.js';
 import { pullServiceOrders } from './pull-service-orders.js';
 import { pastDue } from './past-due.js';
+import { silentMeters } from './silent-meters.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
 export const ALL_JOBS: readonly JobDefinition[] = [
@@ -12,6 +13,7 @@ export const ALL_JOBS: readonly JobDefinition[] = [
   pullServiceOrders,
   postFieldWork,
   pastDue,
+  silentMeters,
 ];
 
 export function findJob(name: string): JobDefinition | undefined {

@@ -10,6 +10,7 @@ import client from 'prom-client';
 import type { GatewayContext } from '../../flows/context.js';
 import type { DockService } from '../../flows/dock/dock-service.js';
 import { STORE_GAUGES } from '../../infra/store/metrics-repo.js';
+import { silentMeterCounts } from '../../infra/store/ami-repo.js';
 import type { AmiService } from '../../flows/ami/ami-service.js';
 import type { FieldService } from '../../flows/field/field-service.js';
 import { allow, authenticate } from './auth.js';
@@ -118,6 +119,16 @@ export function createMetrics(
       for (const [reason, n] of deps.field?.broker?.refusals ?? []) this.set({ reason }, n);
     },
   });
+  fromStore(
+    'fieldgate_ami_silent_meters',
+    'AMI meters that reported over more than a day and have not been heard for ami.silentAfterHours, by the source ' +
+      'that heard them last',
+    ['source'],
+    async () => {
+      const before = Math.floor(ctx.clock().getTime() / 1000) - ctx.config.ami.silentAfterHours * 3600;
+      return (await silentMeterCounts(db, before)).map((r) => ({ labels: { source: r.source }, value: r.n }));
+    },
+  );
   new client.Gauge({
     name: 'fieldgate_ami_drop_files_stuck',
     help: 'AMI drop files dealt with but left in the inbox because they could not be moved (each is an exception)',

@@ -27,6 +27,7 @@ import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
 import { intervalWriter, type IntervalRun } from '../../infra/store/interval-writer.js';
 import { MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { noteHeard } from './silent-meters.js';
 import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
 
 export type AmiFormat = 'cmep' | 'espi' | 'nem12';
@@ -150,6 +151,8 @@ export class AmiImportRun implements AmiFeed {
   private readonly ledger = new DayLedger();
   /** The last stored interval of each series, so a gap across a flush is still seen. */
   private readonly tails = new Map<string, Interval>();
+  /** Each meter's first and last data in this batch (epoch seconds), for silent-meter watch. */
+  private readonly heard = new Map<string, { firstAt: number; lastAt: number }>();
   /** Findings raised in this run, by meter, rule and time: each is raised once. */
   private readonly seenFindings = new Set<string>();
   /** Findings per meter and rule: the first few are listed, the rest counted. */
@@ -198,6 +201,7 @@ export class AmiImportRun implements AmiFeed {
       return;
     }
     this.counts.registerReads++;
+    this.heardAt(target.reg.meterId, readAt, readAt);
     this.registerRows.push({
       meter_id: target.reg.meterId,
       channel: target.reg.registerNo,
@@ -332,6 +336,7 @@ export class AmiImportRun implements AmiFeed {
     this.summariseFindings();
     const dailyReads = derived.reads.length;
     await this.exceptions.flush(db, now, true);
+    await noteHeard(db, this.source, this.heard, { now, by: this.fileName });
     await setBatchCounts(db, this.batchId, {
       state: 'done',
       lines: this.counts.received,
@@ -347,6 +352,15 @@ export class AmiImportRun implements AmiFeed {
       exceptions: this.exceptions.total,
       exceptionsByKind: Object.fromEntries(this.exceptions.byKind),
     };
+  }
+
+  private heardAt(meterId: string, from: number, to: number): void {
+    const h = this.heard.get(meterId);
+    if (!h) this.heard.set(meterId, { firstAt: from, lastAt: to });
+    else {
+      if (from < h.firstAt) h.firstAt = from;
+      if (to > h.lastAt) h.lastAt = to;
+    }
   }
 
   /** One exception per meter and rule for the findings past the examples: how many, and until when. */
@@ -482,6 +496,8 @@ export class AmiImportRun implements AmiFeed {
     for (const f of findings) this.finding(f, reg.meterId, s.firstLine);
     if (fresh.length === 0) return null;
     this.counts.estimated += estimated;
+    const last = fresh[fresh.length - 1]!;
+    this.heardAt(reg.meterId, fresh[0]!.startAt, last.startAt + last.seconds);
     this.writer.add(reg.meterId, reg.registerNo, fresh, this.batchId);
     this.tails.set(key, fresh[fresh.length - 1]!);
     this.ledger.add(reg.meterId, reg.registerNo, s.channel.seconds, dailyTotals(fresh, this.zone));

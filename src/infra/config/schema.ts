@@ -249,6 +249,14 @@ export const configSchema = z.strictObject({
      */
     findingsPerMeter: z.number().int().min(1).max(10_000),
     /**
+     * A meter that reported over more than a day and has not been heard for this many hours (from any AMI source) is
+     * a SILENT_METER exception (the silent-meters job) and counts in fieldgate_ami_silent_meters.
+     */
+    silentAfterHours: z
+      .number()
+      .min(1)
+      .max(24 * 90),
+    /**
      * The longest line read, per format (characters); a longer line is skipped with an exception
      * naming it. For ESPI XML: the longest run of text between two tags.
      */

@@ -122,3 +122,77 @@ export async function insertRegisterReads(
       .ignore();
   }
 }
+
+/** Notes when meters were heard (epoch seconds of their first and last data in a batch); a meter heard again is no longer silent. */
+export async function noteMetersHeard(
+  db: Knex,
+  heard: readonly { meterId: string; source: string; firstAt: number; lastAt: number }[],
+): Promise<void> {
+  for (let i = 0; i < heard.length; i += 500) {
+    await db('ami_meters_heard')
+      .insert(
+        heard.slice(i, i + 500).map((h) => ({
+          meter_id: h.meterId,
+          source: h.source,
+          first_at: h.firstAt,
+          last_at: h.lastAt,
+          silent_noted_at: null,
+        })),
+      )
+      .onConflict('meter_id')
+      .merge({
+        first_at: db.raw(
+          'CASE WHEN excluded.first_at < ami_meters_heard.first_at THEN excluded.first_at ELSE ami_meters_heard.first_at END',
+        ),
+        source: db.raw(
+          'CASE WHEN excluded.last_at >= ami_meters_heard.last_at THEN excluded.source ELSE ami_meters_heard.source END',
+        ),
+        silent_noted_at: db.raw(
+          'CASE WHEN excluded.last_at > ami_meters_heard.last_at THEN NULL ELSE ami_meters_heard.silent_noted_at END',
+        ),
+        last_at: db.raw(
+          'CASE WHEN excluded.last_at > ami_meters_heard.last_at THEN excluded.last_at ELSE ami_meters_heard.last_at END',
+        ),
+      });
+  }
+}
+
+/**
+ * Meters that reported over more than a day and have not been heard since `before` (epoch
+ * seconds), not yet noted as silent: a page of them, oldest silence first.
+ */
+export async function silentMetersToNote(
+  db: Knex,
+  before: number,
+  limit: number,
+): Promise<{ meter_id: string; source: string; first_at: number; last_at: number }[]> {
+  return db('ami_meters_heard')
+    .select('meter_id', 'source', 'first_at', 'last_at')
+    .where('last_at', '<', before)
+    .whereNull('silent_noted_at')
+    .andWhereRaw('last_at - first_at > 86400')
+    .orderBy('last_at')
+    .limit(limit);
+}
+
+export async function markSilentNoted(
+  db: Knex | Knex.Transaction,
+  meterIds: readonly string[],
+  at: string,
+): Promise<void> {
+  for (let i = 0; i < meterIds.length; i += 500)
+    await db('ami_meters_heard')
+      .whereIn('meter_id', meterIds.slice(i, i + 500))
+      .update({ silent_noted_at: at });
+}
+
+/** Meters silent since `before`, by the source that last heard them (the /metrics gauge). */
+export async function silentMeterCounts(db: Knex, before: number): Promise<{ source: string; n: number }[]> {
+  const rows = (await db('ami_meters_heard')
+    .select('source')
+    .count({ n: '*' })
+    .where('last_at', '<', before)
+    .andWhereRaw('last_at - first_at > 86400')
+    .groupBy('source')) as { source: string; n: number | string }[];
+  return rows.map((r) => ({ source: r.source, n: Number(r.n) }));
+}

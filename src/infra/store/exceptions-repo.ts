@@ -254,3 +254,25 @@ export async function reclassifyNotOnRoute(
         .update({ kind: m.kind, message: m.message.slice(0, 500) });
   });
 }
+
+/** Resolves the open exceptions of one kind on these meters (a silent meter heard again); how many. */
+export async function resolveOpenOfMeters(
+  db: Knex,
+  kind: string,
+  meterIds: readonly string[],
+  r: { resolution: string; by: string; at: string },
+): Promise<number> {
+  if (!(await db('exceptions').where({ kind, status: 'open' }).first('id'))) return 0;
+  let resolved = 0;
+  for (let i = 0; i < meterIds.length; i += 500)
+    resolved += await db('exceptions')
+      .where({ kind, status: 'open' })
+      .whereIn('meter_id', meterIds.slice(i, i + 500).map(storedMeterId))
+      .update({
+        status: 'resolved',
+        resolved_by: r.by.slice(0, 64),
+        resolved_at: r.at,
+        resolution: r.resolution.slice(0, 500),
+      });
+  return resolved;
+}

@@ -78,6 +78,24 @@ export interface AmiIntervalsInsert {
   batch_id: number;
 }
 
+/** A row of `ami_meters_heard`. */
+export interface AmiMetersHeardRow {
+  meter_id: string;
+  source: string;
+  first_at: number;
+  last_at: number;
+  silent_noted_at: string | null;
+}
+
+/** A new row of `ami_meters_heard`: what the database fills in (an id, a default, a null) may be left out. */
+export interface AmiMetersHeardInsert {
+  meter_id?: string;
+  source: string;
+  first_at: number;
+  last_at: number;
+  silent_noted_at?: string | null;
+}
+
 /** A row of `ami_register_reads`. */
 export interface AmiRegisterReadsRow {
   meter_id: string;
@@ -767,6 +785,7 @@ declare module 'knex/types/tables.js' {
     ami_cursors: Table<AmiCursorsRow, AmiCursorsInsert>;
     ami_daily_reads: Table<AmiDailyReadsRow, AmiDailyReadsInsert>;
     ami_intervals: Table<AmiIntervalsRow, AmiIntervalsInsert>;
+    ami_meters_heard: Table<AmiMetersHeardRow, AmiMetersHeardInsert>;
     ami_register_reads: Table<AmiRegisterReadsRow, AmiRegisterReadsInsert>;
     api_tokens: Table<ApiTokensRow, ApiTokensInsert>;
     audit_log: Table<AuditLogRow, AuditLogInsert>;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { METER_ID_MAX } from '../../../core/meter-id.js';
-import type { Migration } from './migration.js';
+import { ts, type Migration } from './migration.js';
 
 /** Columns that hold a meter id: billing's, or the one an AMI source gives (an ESPI usage point, an NMI). */
 const METER_ID_COLUMNS: readonly { table: string; nullable: boolean }[] = [
@@ -18,7 +18,7 @@ const METER_ID_COLUMNS: readonly { table: string; nullable: boolean }[] = [
  * ids, and AMI sources name meters by usage point ids and hrefs that are longer still:
  * PostgreSQL refused them and the import stopped half-way. SQLite does not enforce a varchar
  * length, so only PostgreSQL and SQL Server change. Exceptions gain the key of the VEE finding
- * they report.
+ * they report, and each AMI meter's first and last data are kept (silent meters).
  */
 const migration: Migration = {
   name: '008_ami_identity',
@@ -29,8 +29,18 @@ const migration: Migration = {
       t.string('finding_key', 60);
       t.index(['meter_id', 'finding_key']);
     });
+    // When each AMI meter was first and last heard, by any source: a meter that goes quiet is seen before billing day.
+    await db.schema.createTable('ami_meters_heard', (t) => {
+      t.string('meter_id', METER_ID_MAX).primary();
+      t.string('source', 20).notNullable();
+      t.bigInteger('first_at').notNullable();
+      t.bigInteger('last_at').notNullable();
+      ts(t, 'silent_noted_at');
+      t.index(['last_at']);
+    });
   },
   async down(db) {
+    await db.schema.dropTableIfExists('ami_meters_heard');
     await db.schema.alterTable('exceptions', (t) => {
       t.dropIndex(['meter_id', 'finding_key']);
       t.dropColumn('finding_key');
