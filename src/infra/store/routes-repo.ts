@@ -91,8 +91,9 @@ export async function applyRouteEvent(
   route: RouteRow,
   event: RouteEvent,
   opts: { actor: string; now: string; reason?: string; deviceId?: string | null },
-  retried = false,
+  attempt = 0,
 ): Promise<RouteRow> {
+  const retried = attempt > 0;
   const result = transition(route.state, event);
   if (!result.ok && retried && alreadyPast(route.state, event)) return route;
   if (!result.ok)
@@ -116,7 +117,8 @@ export async function applyRouteEvent(
   const updated = await trx('routes').where({ id: route.id, state: route.state }).update(stamp);
   if (updated === 0) {
     const fresh = (await trx('routes').where({ id: route.id }).first()) as RouteRow | undefined;
-    if (fresh && !retried) return applyRouteEvent(trx, fresh, event, opts, true);
+    // Each lost race means another handler moved the route on; a handful in a row is a busy route, not a loop.
+    if (fresh && attempt < 20) return applyRouteEvent(trx, fresh, event, opts, attempt + 1);
     throw new ConflictError(
       'ROUTE_STATE',
       `route ${route.route_code} (${route.cycle}) changed as it was updated; try again`,
