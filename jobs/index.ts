@@ -5,6 +5,7 @@ import { postFieldWork } from './post-field-work.js';
 import { pullServiceOrders } from './pull-service-orders.js';
 import { pastDue } from './past-due.js';
 import { silentMeters } from './silent-meters.js';
+import { reprocessSuspenseJob } from './reprocess-suspense.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
 export const ALL_JOBS: readonly JobDefinition[] = [
@@ -14,6 +15,7 @@ export const ALL_JOBS: readonly JobDefinition[] = [
   postFieldWork,
   pastDue,
   silentMeters,
+  reprocessSuspenseJob,
 ];
 
 export function findJob(name: string): JobDefinition | undefined {

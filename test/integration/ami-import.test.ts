@@ -92,7 +92,7 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI file i
       expect(unknown.message).toMatch(
         new RegExp(
           /cmep-dst\.csv line 10, meter: 'X9999999' is not a billing meter id, radio id or serial; /.source +
-            /its 96 intervals were not stored/.source,
+            /its 96 intervals are parked in suspense until billing knows the meter/.source,
         ),
       );
       const bad = ex.find((e) => e.kind === 'BAD_RECORD')!;

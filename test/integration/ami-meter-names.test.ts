@@ -119,7 +119,8 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI meter 
         message: expect.stringMatching(
           new RegExp(
             `^names\\.xml line \\d+, meter: '${other}' \\(also named '${other.slice(9)}', '7'\\) is not a billing ` +
-              `meter id, radio id or serial; its 24 intervals were not stored$`,
+              `meter id, radio id or serial; its 24 intervals are parked in suspense until billing knows the meter \\(or ` +
+              `\`fieldgate ami claim ${other} <meter>\` names it\\)$`,
           ),
         ),
       },
@@ -144,7 +145,7 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI meter 
     expect(unknown.unknownMeters).toBe(1);
     expect((await exceptions(unknown.batchId)).map((e) => e.message)).toEqual([
       "unknown.csv line 3, meter: 'XS-0042' (also named 'NEM1288888') is not a billing meter id, radio id or serial; " +
-        'its 48 intervals were not stored',
+        'its 48 intervals are parked in suspense until billing knows the meter (or `fieldgate ami claim XS-0042 <meter>` names it)',
     ]);
   });
 });

@@ -96,7 +96,7 @@ describe.each(availableBrokers())('rtlamr over MQTT ($name broker)', (broker) =>
     expect(ex[0]!.raw).toBe('{nope');
     expect(ex[0]!.message).toMatch(/rtlamr from receiver SDR-1, \(json\): not JSON/);
     expect(ex[1]!.message).toBe(
-      'rtlamr R900 endpoint 11111111 heard by receiver SDR-1 is not a billing radio id; its reads are not stored',
+      'rtlamr R900 endpoint 11111111 heard by receiver SDR-1 is not a billing radio id; its reads are parked in suspense until billing knows the radio id (or a CSR claims it for a meter)',
     );
   });
 });

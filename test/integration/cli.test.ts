@@ -152,6 +152,8 @@ describe('fieldgate CLI', () => {
         next_run: expect.stringMatching(/^\d{4}-/),
       }),
       expect.objectContaining({ job: 'past-due', cron: '0 6 * * *', enabled: true }),
+      expect.objectContaining({ job: 'silent-meters', cron: '17 * * * *', enabled: true }),
+      expect.objectContaining({ job: 'reprocess-suspense', cron: '*/5 * * * *', enabled: true }),
     ]);
   });
 });

@@ -7,6 +7,7 @@ import { meterChannels, registerUsage, usageCsv, usageEspi, type UsageRange } fr
 import { NotFoundError } from '../../errors.js';
 import type { ApiRegistry } from './openapi.js';
 import { METER_ID_MAX } from '../../core/meter-id.js';
+import { claimsList } from '../../infra/store/suspense-repo.js';
 
 /**
  * Usage for a CSR answering a high-bill call, and the customer's own download: a meter's or
@@ -35,7 +36,7 @@ export function usageRouter(ctx: GatewayContext, registry: ApiRegistry): express
   const db = ctx.store.db;
   const zone = ctx.config.timeZone;
   // Billing's meters, reloaded every 5 minutes rather than per request.
-  const units = MeterDirectory.cached(ctx.billing);
+  const units = MeterDirectory.cached(ctx.billing, () => claimsList(ctx.store.db));
   const registersOf = async (meterIds: string[], channel?: number) => {
     const dir = await units();
     const out: { meterId: string; channel: number; unit: string }[] = [];

@@ -8,6 +8,11 @@ import type { CliKit } from './dock-cli.js';
 import { importOutcome } from '../../flows/ami/describe.js';
 import { AppError, errorMessage } from '../../errors.js';
 import { formatTable } from './output.js';
+import { z } from 'zod';
+import { claimMeter, reprocessSuspense } from '../../flows/ami/suspense.js';
+import { parkedNames } from '../../infra/store/suspense-repo.js';
+import { METER_ID_MAX } from '../../core/meter-id.js';
+import { isoAt } from '../../core/vee/types.js';
 
 /** `fieldgate ami import <file…>`: AMI files by hand, the same import the drop folder runs. */
 export function registerAmiCommands(program: Command, kit: CliKit): void {
@@ -57,6 +62,67 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
               })),
             ),
           ].join('\n'),
+        );
+      }),
+    );
+
+  ami
+    .command('suspense')
+    .description('list the names of meters billing does not know yet, whose AMI data waits in suspense')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) =>
+      kit.withContext(cmd, async (ctx) => {
+        const names = await parkedNames(ctx.store.db, { limit: 10_000 });
+        kit.print(Boolean(opts.json), names, () =>
+          names.length === 0
+            ? 'nothing in suspense'
+            : formatTable(
+                names.map((n) => ({
+                  'source id': n.meter_ref,
+                  'also named': n.alt_refs ?? '',
+                  source: n.source,
+                  intervals: n.intervals,
+                  reads: n.reads,
+                  from: isoAt(n.first_at),
+                  to: isoAt(n.last_at),
+                })),
+              ),
+        );
+      }),
+    );
+
+  ami
+    .command('claim <source-id> <meter>')
+    .description(
+      "name the billing meter a source's meter id belongs to: its parked data is imported now, and later data matches",
+    )
+    .option('--json', 'print JSON')
+    .action(async (ref: string, meterId: string, opts: { json?: boolean }, cmd: Command) =>
+      kit.withContext(cmd, async (ctx) => {
+        const source = z.string().min(1).max(METER_ID_MAX).parse(ref);
+        const meter = z.string().min(1).max(METER_ID_MAX).parse(meterId);
+        const result = await claimMeter({ ...ctx, db: ctx.store.db }, { ref: source, meterId: meter, by: 'cli' });
+        kit.print(Boolean(opts.json), result, () => {
+          const m = result.matched[0];
+          return m
+            ? `${source} is now billing meter ${m.meterId}: ${m.intervals} parked intervals and ${m.reads} register ` +
+                `reads imported (batch ${m.batchId})`
+            : `${source} is now billing meter ${meter}; nothing of it was in suspense`;
+        });
+      }),
+    );
+
+  ami
+    .command('reprocess')
+    .description('import the suspense data of every meter billing now knows (the reprocess-suspense job, now)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) =>
+      kit.withContext(cmd, async (ctx) => {
+        const result = await reprocessSuspense({ ...ctx, db: ctx.store.db }, { actor: 'cli' });
+        kit.print(
+          Boolean(opts.json),
+          result,
+          () => `${result.matched.length} name(s) matched and imported; ${result.waiting} still unknown to billing`,
         );
       }),
     );

@@ -28,11 +28,13 @@ import { ExceptionLog } from './exception-log.js';
 import { intervalWriter, type IntervalRun } from '../../infra/store/interval-writer.js';
 import { MeterDirectory, type AmiRegister } from './meter-directory.js';
 import { noteHeard } from './silent-meters.js';
+import { claimsList, parkRows, type ParkedRow } from '../../infra/store/suspense-repo.js';
+import { storedMeterId } from '../../core/meter-id.js';
 import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
 
 export type AmiFormat = 'cmep' | 'espi' | 'nem12';
 /** Where a batch came from: a file format, or a live source (head-end API pages, rtlamr radio reads). */
-export type AmiSource = AmiFormat | 'headend' | 'rtlamr';
+export type AmiSource = AmiFormat | 'headend' | 'rtlamr' | 'suspense';
 
 export interface AmiImportContext {
   db: Knex;
@@ -122,7 +124,7 @@ export async function importAmiBatch(
     batch.name,
     batch.source,
     batchId,
-    ctx.directory ?? (await MeterDirectory.load(ctx.billing)),
+    ctx.directory ?? (await MeterDirectory.load(ctx.billing, await claimsList(ctx.db))),
   );
   let result;
   try {
@@ -153,6 +155,8 @@ export class AmiImportRun implements AmiFeed {
   private readonly tails = new Map<string, Interval>();
   /** Each meter's first and last data in this batch (epoch seconds), for silent-meter watch. */
   private readonly heard = new Map<string, { firstAt: number; lastAt: number }>();
+  /** Unknown meters' data waiting for the next write, to be parked in suspense. */
+  private parked: ParkedRow[] = [];
   /** Findings raised in this run, by meter, rule and time: each is raised once. */
   private readonly seenFindings = new Set<string>();
   /** Findings per meter and rule: the first few are listed, the rest counted. */
@@ -192,6 +196,7 @@ export class AmiImportRun implements AmiFeed {
     if (!target) {
       const u = this.unstored(ch);
       if (u) u.reads++;
+      if (this.unknown.has(ch.meterRef)) this.park(ch, 'R', readAt, 0, value, 'A', null);
       return;
     }
     const scaled = value * target.factor;
@@ -302,8 +307,8 @@ export class AmiImportRun implements AmiFeed {
         value: ref,
         message:
           `${this.fileName} line ${u.line}, meter: '${ref}'${alsoNamed(u.altRefs)} is not a billing meter id, ` +
-          `radio id or serial; its ` +
-          `${unstoredData(u)} were not stored`,
+          `radio id or serial; its ${unstoredData(u)} are parked in suspense until billing knows the meter (or ` +
+          `\`fieldgate ami claim ${ref} <meter>\` names it)`,
       });
     }
     for (const m of this.missingRegisters.values()) {
@@ -352,6 +357,35 @@ export class AmiImportRun implements AmiFeed {
       exceptions: this.exceptions.total,
       exceptionsByKind: Object.fromEntries(this.exceptions.byKind),
     };
+  }
+
+  /** Keeps a datum of an unknown meter, as the source gave it, for when billing knows the meter. */
+  private park(
+    ch: SourceChannel,
+    kind: 'I' | 'R',
+    at: number,
+    seconds: number,
+    value: number,
+    quality: string,
+    flags: string | null,
+  ): void {
+    this.parked.push({
+      meter_ref: storedMeterId(ch.meterRef),
+      channel: ch.channel,
+      kind,
+      at,
+      seconds,
+      value,
+      quality,
+      flags,
+      unit: ch.unit,
+      constant: ch.constant,
+      stream: ch.stream ?? null,
+      alt_refs: ch.altRefs?.length ? ch.altRefs.join(',').slice(0, 200) : null,
+      source: this.source,
+      batch_id: this.batchId,
+      parked_at: this.ctx.clock().toISOString(),
+    });
   }
 
   private heardAt(meterId: string, from: number, to: number): void {
@@ -404,8 +438,11 @@ export class AmiImportRun implements AmiFeed {
     const runs = this.writer.pendingRuns();
     const registerRows = this.registerRows;
     this.registerRows = [];
+    const parked = this.parked;
+    this.parked = [];
     const write = this.writer.flush().then(async (changed) => {
       await insertRegisterReads(this.ctx.db, registerRows);
+      await parkRows(this.ctx.db, parked);
       this.counts.stored += changed;
       // Rows that met stored rows kept those: the day totals of this write are not the stored ones.
       if (changed !== rows) {
@@ -479,6 +516,8 @@ export class AmiImportRun implements AmiFeed {
     if (!target) {
       const u = this.unstored(s.channel);
       if (u) u.intervals += s.intervals.length;
+      if (this.unknown.has(s.channel.meterRef))
+        for (const iv of s.intervals) this.park(s.channel, 'I', iv.startAt, iv.seconds, iv.value, iv.quality, iv.flags);
       return null;
     }
     const { reg, factor } = target;

@@ -22,7 +22,11 @@ export interface AmiRegister {
 export class MeterDirectory {
   private readonly byRef = new Map<string, Map<number, AmiRegister>>();
 
-  static async load(billing: Billing): Promise<MeterDirectory> {
+  /** Billing's meters, and the names CSRs claimed for them (`fieldgate ami claim`). */
+  static async load(
+    billing: Billing,
+    claims: readonly { meter_ref: string; meter_id: string }[] = [],
+  ): Promise<MeterDirectory> {
     const dir = new MeterDirectory();
     const aliases: [string, AmiRegister][] = [];
     for (const r of await billing.meterRegisters()) {
@@ -37,6 +41,11 @@ export class MeterDirectory {
     for (const [name, reg] of aliases) {
       const owner = dir.byRef.get(name)?.values().next().value;
       if (!owner || owner.meterId === reg.meterId) dir.add(name, reg);
+    }
+    // A claim names a meter for a source's name; it never takes a name billing itself uses.
+    for (const c of claims) {
+      const regs = dir.byRef.get(c.meter_id);
+      if (regs && !dir.byRef.has(c.meter_ref)) for (const reg of regs.values()) dir.add(c.meter_ref, reg);
     }
     return dir;
   }
@@ -56,16 +65,39 @@ export class MeterDirectory {
     return { register: null, meterKnown: false };
   }
 
+  /** The billing meter the first known name belongs to, whatever its registers. */
+  meterOf(refs: readonly string[]): string | null {
+    for (const ref of refs) {
+      const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
+      const first = regs?.values().next().value;
+      if (first) return first.meterId;
+    }
+    return null;
+  }
+
   get size(): number {
     return this.byRef.size;
   }
 
   /** A directory loaded at most every `ttlMs`: for services that match meters all day long. */
-  static cached(billing: Billing, ttlMs = 300_000): () => Promise<MeterDirectory> {
+  /**
+   * A directory reloaded at most every `ttlMs`, and sooner when asked to (`fresh`: a name it
+   * did not know, at most once every `missMs`), so a radio id added to billing is matched on
+   * the next message rather than after the cache runs out.
+   */
+  static cached(
+    billing: Billing,
+    claims: () => Promise<{ meter_ref: string; meter_id: string }[]>,
+    opts: { ttlMs?: number; missMs?: number } = {},
+  ): (fresh?: boolean) => Promise<MeterDirectory> {
+    const ttlMs = opts.ttlMs ?? 300_000;
+    const missMs = opts.missMs ?? 5_000;
     let held: { at: number; dir: MeterDirectory } | null = null;
-    return async () => {
-      if (!held || Date.now() - held.at > ttlMs) held = { at: Date.now(), dir: await MeterDirectory.load(billing) };
-      return held.dir;
+    return async (fresh = false) => {
+      const age = held ? Date.now() - held.at : Infinity;
+      if (age > ttlMs || (fresh && age > missMs))
+        held = { at: Date.now(), dir: await MeterDirectory.load(billing, await claims()) };
+      return held!.dir;
     };
   }
 }

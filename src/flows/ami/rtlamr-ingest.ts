@@ -8,7 +8,9 @@
  */
 
 import { createHash } from 'node:crypto';
-import { parseRtlamr } from '../../../adapters/ami-mqtt/rtlamr.js';
+import { parseRtlamr, type RadioRead } from '../../../adapters/ami-mqtt/rtlamr.js';
+import { claimsList, parkRows } from '../../infra/store/suspense-repo.js';
+import { storedMeterId } from '../../core/meter-id.js';
 import type { GatewayContext } from '../context.js';
 import { importAmiBatch } from './import-ami.js';
 import type { BadMessageLimiter } from '../exceptions/bad-message-limiter.js';
@@ -25,14 +27,16 @@ export interface RadioCounts {
 
 export class RtlamrIngest {
   readonly counts: RadioCounts = { received: 0, stored: 0, invalid: 0, unknown: 0, duplicates: 0 };
-  /** Billing's meters, reloaded every 5 minutes rather than per read. */
-  private readonly meters: () => Promise<MeterDirectory>;
+  /** Billing's meters, reloaded every 5 minutes, and at once (at most every ami.directoryRefreshSeconds) for an endpoint it does not know. */
+  private readonly meters: (fresh?: boolean) => Promise<MeterDirectory>;
 
   constructor(
     private readonly ctx: GatewayContext,
     private readonly badMessages: BadMessageLimiter,
   ) {
-    this.meters = MeterDirectory.cached(ctx.billing);
+    this.meters = MeterDirectory.cached(ctx.billing, () => claimsList(ctx.store.db), {
+      missMs: ctx.config.ami.directoryRefreshSeconds * 1000,
+    });
   }
 
   /** Resolves once the read is stored or kept for review (then the broker gets its PUBACK). */
@@ -66,9 +70,11 @@ export class RtlamrIngest {
       return;
     }
     const read = parsed.read;
-    const directory = await this.meters();
+    let directory = await this.meters();
+    if (!directory.find([read.endpointId], 1).meterKnown) directory = await this.meters(true);
     if (!directory.find([read.endpointId], 1).meterKnown) {
       this.counts.unknown++;
+      await this.park(read, now);
       await this.noteUnknown(receiver, read.endpointId, read.type, now);
       return;
     }
@@ -92,6 +98,33 @@ export class RtlamrIngest {
     else this.counts.stored++;
   }
 
+  /** An unknown endpoint's read and intervals wait in suspense until billing knows the radio id. */
+  private async park(read: RadioRead, now: string): Promise<void> {
+    const base = {
+      meter_ref: storedMeterId(read.endpointId),
+      channel: 1,
+      quality: 'A',
+      flags: null,
+      unit: null,
+      constant: 1,
+      stream: null,
+      alt_refs: null,
+      source: 'rtlamr',
+      batch_id: null,
+      parked_at: now,
+    };
+    await parkRows(this.ctx.store.db, [
+      { ...base, kind: 'R', at: read.readAt, seconds: 0, value: read.consumption },
+      ...(read.intervals ?? []).map((iv) => ({
+        ...base,
+        kind: 'I',
+        at: iv.startAt,
+        seconds: iv.seconds,
+        value: iv.value,
+      })),
+    ]);
+  }
+
   private async noteUnknown(receiver: string, endpointId: string, type: string, now: string): Promise<void> {
     const db = this.ctx.store.db;
     if (await openExceptionFor(db, 'ami-rtlamr', 'UNKNOWN_METER', endpointId)) return;
@@ -106,7 +139,7 @@ export class RtlamrIngest {
         value: endpointId,
         message:
           `rtlamr ${type} endpoint ${endpointId} heard by receiver ${receiver} is not a billing radio id; ` +
-          `its reads are not stored`,
+          `its reads are parked in suspense until billing knows the radio id (or a CSR claims it for a meter)`,
       },
       now,
     );

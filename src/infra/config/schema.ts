@@ -257,6 +257,11 @@ export const configSchema = z.strictObject({
       .min(1)
       .max(24 * 90),
     /**
+     * A radio id (or meter id) not in the meter directory reloads it from billing at once, at most this often, so a
+     * meter added to billing is matched on its next message; the directory is reloaded every 5 minutes regardless.
+     */
+    directoryRefreshSeconds: z.number().min(0).max(3600),
+    /**
      * The longest line read, per format (characters); a longer line is skipped with an exception
      * naming it. For ESPI XML: the longest run of text between two tags.
      */

@@ -12,6 +12,22 @@ export type SqlBoolean = boolean | 0 | 1;
 /** What knex reads, inserts and updates (an update may set a column from SQL: attempts + 1). */
 type Table<Row, Insert> = Knex.CompositeTableType<Row, Insert, { [K in keyof Insert]?: Insert[K] | Knex.Raw }>;
 
+/** A row of `ami_claims`. */
+export interface AmiClaimsRow {
+  meter_ref: string;
+  meter_id: string;
+  claimed_by: string;
+  claimed_at: string;
+}
+
+/** A new row of `ami_claims`: what the database fills in (an id, a default, a null) may be left out. */
+export interface AmiClaimsInsert {
+  meter_ref?: string;
+  meter_id: string;
+  claimed_by: string;
+  claimed_at: string;
+}
+
 /** A row of `ami_cursors`. */
 export interface AmiCursorsRow {
   name: string;
@@ -114,6 +130,46 @@ export interface AmiRegisterReadsInsert {
   value: number;
   source: string;
   batch_id?: number | null;
+}
+
+/** A row of `ami_suspense`. */
+export interface AmiSuspenseRow {
+  meter_ref: string;
+  channel: number;
+  kind: string;
+  at: number;
+  seconds: number;
+  value: number;
+  quality: string;
+  flags: string | null;
+  unit: string | null;
+  constant: number;
+  stream: string | null;
+  alt_refs: string | null;
+  source: string;
+  batch_id: number | null;
+  run_id: string | null;
+  parked_at: string;
+}
+
+/** A new row of `ami_suspense`: what the database fills in (an id, a default, a null) may be left out. */
+export interface AmiSuspenseInsert {
+  meter_ref: string;
+  channel: number;
+  kind: string;
+  at: number;
+  seconds: number;
+  value: number;
+  quality: string;
+  flags?: string | null;
+  unit?: string | null;
+  constant: number;
+  stream?: string | null;
+  alt_refs?: string | null;
+  source: string;
+  batch_id?: number | null;
+  run_id?: string | null;
+  parked_at: string;
 }
 
 /** A row of `api_tokens`. */
@@ -782,11 +838,13 @@ export interface WorkOrdersInsert {
 
 declare module 'knex/types/tables.js' {
   interface Tables {
+    ami_claims: Table<AmiClaimsRow, AmiClaimsInsert>;
     ami_cursors: Table<AmiCursorsRow, AmiCursorsInsert>;
     ami_daily_reads: Table<AmiDailyReadsRow, AmiDailyReadsInsert>;
     ami_intervals: Table<AmiIntervalsRow, AmiIntervalsInsert>;
     ami_meters_heard: Table<AmiMetersHeardRow, AmiMetersHeardInsert>;
     ami_register_reads: Table<AmiRegisterReadsRow, AmiRegisterReadsInsert>;
+    ami_suspense: Table<AmiSuspenseRow, AmiSuspenseInsert>;
     api_tokens: Table<ApiTokensRow, ApiTokensInsert>;
     audit_log: Table<AuditLogRow, AuditLogInsert>;
     change_counters: Table<ChangeCountersRow, ChangeCountersInsert>;

@@ -18,7 +18,8 @@ const METER_ID_COLUMNS: readonly { table: string; nullable: boolean }[] = [
  * ids, and AMI sources name meters by usage point ids and hrefs that are longer still:
  * PostgreSQL refused them and the import stopped half-way. SQLite does not enforce a varchar
  * length, so only PostgreSQL and SQL Server change. Exceptions gain the key of the VEE finding
- * they report, and each AMI meter's first and last data are kept (silent meters).
+ * they report, each AMI meter's first and last data are kept (silent meters), and data of meters
+ * billing does not know is parked in suspense until it does, or a CSR claims the name.
  */
 const migration: Migration = {
   name: '008_ami_identity',
@@ -38,9 +39,36 @@ const migration: Migration = {
       ts(t, 'silent_noted_at');
       t.index(['last_at']);
     });
+    // Data of meters billing does not know yet, kept until it does (or a CSR claims the name for a meter).
+    await db.schema.createTable('ami_suspense', (t) => {
+      t.string('meter_ref', METER_ID_MAX).notNullable();
+      t.smallint('channel').notNullable();
+      t.string('kind', 1).notNullable();
+      t.bigInteger('at').notNullable();
+      t.integer('seconds').notNullable();
+      t.double('value').notNullable();
+      t.string('quality', 1).notNullable();
+      t.string('flags', 60);
+      t.string('unit', 16);
+      t.double('constant').notNullable();
+      t.string('stream', 8);
+      t.string('alt_refs', 200);
+      t.string('source', 20).notNullable();
+      t.integer('batch_id');
+      t.string('run_id', 36);
+      ts(t, 'parked_at').notNullable();
+      t.primary(['meter_ref', 'channel', 'kind', 'at']);
+      t.index(['run_id']);
+    });
+    await db.schema.createTable('ami_claims', (t) => {
+      t.string('meter_ref', METER_ID_MAX).primary();
+      t.string('meter_id', METER_ID_MAX).notNullable();
+      t.string('claimed_by', 64).notNullable();
+      ts(t, 'claimed_at').notNullable();
+    });
   },
   async down(db) {
-    await db.schema.dropTableIfExists('ami_meters_heard');
+    for (const table of ['ami_claims', 'ami_suspense', 'ami_meters_heard']) await db.schema.dropTableIfExists(table);
     await db.schema.alterTable('exceptions', (t) => {
       t.dropIndex(['meter_id', 'finding_key']);
       t.dropColumn('finding_key');
