@@ -8,6 +8,8 @@ import { RtlamrIngest } from '../../src/flows/ami/rtlamr-ingest.js';
 import { claimMeter, reprocessSuspense } from '../../src/flows/ami/suspense.js';
 import { BadMessageLimiter } from '../../src/flows/exceptions/bad-message-limiter.js';
 import { runJob } from '../../src/flows/scheduler/runner.js';
+import { createToken } from '../../src/infra/store/tokens-repo.js';
+import { startApi } from '../helpers/api.js';
 import { availableDialects } from '../helpers/databases.js';
 import { NOW, testGateway, type TestGateway } from '../helpers/gateway.js';
 import { cmepLine, dayIntervals } from '../tools/ami-fixtures.js';
@@ -126,6 +128,38 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI suspen
       /already names billing meter/,
     );
     await expect(claimMeter(ctx(), { ref: 'X1', meterId: 'NOPE', by: 'csr1' })).rejects.toThrow(/not found/);
+  });
+
+  it('lists what waits and takes a claim over the API, for a CSR only', async () => {
+    const api = await startApi(gw.ctx);
+    try {
+      const csr = await createToken(gw.ctx.store.db, 'maria', 'csr', gw.ctx.clock());
+      const tech = await createToken(gw.ctx.store.db, 'tom', 'tech', gw.ctx.clock());
+      const call = (method: string, p: string, token: string, body?: unknown) =>
+        fetch(`${api.base}${p}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+      await imp([cmepLine('API-POINT-7', 'KWH', dayIntervals(9, '2026-11-13', 1))]);
+      const waiting = (await (await call('GET', '/api/ami/suspense', csr)).json()) as {
+        items: { meter_ref: string; intervals: number }[];
+      };
+      expect(waiting.items.find((i) => i.meter_ref === 'API-POINT-7')).toMatchObject({ intervals: 96 });
+      const claim = { sourceId: 'API-POINT-7', meterId: meters[1] };
+      expect((await call('POST', '/api/ami/claims', tech, claim)).status).toBe(403);
+      expect((await call('POST', '/api/ami/claims', csr, { sourceId: 'API-POINT-7' })).status).toBe(400);
+      const ok = await call('POST', '/api/ami/claims', csr, claim);
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as { matched: { intervals: number }[] }).matched).toEqual([
+        expect.objectContaining({ meterId: meters[1], intervals: 96 }),
+      ]);
+      expect(await parked('API-POINT-7')).toBe(0);
+      const audit = await gw.ctx.store.db('audit_log').where({ action: 'POST /ami/claims' }).select('actor');
+      expect(audit.map((a) => a.actor)).toEqual(['csr:maria']);
+    } finally {
+      await api.close();
+    }
   });
 
   it('matches a radio id added to billing on the next rtlamr message, and imports the ones heard before', async () => {

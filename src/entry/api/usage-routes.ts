@@ -7,7 +7,9 @@ import { meterChannels, registerUsage, usageCsv, usageEspi, type UsageRange } fr
 import { NotFoundError } from '../../errors.js';
 import type { ApiRegistry } from './openapi.js';
 import { METER_ID_MAX } from '../../core/meter-id.js';
-import { claimsList } from '../../infra/store/suspense-repo.js';
+import { claimsList, parkedNames } from '../../infra/store/suspense-repo.js';
+import { claimMeter } from '../../flows/ami/suspense.js';
+import { actorOf } from './auth.js';
 
 /**
  * Usage for a CSR answering a high-bill call, and the customer's own download: a meter's or
@@ -115,6 +117,34 @@ export function usageRouter(ctx: GatewayContext, registry: ApiRegistry): express
       for await (const c of chunks) if (!res.write(c)) await new Promise((resolve) => res.once('drain', resolve));
       res.end();
     },
+  );
+  const claim = z.strictObject({
+    sourceId: z.string().min(1).max(METER_ID_MAX),
+    meterId: z.string().min(1).max(METER_ID_MAX),
+  });
+  registry.route(
+    r,
+    {
+      method: 'get',
+      path: '/ami/suspense',
+      summary: 'Meter names billing does not know yet, whose AMI data waits in suspense',
+      tag: 'usage',
+      roles: ['csr'],
+    },
+    async () => ({ items: await parkedNames(db, { limit: 1000 }) }),
+  );
+  registry.route(
+    r,
+    {
+      method: 'post',
+      path: '/ami/claims',
+      summary: "Name the billing meter a source's meter id belongs to: its parked data is imported now",
+      tag: 'usage',
+      roles: ['csr'],
+      body: claim,
+    },
+    async ({ body }, _req, res) =>
+      claimMeter({ ...ctx, db }, { ref: body.sourceId, meterId: body.meterId, by: actorOf(res.locals.principal) }),
   );
   return r;
 }
