@@ -38,6 +38,18 @@ describe.each(availableDialects())('job leases on $name', (dialect) => {
     expect(await getLease(db, 'x')).toBeUndefined();
   });
 
+  it('fault finding lease from a clock ahead: a lease stamped 16 h ahead by a gateway since killed is taken', async () => {
+    const db = gw.ctx.store.db;
+    const now = new Date('2026-11-23T16:00:00Z');
+    // The holder took it with its clock 16 hours fast, then died; the clock here is right.
+    expect(await tryAcquireLease(db, 'y', 'vm:8515', new Date(now.getTime() + 16 * 3_600_000), 6_000)).toBe(true);
+    expect(await tryAcquireLease(db, 'y', 'vm:8600', now, 6_000)).toBe(true);
+    expect((await getLease(db, 'y'))!.holder).toBe('vm:8600');
+    // A live holder a little ahead (less than a lease length) keeps its lease.
+    expect(await tryAcquireLease(db, 'y', 'vm:8700', new Date(now.getTime() - 3_000), 6_000)).toBe(false);
+    await releaseLease(db, 'y', 'vm:8600');
+  });
+
   it('refuses to run a job another gateway holds, naming the holder', async () => {
     await tryAcquireLease(gw.ctx.store.db, 'post-readings', 'other-host:99', gw.ctx.clock(), 60_000);
     const { postReadings } = await import('../../jobs/post-readings.js');

@@ -39,9 +39,16 @@ export async function tryAcquireLease(
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
   }
+  // A lease that runs out more than two lease lengths from now was stamped by a clock far ahead
+  // of ours: a gateway killed after its clock jumped forward, whose lease would otherwise hold the
+  // job for the size of the jump (fault suite finding: +16 h). A live holder renews by its clock,
+  // so only one more than a lease length ahead of this one could look like that.
+  const farAhead = new Date(now.getTime() + 2 * ttlMs).toISOString();
   const taken = await db('job_leases')
     .where({ job })
-    .andWhere((w) => w.where('expires_at', '<', now.toISOString()).orWhere({ holder }))
+    .andWhere((w) =>
+      w.where('expires_at', '<', now.toISOString()).orWhere('expires_at', '>', farAhead).orWhere({ holder }),
+    )
     .update({ holder, run_id: null, acquired_at: row.acquired_at, expires_at: row.expires_at });
   return Number(taken) === 1;
 }
