@@ -175,7 +175,8 @@ export class EmbeddedBroker {
         if (account?.role === 'gateway') return done(null);
         const allowed =
           (account?.role === 'device' && topics.deviceMayPublish(account.username, packet.topic)) ||
-          (account?.role === 'radio' && packet.topic === topics.rtlamr(account.username)) ||
+          (account?.role === 'radio' &&
+            (packet.topic === topics.rtlamr(account.username) || topics.isWmbus(packet.topic))) ||
           (account?.role === 'tech' && packet.topic === topics.techUpdates(account.username));
         if (allowed && packet.retain && packet.payload.length > this.opts.maxRetainedBytes) {
           this.count('retained too large');

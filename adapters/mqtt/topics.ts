@@ -6,11 +6,27 @@ import { isDeviceId } from '../../src/core/device-id.js';
  */
 export const DEVICE_TO_GATEWAY = ['status', 'readings', 'routes/request', 'routes/ack'] as const;
 export type DeviceTopic = (typeof DEVICE_TO_GATEWAY)[number];
-/** What the gateway receives: a device's topics, and rtlamr radio reads from a receiver. */
-export type InboundKind = DeviceTopic | 'rtlamr' | 'tech/updates';
+/** What the gateway receives: a device's topics, radio reads from rtlamr and wmbusmeters receivers, technicians' updates. */
+export type InboundKind = DeviceTopic | 'rtlamr' | 'wmbusmeters' | 'tech/updates';
+
+/** Whether a topic matches an MQTT filter (`+` one level, `#` the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith('$')) return false;
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length || (f[i] !== '+' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
 
 export class Topics {
-  constructor(readonly prefix: string) {}
+  constructor(
+    readonly prefix: string,
+    /** Where wmbusmeters publishes its telegrams (ami.wmbusmeters.topic), outside fieldgate's tree; null: not taken. */
+    readonly wmbusFilter: string | null = null,
+  ) {}
 
   device(deviceId: string): string {
     return `${this.prefix}/devices/${deviceId}`;
@@ -37,6 +53,11 @@ export class Topics {
   /** Where a radio receiver (an SDR running rtlamr) publishes what it hears: one JSON read per message. */
   rtlamr(receiverId: string): string {
     return `${this.prefix}/rtlamr/${receiverId}`;
+  }
+
+  /** A topic wmbusmeters publishes telegrams to. */
+  isWmbus(topic: string): boolean {
+    return this.wmbusFilter !== null && topicMatches(this.wmbusFilter, topic);
   }
 
   /** A technician's own tree: their orders (retained, one topic each), their updates, the replies. */
@@ -68,6 +89,7 @@ export class Topics {
       ...DEVICE_TO_GATEWAY.map((kind) => `${this.prefix}/devices/+/${kind}`),
       `${this.prefix}/rtlamr/+`,
       `${this.prefix}/techs/+/updates`,
+      ...(this.wmbusFilter ? [this.wmbusFilter] : []),
     ].map((filter) => (sharedGroup ? `$share/${sharedGroup}/${filter}` : filter));
   }
 
@@ -84,7 +106,11 @@ export class Topics {
       return isDeviceId(receiver) ? { deviceId: receiver, kind: 'rtlamr' } : null;
     }
     const head = `${this.prefix}/devices/`;
-    if (!topic.startsWith(head)) return null;
+    if (!topic.startsWith(head)) {
+      // The last level names the meter (wmbusmeters/$METER_ID); the telegram itself says which.
+      if (!this.isWmbus(topic)) return null;
+      return { deviceId: topic.slice(topic.lastIndexOf('/') + 1).slice(0, 64) || '(none)', kind: 'wmbusmeters' };
+    }
     const rest = topic.slice(head.length);
     const slash = rest.indexOf('/');
     if (slash <= 0) return null;

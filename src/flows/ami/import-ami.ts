@@ -26,7 +26,7 @@ import { beginKeyedBatch, markBatchFailed, setBatchCounts } from '../../infra/st
 import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
 import { intervalWriter, type IntervalRun } from '../../infra/store/interval-writer.js';
-import { MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { BY_UNIT_CHANNEL, MeterDirectory, type AmiRegister } from './meter-directory.js';
 import { noteHeard } from './silent-meters.js';
 import { claimsList, parkRows, type ParkedRow } from '../../infra/store/suspense-repo.js';
 import { storedMeterId } from '../../core/meter-id.js';
@@ -34,7 +34,7 @@ import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js
 
 export type AmiFormat = 'cmep' | 'espi' | 'nem12';
 /** Where a batch came from: a file format, or a live source (head-end API pages, rtlamr radio reads). */
-export type AmiSource = AmiFormat | 'headend' | 'rtlamr' | 'suspense';
+export type AmiSource = AmiFormat | 'headend' | 'rtlamr' | 'wmbusmeters' | 'suspense';
 
 export interface AmiImportContext {
   db: Knex;
@@ -313,6 +313,8 @@ export class AmiImportRun implements AmiFeed {
     }
     for (const m of this.missingRegisters.values()) {
       const stream = m.ch.stream ? ` (stream ${m.ch.stream})` : '';
+      const register =
+        m.ch.channel === BY_UNIT_CHANNEL && m.ch.unit !== null ? `in ${m.ch.unit}` : String(m.ch.channel);
       this.exceptions.add({
         kind: 'UNKNOWN_REGISTER',
         severity: 'error',
@@ -321,7 +323,7 @@ export class AmiImportRun implements AmiFeed {
         field: 'channel',
         value: String(m.ch.channel),
         message:
-          `${this.fileName} line ${m.line}, channel: meter '${m.ch.meterRef}' has no register ${m.ch.channel}${stream} ` +
+          `${this.fileName} line ${m.line}, channel: meter '${m.ch.meterRef}' has no register ${register}${stream} ` +
           `in billing; its ${unstoredData(m)} were not stored`,
       });
     }
@@ -552,7 +554,11 @@ export class AmiImportRun implements AmiFeed {
   private resolve(ch: SourceChannel, line: number): { reg: AmiRegister; factor: number } | null {
     const key = seriesKey(ch);
     if (this.resolved.has(key)) return this.resolved.get(key)!;
-    const found = this.directory.find([ch.meterRef, ...(ch.altRefs ?? [])], ch.channel);
+    const refs = [ch.meterRef, ...(ch.altRefs ?? [])];
+    const found =
+      ch.channel === BY_UNIT_CHANNEL && ch.unit !== null
+        ? this.directory.findByUnit(refs, ch.unit)
+        : this.directory.find(refs, ch.channel);
     let target: { reg: AmiRegister; factor: number } | null = null;
     if (!found.meterKnown) {
       if (!this.unknown.has(ch.meterRef))

@@ -1,6 +1,10 @@
 /** A billing meter register as AMI data needs it. */
 
 import type { Billing } from '../../infra/billing/billing.js';
+import { unitFactor } from '../../core/vee/rules/units.js';
+
+/** A source channel numbered 0 names no register: it goes to the meter's register in its unit (wmbusmeters). */
+export const BY_UNIT_CHANNEL = 0;
 
 export interface AmiRegister {
   meterId: string;
@@ -61,6 +65,19 @@ export class MeterDirectory {
     for (const ref of refs) {
       const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
       if (regs) return { register: regs.get(channel) ?? null, meterKnown: true };
+    }
+    return { register: null, meterKnown: false };
+  }
+
+  /** The meter's lowest-numbered register whose unit the source's unit converts to (M3 → a GAL register). */
+  findByUnit(refs: readonly string[], unit: string): { register: AmiRegister | null; meterKnown: boolean } {
+    for (const ref of refs) {
+      const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
+      if (!regs) continue;
+      const fits = [...regs.values()]
+        .filter((r) => unitFactor(unit, r.uom) !== null)
+        .sort((a, b) => a.registerNo - b.registerNo);
+      return { register: fits[0] ?? null, meterKnown: true };
     }
     return { register: null, meterKnown: false };
   }

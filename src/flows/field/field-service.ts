@@ -37,6 +37,7 @@ import { isDeviceId } from '../../core/device-id.js';
 import { enqueue } from '../../infra/store/outbox-repo.js';
 import { bumpVersion } from '../../infra/store/change-counters.js';
 import { RtlamrIngest } from '../ami/rtlamr-ingest.js';
+import { WmbusIngest } from '../ami/wmbus-ingest.js';
 import { BadMessageLimiter } from '../exceptions/bad-message-limiter.js';
 import { techUpdate } from '../work-orders/schemas.js';
 import { moveWorkOrder, StaleUpdateError, type WorkOrder } from '../work-orders/work-orders.js';
@@ -67,18 +68,21 @@ export class FieldService implements Component {
   private offerTimer: NodeJS.Timeout | null = null;
   /** rtlamr radio reads arriving on <prefix>/rtlamr/<receiver>. */
   readonly rtlamr: RtlamrIngest;
+  /** wmbusmeters telegrams arriving on ami.wmbusmeters.topic. */
+  readonly wmbus: WmbusIngest;
   /** Bad messages kept as exceptions, per device and period (mqtt.badMessages). */
   private readonly badMessages: BadMessageLimiter;
 
   constructor(private readonly ctx: GatewayContext) {
     const cfg = ctx.config.mqtt;
-    this.topics = new Topics(cfg.prefix);
+    this.topics = new Topics(cfg.prefix, ctx.config.ami.wmbusmeters.topic);
     this.clientId = gatewayClientId(ctx);
     this.gatewayName = `gw-${createHash('sha256').update(this.clientId).digest('hex').slice(0, 12)}`;
     this.log = ctx.log.child({ module: 'mqtt' });
     this.assignment = new RouteAssignment(ctx, path.resolve(ctx.config.dataDir, 'mqtt', 'outgoing'));
     this.badMessages = new BadMessageLimiter(ctx.store.db, cfg.badMessages);
     this.rtlamr = new RtlamrIngest(ctx, this.badMessages);
+    this.wmbus = new WmbusIngest(ctx, this.badMessages);
     this.broker = cfg.url
       ? null
       : new EmbeddedBroker({
@@ -216,6 +220,8 @@ export class FieldService implements Component {
             return await this.onRouteAck(message);
           case 'rtlamr':
             return await this.rtlamr.handle(message.deviceId, message.payload);
+          case 'wmbusmeters':
+            return await this.wmbus.handle(message.topic, message.payload);
           case 'tech/updates':
             return await this.onTechUpdate(message);
         }

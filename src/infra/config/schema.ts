@@ -276,6 +276,36 @@ export const configSchema = z.strictObject({
      * rtlamr reads heard longer ago than this, or timed ahead of the gateway's clock by more than this, are refused.
      */
     rtlamr: z.strictObject({ maxAgeDays: z.number().min(0.01), maxAheadMinutes: z.number().min(0) }),
+    /** wmbusmeters (wireless M-Bus / OMS) telegrams as JSON over MQTT (docs/ami.md). */
+    wmbusmeters: z.strictObject({
+      /** The MQTT topic filter its `shell=mosquitto_pub -t wmbusmeters/$METER_ID …` publishes to; null: not subscribed. */
+      topic: z
+        .string()
+        .min(1)
+        .max(200)
+        .refine(
+          (t) => !t.startsWith('$') && /^([^#+/]*|\+)(\/([^#+/]*|\+))*(\/#)?$|^#$/.test(t),
+          'expected an MQTT topic filter such as wmbusmeters/+ (no $share, + and # only as whole levels)',
+        )
+        .nullable(),
+      /** Telegrams received longer ago than this, or timed ahead of the gateway's clock by more than this, are refused. */
+      maxAgeDays: z.number().min(0.01),
+      maxAheadMinutes: z.number().min(0),
+      /** The same value of a meter heard again within this many seconds (a second receiver, a repeater) is the same reading. */
+      sameReadingSeconds: z.number().int().min(0).max(86_400),
+      /** Fields read as a meter's current register, by preference; the first present in each unit is stored. */
+      totalFields: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[a-z0-9_]+_(m3|l|kwh|mwh|gj|mj|hca|kvarh)$/,
+              'expected a wmbusmeters field with a unit suffix such as total_m3',
+            ),
+        )
+        .min(1)
+        .max(50),
+    }),
     cmep: z.strictObject({
       zone: z
         .string()

@@ -18,6 +18,22 @@ export async function parkRows(db: Knex | Knex.Transaction, rows: readonly Parke
       .ignore();
 }
 
+/** Register-read values parked for a name between two times (epoch seconds, inclusive). */
+export async function parkedReadValues(
+  db: Knex,
+  ref: string,
+  channel: number,
+  from: number,
+  to: number,
+): Promise<number[]> {
+  const rows = (await db('ami_suspense')
+    .select('value')
+    .where({ meter_ref: ref, channel, kind: 'R' })
+    .andWhere('at', '>=', from)
+    .andWhere('at', '<=', to)) as { value: number }[];
+  return rows.map((r) => r.value);
+}
+
 /** The names in suspense, with what each holds: the CSR's list, and the reprocess pass's work. */
 export async function parkedNames(
   db: Knex,

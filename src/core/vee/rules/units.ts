@@ -9,6 +9,9 @@ const TO_BASE: Record<string, { base: string; factor: number }> = {
   WH: { base: 'KWH', factor: 0.001 },
   KWH: { base: 'KWH', factor: 1 },
   MWH: { base: 'KWH', factor: 1000 },
+  // Heat meters (wireless M-Bus) count energy in MJ or GJ too.
+  MJ: { base: 'KWH', factor: 1 / 3.6 },
+  GJ: { base: 'KWH', factor: 1000 / 3.6 },
   GAL: { base: 'GAL', factor: 1 },
   L: { base: 'GAL', factor: 0.264172052 },
   KL: { base: 'GAL', factor: 264.172052 },
@@ -20,6 +23,8 @@ const TO_BASE: Record<string, { base: string; factor: number }> = {
   KVARH: { base: 'KVARH', factor: 1 },
   MVARH: { base: 'KVARH', factor: 1000 },
   THERM: { base: 'THERM', factor: 1 },
+  // Heat cost allocator units: a count of its own, comparable only with itself.
+  HCA: { base: 'HCA', factor: 1 },
   DTH: { base: 'THERM', factor: 10 },
 };
 
