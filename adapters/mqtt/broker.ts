@@ -13,9 +13,9 @@
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Duplex } from 'node:stream';
 import { Aedes, type Client } from 'aedes';
 import { MqttPacketGuard } from './packet-guard.js';
+import { mqtt5Bridge } from './mqtt5-bridge.js';
 import type { Topics } from './topics.js';
 
 export interface BrokerAccount {
@@ -288,7 +288,13 @@ export class EmbeddedBroker {
     });
     socket.on('error', () => guard.destroy());
     socket.pipe(guard);
-    const conn = Duplex.from({ readable: guard, writable: socket });
+    const conn = mqtt5Bridge(guard, socket, {
+      maxPacketBytes: () => guard.maxPacketBytes,
+      onProtocolError: (message) => {
+        this.count('mqtt5 protocol error');
+        this.opts.log(`mqtt connection from ${address} closed: ${message}`);
+      },
+    });
     conn.on('error', () => socket.destroy());
     this.connections.set(conn, { guard, address });
     aedes.handle(conn);
