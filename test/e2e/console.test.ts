@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +168,43 @@ describe('the CSR console in a browser', () => {
     await open('work-orders.html');
     await page.locator(`.column[data-state="created"] .order[data-order="${order.order_no}"]`).waitFor();
     await screenshot(page, 'work-orders');
+  });
+
+  it('claims an AMI meter id billing does not know from its UNKNOWN_METER exception, and imports what was parked', async () => {
+    const { page } = csr;
+    const ctx = { ...gw.ctx, db: gw.ctx.store.db };
+    const dir = await mkdtemp(path.join(tmpdir(), 'fg-claim-'));
+    const file = path.join(dir, 'stranger.csv');
+    // One day of 15-minute kWh intervals for a head-end's name of a meter billing does not know.
+    const values = Array.from(
+      { length: 96 },
+      (_, k) => `${k === 0 ? '202611100015' : ''},A,${(0.25 + (k % 4) * 0.05).toFixed(2)}`,
+    );
+    await writeFile(
+      file,
+      `MEPMD01,19970819,HEADEND,,FIELDGATE,,202611230600,HE-STRANGER-7,OK,E,KWH,1,00000015,96,${values.join(',')}\n`,
+    );
+    expect((await importAmiFile(ctx, file)).unknownMeters).toBe(1);
+    await open('exceptions.html?kind=UNKNOWN_METER');
+    const row = page.locator('#exceptions tbody tr', { hasText: 'HE-STRANGER-7' }).first();
+    await row.click();
+    await page.locator('#detail button', { hasText: 'Claim for a meter' }).waitFor();
+    await page.keyboard.press('m');
+    await page.locator('dialog.ask input').fill('E0000003');
+    await screenshot(page, 'exceptions-claim');
+    await page.locator('dialog.ask button.primary').click();
+    await page
+      .locator('#status', { hasText: "'HE-STRANGER-7' claimed for meter E0000003: 96 parked intervals" })
+      .waitFor();
+    const stored = await gw.ctx.store
+      .db('ami_intervals')
+      .where({ meter_id: 'E0000003', start_at: Date.parse('2026-11-10T00:00:00Z') / 1000 })
+      .first();
+    expect(stored).toBeDefined();
+    expect(await gw.ctx.store.db('ami_claims').where({ meter_ref: 'HE-STRANGER-7' }).first()).toMatchObject({
+      meter_id: 'E0000003',
+      claimed_by: 'csr:maria',
+    });
   });
 
   it('opens a usage chart for a high-bill call', async () => {

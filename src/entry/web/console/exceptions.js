@@ -37,6 +37,8 @@ const KINDS = [
   'ROLLOVER',
   'SUM_CHECK',
   'BAD_MESSAGE',
+  'UNKNOWN_REGISTER',
+  'SILENT_METER',
 ];
 $('f-kind').append(...KINDS.map((k) => el('option', { value: k }, k.replace(/_/g, ' ').toLowerCase())));
 if (params.get('kind')) $('f-kind').value = params.get('kind');
@@ -152,6 +154,9 @@ async function showDetail(x) {
               el('button', { type: 'button', onclick: () => act('correct'), disabled: !r }, 'Correct… (c)'),
               el('button', { type: 'button', onclick: () => act('estimate') }, 'Estimate (e)'),
               el('button', { type: 'button', onclick: () => act('reread'), disabled: !d.meter_id }, 'Re-read (r)'),
+              claimable(d)
+                ? el('button', { type: 'button', onclick: () => act('claim') }, 'Claim for a meter… (m)')
+                : null,
             )
           : el('p', { class: 'ok' }, `Resolved by ${d.resolved_by} ${when(d.resolved_at)}: ${d.resolution}`),
         d.audit.length ? el('h2', {}, 'Audit trail') : null,
@@ -169,12 +174,34 @@ async function showDetail(x) {
   }
 }
 
+/** An AMI source's meter id that billing does not know: a CSR can name the billing meter it is (its parked data is imported). */
+function claimable(x) {
+  return x.kind === 'UNKNOWN_METER' && x.source.startsWith('ami-') && Boolean(x.meter_id ?? x.value);
+}
+
+async function claim(x) {
+  const sourceId = x.meter_id ?? x.value;
+  const meterId = await ask(`Which billing meter is '${sourceId}'? Its parked AMI data is imported to it.`, {
+    label: 'Billing meter id',
+  });
+  if (!meterId) return null;
+  const result = await api('/ami/claims', { method: 'POST', body: { sourceId, meterId: meterId.trim() } });
+  const m = result.matched[0];
+  return m
+    ? `'${sourceId}' claimed for meter ${m.meterId}: ${m.intervals} parked intervals and ${m.reads} register reads imported (batch ${m.batchId})`
+    : `'${sourceId}' claimed for meter ${meterId.trim()}; nothing was parked for it`;
+}
+
 async function act(action) {
   const x = rows[current];
   if (!x || x.status !== 'open') return;
   try {
     let done;
-    if (action === 'correct') {
+    if (action === 'claim') {
+      if (!claimable(x)) return;
+      done = await claim(x);
+      if (done === null) return;
+    } else if (action === 'correct') {
       const value = await ask(`Correct the reading of meter ${x.meter_id}`, {
         label: 'Correct reading',
         type: 'number',
@@ -230,6 +257,7 @@ document.addEventListener('keydown', (e) => {
     c: () => act('correct'),
     e: () => act('estimate'),
     r: () => act('reread'),
+    m: () => act('claim'),
   };
   const fn = keys[e.key];
   if (fn) {
