@@ -159,6 +159,57 @@ function amiRows(): string[][] {
   return out;
 }
 
+if (only === undefined || only === 'radio') {
+  console.log('');
+  printTable(
+    [
+      'radio reads over MQTT into the store (embedded broker, SQLite)',
+      'messages',
+      'seconds',
+      'messages/s',
+      'peak RSS MB',
+      'vs rtlamr',
+    ],
+    radioRows(),
+  );
+}
+
+/**
+ * Radio reads: wmbusmeters telegrams against rtlamr SCM reads through the same gateway, broker
+ * and store in the same run, each message one register read; and wmbusmeters with every
+ * telegram heard by two receivers (half the messages are the same reading again).
+ */
+function radioRows(): string[][] {
+  const radio = (kind: string) =>
+    JSON.parse(
+      execFileSync(process.execPath, [path.join(here, 'radio-cases.js'), kind], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+        maxBuffer: 1 << 20,
+      })
+        .trim()
+        .split('\n')
+        .pop()!,
+    ) as Result & { stored: number; duplicates: number };
+  process.stderr.write('[radio] rtlamr, wmbusmeters, wmbusmeters heard twice…\n');
+  const rtlamr = radio('rtlamr');
+  const wmbus = radio('wmbusmeters');
+  const twice = radio('wmbusmeters-twice');
+  const row = (label: string, r: Result & { stored: number; duplicates: number }) => [
+    `${label} (${r.stored.toLocaleString('en-US')} stored, ${r.duplicates.toLocaleString('en-US')} duplicates)`,
+    r.items.toLocaleString('en-US'),
+    r.seconds.toFixed(1),
+    Math.round(r.rate).toLocaleString('en-US'),
+    r.peakRssMb.toFixed(0),
+    `${(r.rate / rtlamr.rate).toFixed(2)}×`,
+  ];
+  return [
+    row('wmbusmeters telegrams, one receiver each', wmbus),
+    row('wmbusmeters telegrams, each heard by two receivers', twice),
+    row('  rtlamr SCM reads', rtlamr),
+  ];
+}
+
 if (only === undefined || only === 'fieldwork') {
   console.log('');
   printTable(

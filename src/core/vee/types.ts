@@ -41,3 +41,8 @@ export function round6(v: number): number {
 export function isoAt(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();
 }
+
+/** Equal to six decimals of the register's unit (what is stored), whatever the float. */
+export function sameValue(a: number, b: number): boolean {
+  return Math.abs(Number(a) - b) <= 1e-6 * Math.max(1, Math.abs(b));
+}

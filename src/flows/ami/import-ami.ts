@@ -1,26 +1,19 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import type { AmiRegisterReadsInsert } from '../../infra/store/tables.js';
-import { parseCmepLine } from '../../../adapters/ami-files/cmep.js';
-import { EspiParser } from '../../../adapters/ami-files/espi.js';
-import { Nem12Parser } from '../../../adapters/ami-files/nem12.js';
-import { SourceRefused, type AmiSink, type ParseIssue, type SourceChannel } from '../../../adapters/ami-records.js';
+import type { AmiSink, ParseIssue, SourceChannel } from '../../../adapters/ami-records.js';
+import { fileSha256, readAmiFile, sniffFormat } from './ami-file.js';
 import type { Billing } from '../../infra/billing/billing.js';
 import type { Config } from '../../infra/config/schema.js';
 import { historicalProfile } from '../../core/vee/profile.js';
 import { checkMultiplier, checkUnit } from '../../core/vee/rules/units.js';
 import { checkRegisterFits } from '../../core/vee/rules/register-advance.js';
 import type { Interval, VeeFinding } from '../../core/vee/types.js';
-import { isoAt, round6 } from '../../core/vee/types.js';
+import { isoAt, round6, sameValue } from '../../core/vee/types.js';
 import { validateSeries } from '../../core/vee/validate-series.js';
 import { dailyTotals } from '../../core/vee/rules/daily.js';
-import { AppError } from '../../errors.js';
 import type { Logger } from '../../infra/log/logger.js';
 import { DayLedger } from './day-ledger.js';
-import { LineSplitter, tooLongMessage } from '../../infra/io/line-splitter.js';
 import { insertRegisterReads, registerIntervals, storedActualsWithBatch } from '../../infra/store/ami-repo.js';
 import { beginKeyedBatch, markBatchFailed, setBatchCounts } from '../../infra/store/import-batches-repo.js';
 import { deriveDailyReads } from './daily-reads.js';
@@ -78,7 +71,7 @@ export async function importAmiFile(
 ): Promise<AmiImportResult> {
   const format = opts.format ?? (await sniffFormat(file));
   const batch = { source: format, name: path.basename(file), sha256: await fileSha256(file), actor: opts.actor };
-  return importAmiBatch(ctx, batch, (run) => run.readFile(file, format));
+  return importAmiBatch(ctx, batch, (run) => readAmiFile(run, file, format, ctx.config.ami));
 }
 
 /** What a producer feeds an import: records, and a chance to commit when enough are waiting. */
@@ -239,59 +232,15 @@ export class AmiImportRun implements AmiFeed {
     await this.flush(true);
   }
 
-  async readFile(file: string, format: AmiFormat): Promise<void> {
-    // 64 KiB: larger strings go straight to V8's old space and pile up there between full collections.
-    const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
-    const { ami } = this.ctx.config;
-    try {
-      if (format === 'espi') {
-        const parser = new EspiParser(this, ami.espi.matchBy);
-        const markup = new MarkupRun(ami.maxLineLength.espi, () => parser.line);
-        for await (const chunk of stream) {
-          // Text between tags is buffered whole by the XML parser: a run past the cap is refused before it is.
-          markup.check(chunk as string);
-          parser.write(chunk as string);
-          await this.flushIfFull();
-        }
-        parser.end();
-      } else {
-        const nem12 = format === 'nem12' ? new Nem12Parser(this, ami.nem12.zone, ami.nem12.suffixRegisters) : null;
-        const maxLength = nem12 ? ami.maxLineLength.nem12 : ami.maxLineLength.cmep;
-        const lines = new LineSplitter(maxLength, {
-          line: (text, lineNo) => (nem12 ? nem12.line(text) : parseCmepLine(text, lineNo, ami.cmep, this)),
-          tooLong: (lineNo, length) => {
-            if (nem12) nem12.skipLine();
-            const field = `ami.maxLineLength.${format}`;
-            this.exceptions.add({
-              kind: 'LINE_TOO_LONG',
-              severity: 'error',
-              line: lineNo,
-              meterId: null,
-              field,
-              value: String(length),
-              message: `${this.fileName} ${tooLongMessage(lineNo, length, maxLength)} (${field})`,
-            });
-          },
-        });
-        for await (const chunk of stream) {
-          lines.push(chunk as string);
-          await this.flushIfFull();
-        }
-        lines.end();
-        nem12?.end();
-      }
-    } catch (err) {
-      if (!(err instanceof SourceRefused)) throw err;
-      this.exceptions.add({
-        kind: 'REFUSED',
-        severity: 'error',
-        line: err.line,
-        meterId: null,
-        field: 'DOCTYPE',
-        value: null,
-        message: `${this.fileName} line ${err.line}: ${err.message}`,
-      });
-    }
+  /** A problem with the file itself (a line past the cap, a refused document), for the CSR's queue. */
+  fileProblem(p: {
+    kind: 'LINE_TOO_LONG' | 'REFUSED';
+    line: number;
+    field: string;
+    value: string | null;
+    message: string;
+  }): void {
+    this.exceptions.add({ ...p, severity: 'error', meterId: null, message: `${this.fileName} ${p.message}` });
   }
 
   async finish(): Promise<Omit<AmiImportResult, 'file' | 'format' | 'batchId' | 'alreadyImported' | 'seconds'>> {
@@ -628,11 +577,6 @@ export class AmiImportRun implements AmiFeed {
   }
 }
 
-/** Equal to six decimals of the register's unit (what is stored), whatever the float. */
-function sameValue(a: number, b: number): boolean {
-  return Math.abs(Number(a) - b) <= 1e-6 * Math.max(1, Math.abs(b));
-}
-
 /** Whether a sorted run has a gap longer than linear interpolation may fill. */
 function needsHistory(sorted: readonly Interval[], seconds: number, maxLinearSeconds: number): boolean {
   for (let i = 1; i < sorted.length; i++)
@@ -658,93 +602,6 @@ async function beginBatch(
     created_at: b.now,
     state: 'running',
   });
-}
-
-async function fileSha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/** The format from the file's first bytes: '<' is ESPI XML, MEPMD01 is CMEP, 100,NEM12 is NEM12. */
-export async function sniffFormat(file: string): Promise<AmiFormat> {
-  const fh = await open(file, 'r');
-  let head: string;
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(512), 0, 512, 0);
-    head = buffer
-      .subarray(0, bytesRead)
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trimStart();
-    if (head.startsWith('<')) return 'espi';
-    if (head.startsWith('MEPMD01')) return 'cmep';
-    if (/^100,NEM12/.test(head)) return 'nem12';
-  } finally {
-    await fh.close();
-  }
-  throw new AppError(
-    'AMI_FORMAT',
-    `${path.basename(file)}: not CMEP (MEPMD01), Green Button ESPI XML or NEM12: ${whyNotAmi(head)}`,
-    { record: path.basename(file), field: 'format' },
-  );
-}
-
-/** Why a file's first bytes are none of the formats, for the person who dropped it. */
-function whyNotAmi(head: string): string {
-  if (head === '') return 'the file is empty (or only white space)';
-  const first = head.split(/\r?\n/, 1)[0]!;
-  const shown = JSON.stringify(first.length > 40 ? `${first.slice(0, 40)}…` : first);
-  if (/^\d{3},/.test(first)) return `it starts with ${shown}, but a NEM12 file starts with a 100,NEM12 header record`;
-  if (first.startsWith('MEPMD')) return `it starts with ${shown}; CMEP records start with MEPMD01`;
-  return `it starts with ${shown}`;
-}
-
-/**
- * The longest run of characters with no '<' or '>' in an XML stream, checked chunk by chunk in
- * linear time: past `max`, the file is refused (a text node or tag that long is not ESPI).
- */
-class MarkupRun {
-  /** Characters since the last '<'. */
-  private run = 0;
-
-  constructor(
-    private readonly max: number,
-    /** The line the XML parser has reached (the refusal names it). */
-    private readonly line: () => number,
-  ) {}
-
-  /**
-   * One indexOf each way per chunk while the cap is at least a chunk long (the default is 16 of
-   * them): a run longer than the cap must then span chunks. A per-tag scan cost ESPI imports a
-   * quarter of their speed.
-   */
-  check(chunk: string): void {
-    const first = chunk.indexOf('<');
-    if (first < 0) {
-      this.run += chunk.length;
-    } else {
-      const before = this.run + first;
-      const inner = chunk.length > this.max ? this.longestRun(chunk) : 0;
-      this.run = chunk.length - 1 - chunk.lastIndexOf('<');
-      if (before > this.max || inner > this.max) this.run = Math.max(before, inner);
-    }
-    if (this.run > this.max) {
-      throw new SourceRefused(
-        `more than ${this.max.toLocaleString('en-US')} characters without markup (ami.maxLineLength.espi): not a ` +
-          `Green Button document`,
-        this.line(),
-      );
-    }
-  }
-
-  /** The longest run between '<' in a chunk (only when the cap is shorter than a chunk). */
-  private longestRun(chunk: string): number {
-    let longest = 0;
-    for (let from = 0, at = chunk.indexOf('<'); at >= 0; from = at + 1, at = chunk.indexOf('<', from))
-      longest = Math.max(longest, at - from);
-    return longest;
-  }
 }
 
 /** Data of a channel that was not stored: counted, for the exception that says so. */

@@ -13,6 +13,7 @@ import { claimsList, parkedReadValues, parkRows } from '../../infra/store/suspen
 import { registerReadsBetween } from '../../infra/store/ami-repo.js';
 import { openExceptionFor, recordException } from '../../infra/store/exceptions-repo.js';
 import { unitFactor } from '../../core/vee/rules/units.js';
+import { sameValue } from '../../core/vee/types.js';
 import { storedMeterId } from '../../core/meter-id.js';
 import type { GatewayContext } from '../context.js';
 import type { BadMessageLimiter } from '../exceptions/bad-message-limiter.js';
@@ -21,10 +22,6 @@ import { BY_UNIT_CHANNEL, MeterDirectory, type AmiRegister } from './meter-direc
 import type { RadioCounts } from './rtlamr-ingest.js';
 
 const SOURCE = 'ami-wmbusmeters';
-
-function sameValue(a: number, b: number): boolean {
-  return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
-}
 
 export class WmbusIngest {
   readonly counts: RadioCounts & { noQuantity: number } = {
