@@ -147,7 +147,7 @@ describe('MQTT 5 clients on the embedded broker', () => {
         will: { topic: status, payload: Buffer.from('{"online":false}'), qos: 1, retain: true },
       });
       await c.publishAsync(status, JSON.stringify({ online: true, battery: 80 }), { qos: 1, retain: true });
-      await waitFor(() => online(id) || undefined, `${id} online`);
+      await waitFor(async () => (await online(id)) || undefined, `${id} online`);
       await c.endAsync(false, { reasonCode });
     }
     await waitFor(async () => !(await online('T-9')) || undefined, 'T-9 offline by its will');

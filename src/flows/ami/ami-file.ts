@@ -11,19 +11,27 @@ import path from 'node:path';
 import { parseCmepLine } from '../../../adapters/ami-files/cmep.js';
 import { EspiParser } from '../../../adapters/ami-files/espi.js';
 import { Nem12Parser } from '../../../adapters/ami-files/nem12.js';
-import { SourceRefused } from '../../../adapters/ami-records.js';
+import { SourceRefused, type AmiSink } from '../../../adapters/ami-records.js';
 import { AppError } from '../../errors.js';
 import type { Config } from '../../infra/config/schema.js';
 import { LineSplitter, tooLongMessage } from '../../infra/io/line-splitter.js';
-import type { AmiFormat, AmiImportRun } from './import-ami.js';
+
+export type AmiFormat = 'cmep' | 'espi' | 'nem12';
+
+/** What a file is read into: the codec's records, a commit when enough wait, and problems of the file itself. */
+export interface AmiFileRun extends AmiSink {
+  flushIfFull(): Promise<void>;
+  fileProblem(p: {
+    kind: 'LINE_TOO_LONG' | 'REFUSED';
+    line: number;
+    field: string;
+    value: string | null;
+    message: string;
+  }): void;
+}
 
 /** Streams a file's records into the run (64 KiB at a time), committing whenever enough are waiting. */
-export async function readAmiFile(
-  run: AmiImportRun,
-  file: string,
-  format: AmiFormat,
-  ami: Config['ami'],
-): Promise<void> {
+export async function readAmiFile(run: AmiFileRun, file: string, format: AmiFormat, ami: Config['ami']): Promise<void> {
   // 64 KiB: larger strings go straight to V8's old space and pile up there between full collections.
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
   try {

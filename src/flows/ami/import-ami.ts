@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { AmiRegisterReadsInsert } from '../../infra/store/tables.js';
 import type { AmiSink, ParseIssue, SourceChannel } from '../../../adapters/ami-records.js';
-import { fileSha256, readAmiFile, sniffFormat } from './ami-file.js';
+import { fileSha256, readAmiFile, sniffFormat, type AmiFileRun, type AmiFormat } from './ami-file.js';
 import type { Billing } from '../../infra/billing/billing.js';
 import type { Config } from '../../infra/config/schema.js';
 import { historicalProfile } from '../../core/vee/profile.js';
@@ -25,7 +25,7 @@ import { claimsList, parkRows, type ParkedRow } from '../../infra/store/suspense
 import { storedMeterId } from '../../core/meter-id.js';
 import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js';
 
-export type AmiFormat = 'cmep' | 'espi' | 'nem12';
+export type { AmiFormat } from './ami-file.js';
 /** Where a batch came from: a file format, or a live source (head-end API pages, rtlamr radio reads). */
 export type AmiSource = AmiFormat | 'headend' | 'rtlamr' | 'wmbusmeters' | 'suspense';
 
@@ -139,7 +139,7 @@ export async function importAmiBatch(
   return { ...base, ...result, alreadyImported: false, seconds: (Date.now() - started) / 1000 };
 }
 
-export class AmiImportRun implements AmiFeed {
+export class AmiImportRun implements AmiFeed, AmiFileRun {
   private readonly buffer = new SeriesBuffer();
   private readonly writer;
   private readonly exceptions: ExceptionLog;
