@@ -31,6 +31,19 @@ export function connectLevel(buf: Buffer): number | null | undefined {
   return at < buf.length ? buf[at]! : undefined;
 }
 
+/** A PUBLISH without its MQTT 5 properties: what both versions carry. */
+function bare(p: mqttPacket.IPublishPacket): Packet {
+  return {
+    cmd: 'publish',
+    topic: p.topic,
+    payload: p.payload,
+    qos: p.qos,
+    retain: p.retain,
+    dup: p.dup,
+    messageId: p.messageId,
+  };
+}
+
 /** A 3.1.1 CONNACK return code as an MQTT 5 reason code. */
 const CONNACK_REASON: Record<number, number> = {
   0: 0x00,
@@ -129,17 +142,7 @@ export function mqtt5Bridge(inbound: Readable, socket: Duplex, opts: Mqtt5Bridge
             'topic alias used, but the broker offers none (Topic Alias Maximum 0)',
             false,
           );
-        return push(
-          mqttPacket.generate({
-            cmd: 'publish',
-            topic: p.topic,
-            payload: p.payload,
-            qos: p.qos,
-            retain: p.retain,
-            dup: p.dup,
-            messageId: p.messageId,
-          } as Packet),
-        );
+        return push(mqttPacket.generate(bare(p), { protocolVersion: 4 }));
       case 'puback':
       case 'pubrec':
       case 'pubrel':
@@ -195,15 +198,7 @@ export function mqtt5Bridge(inbound: Readable, socket: Duplex, opts: Mqtt5Bridge
         } as Packet);
       }
       case 'publish':
-        return sendV5({
-          cmd: 'publish',
-          topic: p.topic,
-          payload: p.payload,
-          qos: p.qos,
-          retain: p.retain,
-          dup: p.dup,
-          messageId: p.messageId,
-        } as Packet);
+        return sendV5(bare(p));
       case 'puback':
       case 'pubrec':
       case 'pubrel':

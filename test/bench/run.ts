@@ -23,12 +23,17 @@ interface Result {
 }
 
 function run(name: string, dialect: string, dir: string, n = N): Result {
-  const out = execFileSync(process.execPath, [path.join(here, 'readings-cases.js'), name, dialect, dir, String(n)], {
+  return caseResult<Result>('readings-cases.js', name, dialect, dir, String(n));
+}
+
+/** Runs one bench case in a process of its own (so its peak RSS is its own) and returns the JSON it printed last. */
+function caseResult<T>(script: string, ...args: string[]): T {
+  const out = execFileSync(process.execPath, [path.join(here, script), ...args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
   });
-  return JSON.parse(out.trim().split('\n').pop()!) as Result;
+  return JSON.parse(out.trim().split('\n').pop()!) as T;
 }
 
 const rows: string[][] = [];
@@ -123,12 +128,7 @@ function amiRows(): string[][] {
   const n = Number(process.env.BENCH_AMI_INTERVALS ?? 10_000_000);
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-ami-'));
   const ami = (...args: string[]): Result => {
-    const out = execFileSync(process.execPath, [path.join(here, 'ami-cases.js'), ...args], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      maxBuffer: 1 << 20,
-    });
-    return JSON.parse(out.trim().split('\n').pop()!) as Result;
+    return caseResult<Result>('ami-cases.js', ...args);
   };
   const out: string[][] = [];
   try {
@@ -180,17 +180,7 @@ if (only === undefined || only === 'radio') {
  * telegram heard by two receivers (half the messages are the same reading again).
  */
 function radioRows(): string[][] {
-  const radio = (kind: string) =>
-    JSON.parse(
-      execFileSync(process.execPath, [path.join(here, 'radio-cases.js'), kind], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 20,
-      })
-        .trim()
-        .split('\n')
-        .pop()!,
-    ) as Result & { stored: number; duplicates: number };
+  const radio = (kind: string) => caseResult<Result & { stored: number; duplicates: number }>('radio-cases.js', kind);
   process.stderr.write('[radio] rtlamr, wmbusmeters, wmbusmeters heard twice…\n');
   const rtlamr = radio('rtlamr');
   const wmbus = radio('wmbusmeters');
@@ -234,15 +224,7 @@ async function fieldworkRows(): Promise<string[][]> {
     for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
       process.stderr.write(`[fieldwork] ${dialect}…\n`);
       const run = (name: string, count: number): Result =>
-        JSON.parse(
-          execFileSync(process.execPath, [path.join(here, 'fieldwork-cases.js'), name, dialect, dir, String(count)], {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'inherit'],
-          })
-            .trim()
-            .split('\n')
-            .pop()!,
-        ) as Result;
+        caseResult<Result>('fieldwork-cases.js', name, dialect, dir, String(count));
       const job = run('post', n);
       const naive = run('post-naive', BASELINE_N);
       const fmt = (r: Result) => [
@@ -290,15 +272,7 @@ function consoleRows(): string[][] {
   for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
     const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-console-'));
     try {
-      const rows = JSON.parse(
-        execFileSync(process.execPath, [path.join(here, 'console-cases.js'), dialect, dir], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        })
-          .trim()
-          .split('\n')
-          .pop()!,
-      ) as {
+      const rows = caseResult<unknown>('console-cases.js', dialect, dir) as {
         name: string;
         load: 'steady' | 'bursts';
         requests: number;
@@ -351,16 +325,7 @@ if ((only === undefined || only === 'nightly') && process.env.DATABASE_URL) {
 function nightlyRows(): string[][] {
   const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-night-'));
   try {
-    const r = JSON.parse(
-      execFileSync(process.execPath, [path.join(here, 'nightly-cases.js'), dir], {
-        encoding: 'utf8',
-        stdio: ['ignore', 'pipe', 'inherit'],
-        maxBuffer: 1 << 20,
-      })
-        .trim()
-        .split('\n')
-        .pop()!,
-    ) as {
+    const r = caseResult<unknown>('nightly-cases.js', dir) as {
       steps: { step: string; items: number; unit: string; seconds: number }[];
     };
     const total = r.steps.reduce((s, x) => s + x.seconds, 0);
@@ -390,11 +355,7 @@ interface MqttRun {
 function mqttRows(): string[][] {
   const run = (gateways: number): MqttRun => {
     process.stderr.write(`[mqtt] ${gateways} gateway(s)…\n`);
-    const out = execFileSync(process.execPath, [path.join(here, 'mqtt-cases.js'), String(gateways)], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    return JSON.parse(out.trim().split('\n').pop()!) as MqttRun;
+    return caseResult<MqttRun>('mqtt-cases.js', String(gateways));
   };
   const one = run(1);
   const two = run(2);
@@ -418,11 +379,7 @@ function mqttRows(): string[][] {
 function dockRows(): string[][] {
   const dock = (name: string): DockRun[] => {
     process.stderr.write(`[dock] ${name}…\n`);
-    const out = execFileSync(process.execPath, [path.join(here, 'dock-cases.js'), name], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    return JSON.parse(out.trim().split('\n').pop()!) as DockRun[];
+    return caseResult<DockRun[]>('dock-cases.js', name);
   };
   const LINE = 11_520;
   const n = (v: number) => Math.round(v).toLocaleString('en-US');

@@ -21,13 +21,16 @@ export type AmiFormat = 'cmep' | 'espi' | 'nem12';
 /** What a file is read into: the codec's records, a commit when enough wait, and problems of the file itself. */
 export interface AmiFileRun extends AmiSink {
   flushIfFull(): Promise<void>;
-  fileProblem(p: {
-    kind: 'LINE_TOO_LONG' | 'REFUSED';
-    line: number;
-    field: string;
-    value: string | null;
-    message: string;
-  }): void;
+  fileProblem(p: FileProblem): void;
+}
+
+/** A problem with the file itself: a line past the cap, a refused document. */
+export interface FileProblem {
+  kind: 'LINE_TOO_LONG' | 'REFUSED';
+  line: number;
+  field: string;
+  value: string | null;
+  message: string;
 }
 
 /** Streams a file's records into the run (64 KiB at a time), committing whenever enough are waiting. */

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Knex } from 'knex';
 import type { AmiRegisterReadsInsert } from '../../infra/store/tables.js';
 import type { AmiSink, ParseIssue, SourceChannel } from '../../../adapters/ami-records.js';
-import { fileSha256, readAmiFile, sniffFormat, type AmiFileRun, type AmiFormat } from './ami-file.js';
+import { fileSha256, readAmiFile, sniffFormat, type AmiFileRun, type AmiFormat, type FileProblem } from './ami-file.js';
 import type { Billing } from '../../infra/billing/billing.js';
 import type { Config } from '../../infra/config/schema.js';
 import { historicalProfile } from '../../core/vee/profile.js';
@@ -233,13 +233,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
   }
 
   /** A problem with the file itself (a line past the cap, a refused document), for the CSR's queue. */
-  fileProblem(p: {
-    kind: 'LINE_TOO_LONG' | 'REFUSED';
-    line: number;
-    field: string;
-    value: string | null;
-    message: string;
-  }): void {
+  fileProblem(p: FileProblem): void {
     this.exceptions.add({ ...p, severity: 'error', meterId: null, message: `${this.fileName} ${p.message}` });
   }
 

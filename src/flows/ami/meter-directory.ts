@@ -132,3 +132,15 @@ function amiRegister(r: Record<string, unknown>): AmiRegister {
     lastReadDate: String(r.lastReadDate instanceof Date ? r.lastReadDate.toISOString() : r.lastReadDate).slice(0, 10),
   };
 }
+
+/** The accepted times of a live radio read (epoch seconds): not older than maxAgeDays, not ahead by more than maxAheadMinutes. */
+export function acceptedWindow(
+  now: Date,
+  bounds: { maxAgeDays: number; maxAheadMinutes: number },
+): { from: number; to: number } {
+  const seconds = Math.floor(now.getTime() / 1000);
+  return {
+    from: seconds - Math.round(bounds.maxAgeDays * 86_400),
+    to: seconds + Math.round(bounds.maxAheadMinutes * 60),
+  };
+}

@@ -9,12 +9,13 @@
 
 import { createHash } from 'node:crypto';
 import { parseRtlamr, type RadioRead } from '../../../adapters/ami-mqtt/rtlamr.js';
-import { claimsList, parkRows } from '../../infra/store/suspense-repo.js';
+import { parkRows } from '../../infra/store/suspense-repo.js';
 import { storedMeterId } from '../../core/meter-id.js';
 import type { GatewayContext } from '../context.js';
 import { importAmiBatch } from './import-ami.js';
 import type { BadMessageLimiter } from '../exceptions/bad-message-limiter.js';
-import { MeterDirectory } from './meter-directory.js';
+import { acceptedWindow } from './meter-directory.js';
+import { liveDirectory } from './live-directory.js';
 import { openExceptionFor, recordException } from '../../infra/store/exceptions-repo.js';
 
 export interface RadioCounts {
@@ -27,16 +28,13 @@ export interface RadioCounts {
 
 export class RtlamrIngest {
   readonly counts: RadioCounts = { received: 0, stored: 0, invalid: 0, unknown: 0, duplicates: 0 };
-  /** Billing's meters, reloaded every 5 minutes, and at once (at most every ami.directoryRefreshSeconds) for an endpoint it does not know. */
-  private readonly meters: (fresh?: boolean) => Promise<MeterDirectory>;
+  private readonly meters: ReturnType<typeof liveDirectory>;
 
   constructor(
     private readonly ctx: GatewayContext,
     private readonly badMessages: BadMessageLimiter,
   ) {
-    this.meters = MeterDirectory.cached(ctx.billing, () => claimsList(ctx.store.db), {
-      missMs: ctx.config.ami.directoryRefreshSeconds * 1000,
-    });
+    this.meters = liveDirectory(ctx);
   }
 
   /** Resolves once the read is stored or kept for review (then the broker gets its PUBACK). */
@@ -44,12 +42,7 @@ export class RtlamrIngest {
     this.counts.received++;
     const text = payload.toString('utf8');
     const clock = this.ctx.clock();
-    const { maxAgeDays, maxAheadMinutes } = this.ctx.config.ami.rtlamr;
-    const nowSeconds = Math.floor(clock.getTime() / 1000);
-    const parsed = parseRtlamr(text, {
-      from: nowSeconds - Math.round(maxAgeDays * 86_400),
-      to: nowSeconds + Math.round(maxAheadMinutes * 60),
-    });
+    const parsed = parseRtlamr(text, acceptedWindow(clock, this.ctx.config.ami.rtlamr));
     const now = clock.toISOString();
     if (!parsed.ok) {
       this.counts.invalid++;
@@ -70,9 +63,8 @@ export class RtlamrIngest {
       return;
     }
     const read = parsed.read;
-    let directory = await this.meters();
-    if (!directory.find([read.endpointId], 1).meterKnown) directory = await this.meters(true);
-    if (!directory.find([read.endpointId], 1).meterKnown) {
+    const { directory, meterId } = await this.meters(read.endpointId);
+    if (!meterId) {
       this.counts.unknown++;
       await this.park(read, now);
       await this.noteUnknown(receiver, read.endpointId, read.type, now);

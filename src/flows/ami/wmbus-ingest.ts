@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import { parseWmbusmeters, type WmbusReading, type WmbusTelegram } from '../../../adapters/ami-mqtt/wmbusmeters.js';
-import { claimsList, parkedReadValues, parkRows } from '../../infra/store/suspense-repo.js';
+import { parkedReadValues, parkRows } from '../../infra/store/suspense-repo.js';
 import { registerReadsBetween } from '../../infra/store/ami-repo.js';
 import { openExceptionFor, recordException } from '../../infra/store/exceptions-repo.js';
 import { unitFactor } from '../../core/vee/rules/units.js';
@@ -18,7 +18,8 @@ import { storedMeterId } from '../../core/meter-id.js';
 import type { GatewayContext } from '../context.js';
 import type { BadMessageLimiter } from '../exceptions/bad-message-limiter.js';
 import { importAmiBatch } from './import-ami.js';
-import { BY_UNIT_CHANNEL, MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { acceptedWindow, BY_UNIT_CHANNEL, type AmiRegister } from './meter-directory.js';
+import { liveDirectory } from './live-directory.js';
 import type { RadioCounts } from './rtlamr-ingest.js';
 
 const SOURCE = 'ami-wmbusmeters';
@@ -32,15 +33,13 @@ export class WmbusIngest {
     duplicates: 0,
     noQuantity: 0,
   };
-  private readonly meters: (fresh?: boolean) => Promise<MeterDirectory>;
+  private readonly meters: ReturnType<typeof liveDirectory>;
 
   constructor(
     private readonly ctx: GatewayContext,
     private readonly badMessages: BadMessageLimiter,
   ) {
-    this.meters = MeterDirectory.cached(ctx.billing, () => claimsList(ctx.store.db), {
-      missMs: ctx.config.ami.directoryRefreshSeconds * 1000,
-    });
+    this.meters = liveDirectory(ctx);
   }
 
   /** Resolves once the telegram is stored, found a duplicate, or kept for review (then the broker gets its PUBACK). */
@@ -49,14 +48,7 @@ export class WmbusIngest {
     const text = payload.toString('utf8');
     const clock = this.ctx.clock();
     const cfg = this.ctx.config.ami.wmbusmeters;
-    const nowSeconds = Math.floor(clock.getTime() / 1000);
-    const parsed = parseWmbusmeters(text, {
-      window: {
-        from: nowSeconds - Math.round(cfg.maxAgeDays * 86_400),
-        to: nowSeconds + Math.round(cfg.maxAheadMinutes * 60),
-      },
-      totalFields: cfg.totalFields,
-    });
+    const parsed = parseWmbusmeters(text, { window: acceptedWindow(clock, cfg), totalFields: cfg.totalFields });
     if (!parsed.ok) {
       this.counts.invalid++;
       await this.badMessages.record(
@@ -81,9 +73,8 @@ export class WmbusIngest {
       return;
     }
     const now = clock.toISOString();
-    let directory = await this.meters();
-    if (!directory.meterOf([t.meterId])) directory = await this.meters(true);
-    if (!directory.meterOf([t.meterId])) {
+    const { directory, meterId } = await this.meters(t.meterId);
+    if (!meterId) {
       this.counts.unknown++;
       await this.park(t.meterId, await this.notParkedYet(t), now);
       await this.noteUnknown(topic, t, now);
@@ -92,7 +83,7 @@ export class WmbusIngest {
     const fresh: WmbusReading[] = [];
     for (const r of t.readings) {
       const register = directory.findByUnit([t.meterId], r.unit).register;
-      if (!register) await this.noteNoRegister(t, r, directory.meterOf([t.meterId])!, now);
+      if (!register) await this.noteNoRegister(t, r, meterId, now);
       else if (!(await this.heardAlready(register, r))) fresh.push(r);
     }
     if (fresh.length === 0) {
