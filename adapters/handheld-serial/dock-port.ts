@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Adapter, AdapterHealth, AdapterState } from '../adapter.js';
-import { FrameType, seqPayload, type Frame } from './codec/frame.js';
+import { FrameType, MIN_MAX_FRAME, seqPayload, type Frame } from './codec/frame.js';
 import { decodeMessage, encodeMessage, MessageError, type Hello } from './codec/messages.js';
 import { END } from './codec/slip.js';
 import { frameLink, type FramedLink } from './framed-link.js';
@@ -36,6 +36,10 @@ export interface DockPortOptions {
   replyTimeoutMs: number;
   reopenMinMs: number;
   reopenMaxMs: number;
+  /** The utility's IANA zone, sent in WELCOME: the device writes read times as local wall time in it. */
+  zone: string;
+  /** What a refused device is told to wait before its next HELLO (ERROR's retryAfterSeconds). */
+  retryAfterSeconds: number;
   openTransport?: (port: string, baudRate: number) => Transport;
   random?: () => number;
 }
@@ -49,6 +53,8 @@ export interface DockPortEvents {
   hello: [Hello];
   refused: [Hello | null, code: string, message: string];
   sessionEnded: [deviceId: string, error: Error | null];
+  /** A frame received and dropped, with why (CRC, LENGTH, GAP, …): logged at debug and counted by reason. */
+  dropped: [reason: string, detail: string];
 }
 
 const PROTOCOL = 1;
@@ -63,7 +69,7 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
   since = new Date().toISOString();
   session: GatewaySession | null = null;
   /** Link counters since the port opened, for status and the bench. */
-  counters = { resent: 0, dropped: 0, bytesIn: 0 };
+  counters = { resent: 0, dropped: 0, bytesIn: 0, droppedBy: {} as Record<string, number> };
   private transport: Transport | null = null;
   private framed: FramedLink | null = null;
   private inbox: Inbox | null = null;
@@ -154,8 +160,9 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
     link.on('message', (frame) => this.inbox?.push(frame));
     link.on('lost', (reason) => this.linkLost(reason));
     link.on('resend', () => this.counters.resent++);
+    link.on('dropped', (reason, detail) => this.dropped(reason, detail));
     framed.parser.on('data', (item) => {
-      if ('error' in item) this.counters.dropped++;
+      if ('error' in item) this.dropped(item.error.code, item.error.message);
     });
     transport.on('data', (bytes) => {
       this.counters.bytesIn += bytes.length;
@@ -195,6 +202,12 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       void this.open();
     }, wait);
     this.reopenTimer.unref();
+  }
+
+  private dropped(reason: string, detail: string): void {
+    this.counters.dropped++;
+    this.counters.droppedBy[reason] = (this.counters.droppedBy[reason] ?? 0) + 1;
+    this.emit('dropped', reason, detail);
   }
 
   private write(frame: Frame): Promise<void> {
@@ -239,13 +252,18 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       );
   }
 
+  /**
+   * The answer to HELLO is an ERROR in WELCOME's place: seq 0, acknowledged and resent like WELCOME,
+   * with when to try again. The link stays open and the next HELLO is decided afresh (revision 2), so a
+   * device approved meanwhile is welcomed without being unplugged.
+   */
   private refuseHello(hello: Hello | null, code: string, message: string): void {
-    // The answer to HELLO is seq 0, in WELCOME's place; the session ends there.
-    void this.write({
-      type: FrameType.ERROR,
-      seq: 0,
-      payload: encodeMessage(FrameType.ERROR, { code, message }),
-    }).catch(() => undefined);
+    void this.framed?.link
+      .sendSessionAnswer(
+        FrameType.ERROR,
+        encodeMessage(FrameType.ERROR, { code, message, retryAfterSeconds: this.opts.retryAfterSeconds }),
+      )
+      .catch(() => undefined);
     this.emit('refused', hello, code, message);
   }
 
@@ -258,19 +276,27 @@ export class DockPort extends EventEmitter<DockPortEvents> implements Adapter<Do
       this.refuseHello(hello, refusal.code, refusal.message);
       return;
     }
-    const maxFrame = Math.min(hello.maxFrame, this.opts.maxFrame);
+    // Revision 2: no session below 256 bytes a frame (a 128-byte device could not take UNLOAD_INFO's answer).
+    const maxFrame = Math.max(MIN_MAX_FRAME, Math.min(hello.maxFrame, this.opts.maxFrame));
     const window = Math.min(hello.window, this.opts.window);
     const sessionId = randomUUID();
-    await this.write({
-      type: FrameType.WELCOME,
-      seq: 0,
-      payload: encodeMessage(FrameType.WELCOME, {
-        session: sessionId,
-        maxFrame,
-        window,
-        time: new Date().toISOString(),
-      }),
-    });
+    // WELCOME is acknowledged (ACK 0) and resent until it is; the session begins once the device has it.
+    try {
+      await framed.link.sendSessionAnswer(
+        FrameType.WELCOME,
+        encodeMessage(FrameType.WELCOME, {
+          session: sessionId,
+          maxFrame,
+          window,
+          time: new Date().toISOString(),
+          zone: this.opts.zone,
+        }),
+      );
+    } catch (err) {
+      if (count !== this.helloCount) return; // a new HELLO took over while WELCOME waited for its ACK
+      throw err;
+    }
+    if (count !== this.helloCount || this.framed !== framed) return;
     framed.negotiate(maxFrame, window);
     const inbox = new Inbox();
     const session = new GatewaySession(hello, framed.link, inbox, {

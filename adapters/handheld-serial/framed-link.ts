@@ -36,6 +36,8 @@ export function frameLink(transport: Transport, opts: FrameLinkOptions = {}): Fr
     ackTimeoutMs: opts.ackTimeoutMs,
     window: opts.window,
   });
+  // Until WELCOME is negotiated, only HELLO, WELCOME and a refusal go out: they may use 8192.
+  link.maxFrame = opts.maxFrame ?? link.maxFrame;
   const onItem = (item: ParsedItem) => {
     if (!('frame' in item)) return link.corrupted();
     if (!opts.intercept?.(item.frame)) link.receive(item.frame);
@@ -50,6 +52,7 @@ export function frameLink(transport: Transport, opts: FrameLinkOptions = {}): Fr
     parser,
     negotiate(maxFrame, window) {
       parser.maxFrame = maxFrame;
+      link.maxFrame = maxFrame;
       link.window = window;
     },
     detach() {

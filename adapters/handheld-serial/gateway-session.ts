@@ -71,7 +71,12 @@ export interface SessionOptions {
   replyTimeoutMs: number;
 }
 
+export type HeldRoutes = MessageOf<typeof FrameType.HOLDING>['routes'];
+
 export class GatewaySession {
+  /** The latest HOLDING the device sent (revision 2), until the caller takes it. */
+  private holding: HeldRoutes | null = null;
+
   constructor(
     readonly hello: Hello,
     private readonly link: ReliableLink,
@@ -176,16 +181,30 @@ export class GatewaySession {
 
   /**
    * Waits docked with nothing to do for up to `ms` (rejects with ReplyTimeoutError when quiet,
-   * which is the normal case). A device that undocks says BYE, which ends the session.
+   * which is the normal case). Resolves with the routes the device holds when it says they
+   * changed (HOLDING: a route read while docked). A device that undocks says BYE, which ends the session.
    */
-  async idle(ms: number): Promise<void> {
-    const frame = await this.next('nothing (idle)', ms);
+  async idle(ms: number): Promise<HeldRoutes> {
+    const held = this.takeHolding();
+    if (held) return held;
+    const frame = await this.next('nothing (idle)', ms, true);
+    if (frame.type === FrameType.HOLDING) return this.takeHolding()!;
     throw this.unexpected(frame, 'nothing while idle');
   }
 
-  /** An ERROR for a person at the device; FATAL ends the session. */
+  /** What the device last said it holds (HOLDING) and the caller has not acted on yet. */
+  takeHolding(): HeldRoutes | null {
+    const held = this.holding;
+    this.holding = null;
+    return held;
+  }
+
+  /** An ERROR for a person at the device; FATAL ends the session. Its message is cut to fit the negotiated maxFrame. */
   refuse(code: string, message: string): void {
-    this.send(FrameType.ERROR, { code, message: message.slice(0, 500) });
+    let text = message.slice(0, 500);
+    while (text.length > 0 && encodeMessage(FrameType.ERROR, { code, message: text }).length > this.opts.maxFrame)
+      text = text.slice(0, Math.floor(text.length * 0.9));
+    this.send(FrameType.ERROR, { code, message: text });
   }
 
   /** Ends the session politely; the caller then waits for the next HELLO. */
@@ -205,8 +224,17 @@ export class GatewaySession {
     this.link.send(type, encodeMessage(type, body)).catch(() => undefined);
   }
 
-  private async next(waitingFor: string, timeoutMs = this.opts.replyTimeoutMs): Promise<Frame> {
-    const frame = await this.inbox.next(timeoutMs, waitingFor);
+  /**
+   * The device's next frame. HOLDING may come at any point of a session (the device read a route
+   * meanwhile): it is kept for the caller, and the wait goes on unless `holdingEnds` says it answers it.
+   */
+  private async next(waitingFor: string, timeoutMs = this.opts.replyTimeoutMs, holdingEnds = false): Promise<Frame> {
+    let frame = await this.inbox.next(timeoutMs, waitingFor);
+    while (frame.type === FrameType.HOLDING) {
+      this.holding = this.decode(FrameType.HOLDING, frame).routes;
+      if (holdingEnds) return frame;
+      frame = await this.inbox.next(timeoutMs, waitingFor);
+    }
     if (frame.type === FrameType.BYE) throw new SessionEndedError('the device ended the session (BYE)');
     if (frame.type === FrameType.ERROR) {
       const err = this.decode(FrameType.ERROR, frame);

@@ -8,7 +8,9 @@
 import { EventEmitter } from 'node:events';
 import {
   dataPayload,
+  DEFAULT_MAX_FRAME,
   FrameType,
+  payloadLimit,
   readSeq,
   seqAfter,
   seqPayload,
@@ -37,6 +39,8 @@ export interface LinkEvents {
   /** The same frame was resent 5 times without an ACK: the session is lost. */
   lost: [reason: string];
   resend: [seq: number];
+  /** A frame received and not taken: out of order (GAP), or an ACK/NAK without its u16 (BAD_ACK). */
+  dropped: [reason: 'GAP' | 'BAD_ACK', detail: string];
 }
 
 interface Outgoing {
@@ -53,8 +57,15 @@ export class LinkLostError extends Error {
   readonly code = 'LINK_LOST';
 }
 
+/** A frame this side was about to send is over the negotiated maxFrame: never sent (a bug of the sender's). */
+export class FrameTooLargeError extends Error {
+  readonly code = 'FRAME_TOO_LARGE';
+}
+
 export class ReliableLink extends EventEmitter<LinkEvents> {
   window: number;
+  /** The negotiated payload limit, checked on every frame this side sends (revision 2). */
+  maxFrame = DEFAULT_MAX_FRAME;
   readonly ackTimeoutMs: number;
   private readonly maxResends: number;
   private nextSendSeq = 1;
@@ -77,10 +88,34 @@ export class ReliableLink extends EventEmitter<LinkEvents> {
 
   /** Sends a sequenced frame; resolves when the peer acknowledged it. */
   send(type: FrameTypeCode, payload: Buffer = Buffer.alloc(0)): Promise<void> {
+    return this.enqueue(type, payload, false);
+  }
+
+  /**
+   * WELCOME, or the ERROR that stands in its place: seq 0, acknowledged (ACK 0) and resent like
+   * any other frame until it is (revision 2). The frames after it are seq 1 on.
+   */
+  sendSessionAnswer(type: FrameTypeCode, payload: Buffer): Promise<void> {
+    return this.enqueue(type, payload, true);
+  }
+
+  private enqueue(type: FrameTypeCode, payload: Buffer, sessionAnswer: boolean): Promise<void> {
     if (this.closed) return Promise.reject(new LinkLostError('link is closed'));
+    const seq = sessionAnswer ? 0 : this.nextSendSeq;
+    const limit = payloadLimit(type, seq, this.maxFrame);
+    if (payload.length > limit)
+      return Promise.reject(
+        new FrameTooLargeError(
+          `a ${payload.length}-byte payload (frame type 0x${type.toString(16)}) is over the negotiated ${limit}-byte maxFrame`,
+        ),
+      );
     return new Promise((acked, failed) => {
-      this.queue.push({ seq: this.nextSendSeq, type, payload, sentAt: null, resends: 0, acked, failed });
-      this.nextSendSeq = (this.nextSendSeq + 1) & 0xffff;
+      const out = { seq, type, payload, sentAt: null, resends: 0, acked, failed };
+      if (sessionAnswer) this.queue.unshift(out);
+      else {
+        this.queue.push(out);
+        this.nextSendSeq = (this.nextSendSeq + 1) & 0xffff;
+      }
       this.pump();
     });
   }
@@ -118,6 +153,7 @@ export class ReliableLink extends EventEmitter<LinkEvents> {
       const seq = readSeq(frame.payload);
       if (seq instanceof FrameError) {
         this.dropped++;
+        this.emit('dropped', 'BAD_ACK', seq.message);
         return;
       }
       if (frame.type === FrameType.ACK) this.onAck(seq);
@@ -141,6 +177,7 @@ export class ReliableLink extends EventEmitter<LinkEvents> {
     } else if (seqAfter(frame.seq, this.expectedSeq)) {
       // A gap: drop it and NAK what we expect, once per gap per ackTimeout.
       this.dropped++;
+      this.emit('dropped', 'GAP', `frame ${frame.seq} arrived while ${this.expectedSeq} was expected`);
       this.nak();
     } else {
       // Already received: ACK again (the ACK was lost), do not process twice.

@@ -43,15 +43,16 @@ export function dockService(
 /** A simulated hand-held with its own flash directory, reading with the test zone and layouts. */
 export function handheld(
   ctx: GatewayContext,
-  opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date; mix?: ReadMix },
+  opts: Partial<HandheldOptions> & { deviceId: string; port: string; now?: () => Date; mix?: ReadMix; zone?: string },
 ): HandheldDevice {
-  const { now, mix, ...rest } = opts;
+  const { now, mix, zone, ...rest } = opts;
   return new HandheldDevice({
     dir: mkdtempSync(path.join(tmpdir(), `fg-${opts.deviceId}-`)),
     reading: {
       routeLayout: ctx.layout('route-v1'),
       readLayout: ctx.layout('read-v1'),
-      zone: ctx.config.timeZone,
+      // The device's own setting; WELCOME's zone takes its place once docked (revision 2).
+      zone: zone ?? ctx.config.timeZone,
       readerId: 'SIM01',
       seed: 11,
       now: now ?? (() => NOW),

@@ -23,11 +23,14 @@ const sqlite = availableDialects().find((d) => d.name === 'sqlite')!;
 describe('dock rules', () => {
   const cleanup = cleanupAfterEach();
 
-  async function rig(label: string, docks: number, opts: { approveAll?: boolean } = {}) {
+  async function rig(label: string, docks: number, opts: { approveAll?: boolean; retryAfterSeconds?: number } = {}) {
     const gw = await testGateway(sqlite, { label, accounts: 200, routes: 2 });
     cleanup.push(() => gw.close());
     const ports = await Promise.all(Array.from({ length: docks }, async () => `tcp://127.0.0.1:${await freePort()}`));
-    const { service, ctx } = dockService(gw.ctx, ports, { approveAllDevices: opts.approveAll ?? true });
+    const { service, ctx } = dockService(gw.ctx, ports, {
+      approveAllDevices: opts.approveAll ?? true,
+      ...(opts.retryAfterSeconds ? { retryAfterSeconds: opts.retryAfterSeconds } : {}),
+    });
     const routes = (await ctx.billing.listRoutes()).map((r) => r.code);
     return { ctx, service, ports, routes, db: ctx.store.db };
   }
@@ -164,8 +167,8 @@ describe('dock rules', () => {
     expect(await r.db('dock_commands').where({ device_id: 'HH-0970' }).select('status')).toEqual([{ status: 'done' }]);
   });
 
-  it('refuses an unapproved device with UNKNOWN_DEVICE, lists it, and welcomes it once approved', async () => {
-    const r = await rig('r_approve', 1, { approveAll: false });
+  it('refuses an unapproved device with UNKNOWN_DEVICE, lists it, and welcomes it once approved (no unplugging)', async () => {
+    const r = await rig('r_approve', 1, { approveAll: false, retryAfterSeconds: 2 });
     await r.service.start();
     cleanup.push(() => r.service.stop());
     const d = await dock(r, 0, 'HH-0900', false);
@@ -177,11 +180,14 @@ describe('dock rules', () => {
       assignRoute(r.ctx, { routeCode: r.routes[0]!, deviceId: 'HH-0900', actor: 'csr:test' }),
     ).rejects.toMatchObject({ code: 'DEVICE_NOT_APPROVED' });
     await setDeviceApproved(r.db, 'HH-0900', true);
-    await nextEvent(d, 'welcome', 10_000); // the device says HELLO again by itself
+    // Revision 2: the link stayed open; the device says HELLO again after retryAfterSeconds, decided afresh.
+    const started = Date.now();
+    await nextEvent(d, 'welcome', 10_000);
+    expect(Date.now() - started).toBeLessThan(4000);
   });
 
-  it('answers a HELLO for another protocol version with ERROR PROTO at seq 0', async () => {
-    const r = await rig('r_proto', 1);
+  it('answers a HELLO for another protocol version with ERROR PROTO at seq 0, resent until ACKed, with when to retry', async () => {
+    const r = await rig('r_proto', 1, { retryAfterSeconds: 7 });
     const device = new TcpListenTransport('127.0.0.1', Number(r.ports[0]!.split(':').at(-1)));
     await device.listen();
     cleanup.push(() => device.shutdown());
@@ -189,7 +195,8 @@ describe('dock rules', () => {
     await r.service.start();
     cleanup.push(() => r.service.stop());
     await opened;
-    const framed = frameLink(device);
+    // The test reads frames itself: its link would ACK the refusal as a frame already seen.
+    const framed = frameLink(device, { intercept: () => true });
     const answers: { type: number; seq: number; payload: Buffer }[] = [];
     framed.parser.on('data', (item) => 'frame' in item && answers.push(item.frame));
     const hello = { device: 'HH-0001', proto: 2, maxFrame: 1024, window: 8, routes: [] };
@@ -198,8 +205,20 @@ describe('dock rules', () => {
     expect(answers[0]).toEqual({ type: FrameType.ACK, seq: 0, payload: seqPayload(0) });
     const error = answers.find((f) => f.type === FrameType.ERROR)!;
     expect(error.seq).toBe(0);
-    expect(decodeMessage(FrameType.ERROR, error.payload).code).toBe('PROTO');
+    expect(decodeMessage(FrameType.ERROR, error.payload)).toMatchObject({ code: 'PROTO', retryAfterSeconds: 7 });
     expect(answers.some((f) => f.type === FrameType.WELCOME)).toBe(false);
+    // Not ACKed: the refusal is resent like WELCOME; once ACKed, it stops.
+    await waitFor(
+      () => answers.filter((f) => f.type === FrameType.ERROR).length >= 2 || undefined,
+      'the refusal again',
+      5000,
+    );
+    await framed.link.sendRaw(FrameType.ACK, 0, seqPayload(0));
+    await new Promise((r) => setTimeout(r, 100));
+    const refusals = answers.filter((f) => f.type === FrameType.ERROR).length;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(answers.filter((f) => f.type === FrameType.ERROR).length).toBe(refusals);
+    framed.detach();
   });
 
   it('keeps a route on one device: a second assignment is refused with where the route is', async () => {

@@ -54,6 +54,8 @@ function portOptions(openTransport: () => Transport, pingAfterMs = 2000): DockPo
     reopenMinMs: 20,
     reopenMaxMs: 200,
     random: () => 0.5,
+    zone: 'America/Chicago',
+    retryAfterSeconds: 30,
     openTransport,
   };
 }
@@ -117,7 +119,7 @@ describe('dock port reopening', () => {
           routes: [],
         });
         made!.emit('data', encodeFrame({ type: FrameType.HELLO, seq: 0, payload: hello }));
-        expect(await lost).toMatch(/session could not begin: write to \/dev\/fake failed: EIO/);
+        expect(await lost).toMatch(/session could not begin: (transport write failed: )?write to \/dev\/fake failed: EIO/);
         await new Promise((r) => setTimeout(r, 50));
         expect(unhandled).toEqual([]);
       } finally {

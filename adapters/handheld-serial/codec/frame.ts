@@ -10,6 +10,8 @@ export const HEADER_BYTES = 6;
 export const CRC_BYTES = 2;
 export const DEFAULT_MAX_FRAME = 1024;
 export const MAX_FRAME_LIMIT = 8192;
+/** Revision 2: no session runs below this maxFrame (a HELLO offering less is answered with it). */
+export const MIN_MAX_FRAME = 256;
 
 export const FrameType = {
   HELLO: 0x01,
@@ -25,6 +27,7 @@ export const FrameType = {
   UNLOAD_BEGIN: 0x20,
   UNLOAD_INFO: 0x21,
   UNLOAD_END: 0x22,
+  HOLDING: 0x23,
   CLEAR: 0x30,
   CLEARED: 0x31,
   ERROR: 0x40,
@@ -74,8 +77,22 @@ export function encodeFrame(frame: Frame): Buffer {
 }
 
 /**
- * Decodes one unescaped body. `maxFrame` is the negotiated payload limit; HELLO and WELCOME may
- * always use 8192. Errors are returned, not thrown: a bad frame is dropped and counted.
+ * The payload limit of a frame: the negotiated `maxFrame`, but HELLO, WELCOME, HOLDING and an
+ * ERROR in WELCOME's place (seq 0) may always use 8192 (revision 2). Both sides check what they
+ * send against it, not only what they receive.
+ */
+export function payloadLimit(type: number, seq: number, maxFrame: number): number {
+  const free =
+    type === FrameType.HELLO ||
+    type === FrameType.WELCOME ||
+    type === FrameType.HOLDING ||
+    (type === FrameType.ERROR && seq === 0);
+  return free ? MAX_FRAME_LIMIT : maxFrame;
+}
+
+/**
+ * Decodes one unescaped body. `maxFrame` is the negotiated payload limit (see payloadLimit).
+ * Errors are returned, not thrown: a bad frame is dropped and counted.
  */
 export function decodeBody(body: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Frame | FrameError {
   if (body.length < HEADER_BYTES + CRC_BYTES)
@@ -98,7 +115,7 @@ export function decodeBody(body: Uint8Array, maxFrame = DEFAULT_MAX_FRAME): Fram
     return new FrameError('VERSION', `protocol version ${buf[0]} is not ${PROTOCOL_VERSION}`);
   const type = buf[1]!;
   if (!NAMES.has(type)) return new FrameError('TYPE', `unknown frame type 0x${type.toString(16).padStart(2, '0')}`);
-  const limit = type === FrameType.HELLO || type === FrameType.WELCOME ? MAX_FRAME_LIMIT : maxFrame;
+  const limit = payloadLimit(type, buf.readUInt16BE(2), maxFrame);
   if (len > limit) return new FrameError('OVERSIZE', `payload of ${len} bytes is over the ${limit}-byte limit`);
   return {
     type: type as FrameTypeCode,

@@ -10,33 +10,40 @@ const routeCode = z.string().min(1).max(20);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256');
 const count = z.number().int().min(0);
 
+const heldRoutes = z
+  .array(
+    z.object({
+      route: routeCode,
+      cycle: z.string().max(10).optional(),
+      records: count,
+      read: count.optional(),
+      bytes: count,
+      sha256,
+    }),
+  )
+  .max(200);
+
 export const helloSchema = z.object({
   device: z.string().regex(DEVICE_ID_PATTERN, DEVICE_ID_RULE),
   model: z.string().max(40).optional(),
   fw: z.string().max(40).optional(),
   proto: z.number().int(),
-  maxFrame: z.number().int().min(64).max(8192).default(1024),
+  // Any offer is taken; under 256 it is answered with 256 (revision 2).
+  maxFrame: z.number().int().min(1).max(8192).default(1024),
   window: z.number().int().min(1).max(64).default(8),
   clock: z.string().optional(),
   battery: z.number().int().min(0).max(100).optional(),
-  routes: z
-    .array(
-      z.object({
-        route: routeCode,
-        cycle: z.string().max(10).optional(),
-        records: count,
-        read: count.optional(),
-        bytes: count,
-        sha256,
-      }),
-    )
-    .default([]),
+  routes: heldRoutes.default([]),
 });
+/** Revision 2: the routes a device holds, when they change during a session (a route read while docked). */
+export const holdingSchema = z.object({ routes: heldRoutes });
 export const welcomeSchema = z.object({
   session: z.string(),
   maxFrame: z.number().int(),
   window: z.number().int(),
   time: z.string(),
+  /** The utility's IANA time zone: the device writes every read_at as local wall time in it (revision 2). */
+  zone: z.string().max(64).optional(),
 });
 export const loadBeginSchema = z.object({
   route: routeCode,
@@ -60,7 +67,12 @@ export const unloadInfoSchema = z.object({
 export const unloadEndSchema = z.object({ route: routeCode, sha256 });
 export const clearSchema = z.object({ route: routeCode, sha256 });
 export const clearedSchema = z.object({ route: routeCode });
-export const errorSchema = z.object({ code: z.string().regex(/^[A-Z][A-Z0-9_]*$/), message: z.string() });
+export const errorSchema = z.object({
+  code: z.string().regex(/^[A-Z][A-Z0-9_]*$/),
+  message: z.string(),
+  /** In WELCOME's place (a refused HELLO): when to say HELLO again (revision 2). */
+  retryAfterSeconds: z.number().int().min(0).max(86_400).optional(),
+});
 
 export const MESSAGE_SCHEMAS = {
   [FrameType.HELLO]: helloSchema,
@@ -72,6 +84,7 @@ export const MESSAGE_SCHEMAS = {
   [FrameType.UNLOAD_BEGIN]: unloadBeginSchema,
   [FrameType.UNLOAD_INFO]: unloadInfoSchema,
   [FrameType.UNLOAD_END]: unloadEndSchema,
+  [FrameType.HOLDING]: holdingSchema,
   [FrameType.CLEAR]: clearSchema,
   [FrameType.CLEARED]: clearedSchema,
   [FrameType.ERROR]: errorSchema,

@@ -73,11 +73,17 @@ export function createMetrics(
     'Frames resent on the port since it opened (go-back-N)',
     (s) => s.counters.resent,
   );
-  dockGauge(
-    'fieldgate_dock_frames_dropped',
-    'Damaged frames dropped on the port since it opened',
-    (s) => s.counters.dropped,
-  );
+  new client.Gauge({
+    name: 'fieldgate_dock_frames_dropped',
+    help: 'Frames dropped on the port since it opened, by reason (CRC, LENGTH, OVERSIZE, GAP, …)',
+    labelNames: ['port', 'reason'],
+    registers,
+    collect() {
+      this.reset();
+      for (const s of deps.dock.status())
+        for (const [reason, n] of Object.entries(s.counters.droppedBy)) this.set({ port: s.name, reason }, n);
+    },
+  });
   dockGauge('fieldgate_dock_bytes_in', 'Bytes received on the port since it opened', (s) => s.counters.bytesIn);
   dockGauge(
     'fieldgate_dock_transfer_bytes',

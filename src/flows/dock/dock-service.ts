@@ -82,6 +82,8 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
           replyTimeoutMs: cfg.replyTimeoutMs,
           reopenMinMs: cfg.reopenMinMs,
           reopenMaxMs: cfg.reopenMaxMs,
+          zone: ctx.config.timeZone,
+          retryAfterSeconds: cfg.retryAfterSeconds,
           openTransport: opts.openTransport,
         },
         this,
@@ -96,6 +98,9 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
         this.log.warn(`dock ${name}: link to ${deviceId} lost: ${reason}`, { port: name, device: deviceId });
         state.note(`link to ${deviceId} lost: ${reason}`);
       });
+      port.on('dropped', (reason, detail) =>
+        this.log.debug(`dock ${name}: frame dropped (${reason}): ${detail}`, { port: name, reason }),
+      );
       port.on('refused', (hello, code, message) => {
         this.log.warn(`dock ${name}: refused ${hello?.device ?? 'a device'}: ${code} ${message}`, {
           port: name,
@@ -120,7 +125,10 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
   }
 
   status(): DockStatus[] {
-    return this.ports.map((p) => ({ ...p.status, counters: { ...p.port.counters } }));
+    return this.ports.map((p) => ({
+      ...p.status,
+      counters: { ...p.port.counters, droppedBy: { ...p.port.counters.droppedBy } },
+    }));
   }
 
   /** Running while every port is; a port waiting to reopen makes it degraded, with the port's reason. */
@@ -198,11 +206,38 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
         await this.handleHeldRoute(state, session, route, log);
         held.delete(cmd.route_code);
       }
-      try {
-        await session.idle(this.ctx.config.dock.pollMs);
-      } catch (err) {
-        if (!(err instanceof ReplyTimeoutError)) throw err;
+      let holding: HeldRoute[] | null = session.takeHolding();
+      if (!holding) {
+        try {
+          holding = await session.idle(this.ctx.config.dock.pollMs);
+        } catch (err) {
+          if (!(err instanceof ReplyTimeoutError)) throw err;
+        }
       }
+      if (holding) await this.onHolding(state, session, held, holding, log);
+    }
+  }
+
+  /**
+   * The device says what it holds now (HOLDING, revision 2: a route read while it sat in the dock):
+   * acted on as HELLO's list is, without a new session. A route with readings is unloaded and cleared.
+   */
+  private async onHolding(
+    state: PortState,
+    session: GatewaySession,
+    held: Map<string, HeldRoute>,
+    holding: HeldRoute[],
+    log: Logger,
+  ): Promise<void> {
+    log.info(
+      `${session.deviceId} now holds ${holding.map((r) => `${r.route} (${r.read ?? 0} read)`).join(', ') || 'nothing'}`,
+    );
+    held.clear();
+    for (const r of holding) held.set(r.route, r);
+    for (const r of holding) {
+      if ((r.read ?? 0) === 0) continue;
+      await this.handleHeldRoute(state, session, r, log);
+      held.delete(r.route);
     }
   }
 

@@ -128,9 +128,12 @@ export const configSchema = z.strictObject({
      * Welcome any hand-held without an admin's approval: true, false, or "demo" (only on the demo billing database).
      */
     approveAllDevices: z.union([z.boolean(), z.literal('demo')]),
-    maxFrame: z.number().int().min(64).max(8192),
+    /** The largest frame payload the gateway offers; revision 2 runs no session below 256. */
+    maxFrame: z.number().int().min(256).max(8192),
     window: z.number().int().min(1).max(64),
     ackTimeoutMs: z.number().int().min(50),
+    /** What a refused hand-held (not approved yet) is told to wait before its next HELLO. */
+    retryAfterSeconds: z.number().int().min(1).max(3600),
     pingAfterMs: z.number().int().min(50),
     replyTimeoutMs: z.number().int().min(100),
     pollMs: z.number().int().min(50),

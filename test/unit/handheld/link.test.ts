@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FrameType, readData, type Frame } from '../../../adapters/handheld-serial/codec/frame.js';
-import { LinkLostError, ReliableLink } from '../../../adapters/handheld-serial/link.js';
+import { FrameType, readData, seqPayload, type Frame } from '../../../adapters/handheld-serial/codec/frame.js';
+import { FrameTooLargeError, LinkLostError, ReliableLink } from '../../../adapters/handheld-serial/link.js';
 
 type Filter = (frame: Frame, from: 'a' | 'b') => 'pass' | 'drop' | 'dup';
 
@@ -135,5 +135,39 @@ describe('FDP/1 reliable link', () => {
     await done;
     expect(received).toEqual([0, 1, 2, 3]);
     expect(b.lastReceived).toBe(1);
+  });
+
+  it('checks what it sends against the negotiated maxFrame: never on the wire over it, HOLDING and seq-0 answers excepted', async () => {
+    const { a, sent } = pair();
+    a.maxFrame = 256;
+    await expect(a.send(FrameType.LOAD_BEGIN, Buffer.alloc(257))).rejects.toBeInstanceOf(FrameTooLargeError);
+    await expect(a.sendData(0, Buffer.alloc(253))).rejects.toBeInstanceOf(FrameTooLargeError);
+    expect(sent).toHaveLength(0);
+    const fits = a.sendData(0, Buffer.alloc(252));
+    const holding = a.send(FrameType.HOLDING, Buffer.alloc(4000));
+    await vi.advanceTimersByTimeAsync(100);
+    await Promise.all([fits, holding]);
+    expect(sent.filter((s) => s.from === 'a').map((s) => s.frame.payload.length)).toEqual([256, 4000]);
+  });
+
+  it('resends a seq-0 session answer (WELCOME) until ACK 0, ahead of the frames after it', async () => {
+    let drops = 2;
+    const { a, b, sent } = pair((frame, from) =>
+      from === 'a' && frame.type === FrameType.WELCOME && drops-- > 0 ? 'drop' : 'pass',
+    );
+    // The device ACKs WELCOME with ACK 0 (a session frame is outside the sequence, so the link leaves it to the device).
+    b.on('session', () => void b.sendRaw(FrameType.ACK, 0, seqPayload(0)));
+    await (async () => {
+      const welcome = a.sendSessionAnswer(FrameType.WELCOME, Buffer.from('{}'));
+      await vi.advanceTimersByTimeAsync(5_000);
+      await welcome;
+    })();
+    const next = a.sendData(0, Buffer.from('x'));
+    await vi.advanceTimersByTimeAsync(100);
+    await next;
+    const fromA = sent.filter((s) => s.from === 'a').map((s) => `${s.frame.type}:${s.frame.seq}`);
+    expect(fromA.filter((f) => f === `${FrameType.WELCOME}:0`)).toHaveLength(3);
+    expect(fromA[0]).toBe(`${FrameType.WELCOME}:0`);
+    expect(fromA).toContain(`${FrameType.DATA}:1`);
   });
 });

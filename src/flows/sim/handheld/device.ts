@@ -44,6 +44,8 @@ export interface HandheldOptions {
   window?: number;
   ackTimeoutMs?: number;
   helloRetryMs?: number;
+  /** At most this long before HELLO again after a refusal, whatever its retryAfterSeconds (tests). */
+  maxRetryAfterMs?: number;
   /** With a session up and nothing heard from the gateway (which PINGs every 2 s) this long, start over. */
   gatewayQuietMs?: number;
   reconnectMs?: number;
@@ -91,6 +93,8 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
   private sessionUp = false;
   private generation = 0;
   private maxFrame: number;
+  /** The zone WELCOME named, for the read times this device writes. */
+  private zone: string | null = null;
   private clockSkewMs = 0;
   private lastHeard = 0;
   private loading: { route: string; records: number } | null = null;
@@ -167,7 +171,8 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
       const outcome = readRoute(routeFile.toString('latin1'), {
         routeLayout: reading.routeLayout,
         readLayout: reading.readLayout,
-        zone: reading.zone,
+        // Read times are local wall time in the zone WELCOME named (revision 2), else the configured one.
+        zone: this.zone ?? reading.zone,
         readerId: reading.readerId,
         seed: reading.seed,
         mix: reading.mix,
@@ -180,6 +185,16 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
       done.push(meta.route);
     }
     return done;
+  }
+
+  /**
+   * Tells the gateway what this device holds now (HOLDING), as after reading a route while docked;
+   * without a session the next HELLO says it.
+   */
+  sayHolding(): Promise<void> {
+    if (!this.sessionUp) return Promise.resolve();
+    this.log('HOLDING: the routes on board changed');
+    return this.send(FrameType.HOLDING, { routes: this.heldRoutes() });
   }
 
   /** What HELLO says this device holds: complete routes and their readings' size and hash. */
@@ -318,13 +333,19 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
 
   private intercept(frame: Frame): boolean {
     if (this.stalled()) return true;
-    // Before WELCOME, an ERROR at seq 0 is the gateway's refusal of our HELLO.
+    // Before WELCOME, an ERROR at seq 0 is the gateway's refusal of our HELLO: ACKed (it is resent until it
+    // is), and HELLO said again after the delay it names (revision 2); the link stays open meanwhile.
     if (!this.sessionUp && frame.type === FrameType.ERROR && frame.seq === 0) {
+      void this.writeRaw(FrameType.ACK, seqPayload(0));
       if (this.helloTimer) clearTimeout(this.helloTimer);
       const err = safeDecode(FrameType.ERROR, frame.payload);
-      this.log(`refused: ${err?.code} ${err?.message}`);
+      const retryMs = Math.min(
+        this.opts.maxRetryAfterMs ?? Infinity,
+        err?.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 5000,
+      );
+      this.log(`refused: ${err?.code} ${err?.message}; HELLO again in ${(retryMs / 1000).toFixed(1)} s`);
       this.emit('refused', err?.code ?? 'ERROR', err?.message ?? '');
-      this.helloTimer = setTimeout(() => this.hello(), 5000);
+      this.helloTimer = setTimeout(() => this.hello(), retryMs);
       return true;
     }
     return false;
@@ -333,12 +354,16 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
   private onSessionFrame(frame: Frame): void {
     if (frame.type !== FrameType.WELCOME) return;
     const welcome = safeDecode(FrameType.WELCOME, frame.payload);
-    if (!welcome || this.sessionUp) return;
-    if (this.helloTimer) clearTimeout(this.helloTimer);
+    if (!welcome) return;
+    // WELCOME is resent until ACKed: a resent one (our ACK was lost) is ACKed again, not taken twice.
     void this.writeRaw(FrameType.ACK, seqPayload(0));
+    if (this.sessionUp) return;
+    if (this.helloTimer) clearTimeout(this.helloTimer);
     this.sessionUp = true;
     this.lastHeard = Date.now();
-    this.maxFrame = Math.min(this.opts.maxFrame ?? 4096, welcome.maxFrame);
+    // The gateway's answer is the session's size, even above what we offered (revision 2's floor of 256).
+    this.maxFrame = welcome.maxFrame;
+    this.zone = welcome.zone ?? null;
     this.framed?.negotiate(this.maxFrame, welcome.window);
     if (!Number.isNaN(Date.parse(welcome.time))) this.clockSkewMs = Date.parse(welcome.time) - Date.now();
     this.log(`welcomed: session ${welcome.session}, maxFrame ${welcome.maxFrame}, window ${welcome.window}`);
@@ -419,8 +444,9 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
         this.storage.completeLoad(msg.route);
         const records = countLines(content);
         this.emit('loaded', msg.route, records);
+        // Read while still docked: HOLDING tells the gateway, which unloads without a new session (revision 2).
         if (this.opts.readAfterLoadMs !== undefined)
-          this.later(this.opts.readAfterLoadMs, () => this.readRoutes().length && this.redock());
+          this.later(this.opts.readAfterLoadMs, () => this.readRoutes().length && void this.sayHolding());
         return this.send(FrameType.LOAD_OK, { route: msg.route, records });
       }
       case FrameType.UNLOAD_BEGIN: {
