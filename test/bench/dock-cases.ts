@@ -58,7 +58,8 @@ async function runDocks(docks: number, line: { baud?: number; corruptFrameFracti
         url: `sqlite:${path.join(dir, 'billing.sqlite')}`,
         demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 },
       },
-      dock: { ports: ports.map((p) => ({ path: p.gateway })) },
+      // The bench's hand-helds are the utility's own: no admin approval step.
+      dock: { ports: ports.map((p) => ({ path: p.gateway })), approveAllDevices: true },
     },
   });
   const ctx = openContext(config, silentLogger(), () => NOW);

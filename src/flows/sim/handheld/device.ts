@@ -323,7 +323,8 @@ export class HandheldDevice extends EventEmitter<HandheldEvents> {
       routes: this.heldRoutes(),
     };
     void this.writeRaw(FrameType.HELLO, encodeMessage(FrameType.HELLO, hello));
-    this.helloTimer = setTimeout(() => this.hello(), this.opts.helloRetryMs ?? 2000);
+    // Nothing heard for 3 × ackTimeoutMs after HELLO (WELCOME is resent meanwhile): HELLO again.
+    this.helloTimer = setTimeout(() => this.hello(), this.opts.helloRetryMs ?? 3 * (this.opts.ackTimeoutMs ?? 1000));
   }
 
   private writeRaw(type: (typeof FrameType)[keyof typeof FrameType], payload: Buffer, seq = 0): Promise<void> {
