@@ -119,7 +119,9 @@ describe('dock port reopening', () => {
           routes: [],
         });
         made!.emit('data', encodeFrame({ type: FrameType.HELLO, seq: 0, payload: hello }));
-        expect(await lost).toMatch(/session could not begin: (transport write failed: )?write to \/dev\/fake failed: EIO/);
+        expect(await lost).toMatch(
+          /session could not begin: (transport write failed: )?write to \/dev\/fake failed: EIO/,
+        );
         await new Promise((r) => setTimeout(r, 50));
         expect(unhandled).toEqual([]);
       } finally {
