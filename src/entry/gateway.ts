@@ -80,7 +80,7 @@ export interface RunningGateway {
 }
 
 async function createDemoUsers(ctx: GatewayContext): Promise<{ username: string; role: Role; password: string }[]> {
-  const users = (['csr', 'tech', 'admin'] as const).map((role) => ({
+  const users = (['csr', 'tech', 'reader', 'admin'] as const).map((role) => ({
     username: `demo-${role}`,
     role,
     password: randomPassword(),
@@ -185,8 +185,12 @@ async function makeDemoCredentials(ctx: GatewayContext): Promise<DemoCredentials
   const file = path.resolve(ctx.config.dataDir, DEMO_CREDENTIALS_FILE);
   const lines = [
     `# fieldgate demo credentials, made ${ctx.clock().toISOString()}. Keep them elsewhere and delete this file.`,
-    ...users.map((u) => `console  ${u.role.padEnd(5)}  ${u.username.padEnd(10)}  ${u.password}`),
-    ...(token ? [`api      admin  demo-admin  ${token}`] : []),
+    // CSRs and admins log in to /console/, readers and technicians to the field app at /field/.
+    ...users.map(
+      (u) =>
+        `${u.role === 'reader' || u.role === 'tech' ? 'field  ' : 'console'}  ${u.role.padEnd(6)}  ${u.username.padEnd(11)}  ${u.password}`,
+    ),
+    ...(token ? [`api      admin   demo-admin   ${token}`] : []),
   ];
   await ensurePrivateDir(ctx.config.dataDir);
   await writeFile(file, `${lines.join('\n')}\n`, { mode: 0o600 });

@@ -212,7 +212,8 @@ describe('fieldgate start', () => {
     const credentials = readFileSync(path.join(cwd, 'data', 'demo-credentials.txt'), 'utf8');
     const csrPassword = /^console\s+csr\s+demo-csr\s+(\S+)$/m.exec(credentials)?.[1];
     expect(csrPassword, credentials).toMatch(/^\w{18,}$/);
-    expect(credentials).toMatch(/^console\s+tech\s+demo-tech\s+\S+$/m);
+    expect(credentials).toMatch(/^field\s+tech\s+demo-tech\s+\S+$/m);
+    expect(credentials).toMatch(/^field\s+reader\s+demo-reader\s+\S+$/m);
     expect(out).not.toContain(csrPassword);
     const login = await fetch(`${url}/api/session`, {
       method: 'POST',
@@ -240,6 +241,7 @@ describe('fieldgate start', () => {
     expect(list.map((u) => `${u.username}:${u.role}`)).toEqual([
       'demo-admin:admin',
       'demo-csr:csr',
+      'demo-reader:reader',
       'demo-tech:tech',
       'maria:csr',
     ]);

@@ -25,6 +25,7 @@ import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
+import { fieldAppRouter } from './field-app.js';
 import { createMetrics } from './metrics.js';
 import type { FieldService } from '../../flows/field/field-service.js';
 import type { AmiService } from '../../flows/ami/ami-service.js';
@@ -294,6 +295,7 @@ export function createApi(deps: ApiDeps): express.Express {
   // The declared operations, for the security tests that walk every one of them.
   app.locals.operations = registry.operations;
   app.use('/console', consoleRouter(db, ctx.clock));
+  app.use('/field', fieldAppRouter());
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));
   return app;

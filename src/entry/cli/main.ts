@@ -90,8 +90,11 @@ export async function main(argv: string[]): Promise<number> {
       // Printed only to a person at a terminal; elsewhere (systemd's journal, a log file) only where they are.
       if (demo && process.stdout.isTTY) {
         if (demo.users.length) {
-          console.log(`\nDemo console users (passwords shown once, keep them): log in at ${gateway.url}/console/`);
-          for (const u of demo.users) console.log(`  ${u.role.padEnd(5)}  ${u.username.padEnd(10)}  ${u.password}`);
+          console.log(
+            `\nDemo users (passwords shown once, keep them): CSRs and admins at ${gateway.url}/console/, ` +
+              `readers and technicians in the field app at ${gateway.url}/field/`,
+          );
+          for (const u of demo.users) console.log(`  ${u.role.padEnd(6)}  ${u.username.padEnd(11)}  ${u.password}`);
         }
         if (demo.token)
           console.log(

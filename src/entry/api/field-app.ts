@@ -1,0 +1,31 @@
+import path from 'node:path';
+import express from 'express';
+import { packageRoot } from '../../infra/config/paths.js';
+
+/**
+ * The field app (`/field/`): an installable web app for meter readers and technicians, served
+ * from the project like the console. Its files are public (it must open offline, before any
+ * login); everything it shows comes from /api with the user's session. The service worker is
+ * never cached by HTTP, so a new version of the app reaches phones at their next visit.
+ */
+export function fieldAppRouter(): express.Router {
+  const r = express.Router();
+  const dir = path.join(packageRoot, 'src', 'entry', 'web', 'field');
+  r.get('/sw.js', (_req, res) => {
+    res.setHeader('cache-control', 'no-cache');
+    res.setHeader('service-worker-allowed', '/field/');
+    res.sendFile(path.join(dir, 'sw.js'));
+  });
+  r.get('/manifest.webmanifest', (_req, res) => {
+    res.type('application/manifest+json');
+    res.sendFile(path.join(dir, 'manifest.webmanifest'));
+  });
+  r.use(
+    express.static(dir, {
+      index: 'index.html',
+      fallthrough: true,
+      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
+    }),
+  );
+  return r;
+}
