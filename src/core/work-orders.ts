@@ -43,6 +43,11 @@ const TECH_MOVES: Partial<Record<WorkOrderState, readonly WorkOrderState[]>> = {
   on_site: ['completed', 'failed'],
 };
 
+/** The technician's moves as a table, for the field app to offer (and check) the same moves as the gateway. */
+export function techMoves(): Partial<Record<WorkOrderState, readonly WorkOrderState[]>> {
+  return TECH_MOVES;
+}
+
 /** Moves the office makes: dispatch (or re-dispatch to another technician) and cancel. */
 const OFFICE_MOVES: Partial<Record<WorkOrderState, readonly WorkOrderState[]>> = {
   created: ['dispatched', 'cancelled'],

@@ -5,6 +5,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../../src/infra/store/tokens-repo.js';
 import { createUser } from '../../src/infra/store/users-repo.js';
+import { ALL_JOBS } from '../../jobs/index.js';
+import { runJob } from '../../src/flows/scheduler/runner.js';
 import { startApi } from '../helpers/api.js';
 import { launchBrowser, pageReady, screenshot } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
@@ -24,6 +26,7 @@ describe('the field app on a phone', () => {
   let gw: TestGateway;
   let api: Awaited<ReturnType<typeof startApi>>;
   let browser: Browser;
+  let csr: string;
 
   beforeAll(async () => {
     gw = await testGateway(sqlite, { label: 'e2e_field', accounts: 60, routes: 1 });
@@ -38,7 +41,7 @@ describe('the field app on a phone', () => {
     await createUser(db, { username: 'tom', role: 'tech', password: 'field work 2026', displayName: 'Tom Reyes' }, now);
     await createUser(db, { username: 'maria', role: 'csr', password: 'correct horse battery' }, now);
     // Two orders for Tom: one routine, one urgent and overdue.
-    const csr = await createToken(db, 'dispatch', 'csr', now);
+    csr = await createToken(db, 'dispatch', 'csr', now);
     const meters = (await gw.ctx.billing.meterRegisters()).map((r) => String(r.meterId));
     for (const order of [
       { type: 'ReRead', meterId: meters[0], priority: 5, dueDate: '2026-11-30' },
@@ -135,6 +138,108 @@ describe('the field app on a phone', () => {
       await pageReady(page);
       expect(await page.locator('ul.orders li').count()).toBe(2);
       expect(await page.textContent('#net')).toBe('Offline');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('works a TurnOff offline with its final read, sends every step once when back online, and billing gets it once', async () => {
+    const context = await browser.newContext({
+      ...PHONE,
+      permissions: ['geolocation'],
+      geolocation: { latitude: 41.8781, longitude: -87.6298 },
+    });
+    try {
+      const page = await signIn(context, 'tom', 'field work 2026');
+      await page.locator('ul.orders li').first().waitFor();
+      await underServiceWorker(page);
+      await context.setOffline(true);
+      const turnOff = page.locator('ul.orders li', { hasText: 'TurnOff' });
+      const orderNo = (await turnOff.getAttribute('data-order'))!;
+      const step = async (label: string) => {
+        await page.locator('ul.orders li', { hasText: 'TurnOff' }).click();
+        await page.locator('#order-moves button', { hasText: label }).click();
+      };
+      await step('Accept');
+      await page.locator('#sync', { hasText: /^1 change waiting to sync/ }).waitFor();
+      await step('On site');
+      await step('Complete');
+      // What the type requires is asked for, and checked on the phone.
+      await page.locator('#completion button[type=submit]').click();
+      await page.locator('#completion-status', { hasText: 'Needed: final read' }).waitFor();
+      await page.fill('#completion input[name=finalRead]', '32611');
+      await screenshot(page, 'field-complete-turnoff');
+      await page.locator('#completion button[type=submit]').click();
+      await page.locator('#sync', { hasText: /^3 changes waiting to sync/ }).waitFor();
+      expect(await turnOff.textContent()).toContain('completed (not sent yet)');
+      // The phone keeps them through a reload with no network.
+      await page.reload();
+      await pageReady(page);
+      expect(await page.textContent('#sync')).toMatch(/^3 changes waiting to sync/);
+
+      await context.setOffline(false);
+      await page.locator('#sync', { hasText: /^Nothing waiting to sync · last synced just now/ }).waitFor();
+      const db = gw.ctx.store.db;
+      const order = (await db('work_orders').where({ order_no: orderNo }).first())!;
+      expect(order).toMatchObject({ state: 'completed' });
+      expect(JSON.parse(order.completion as string)).toMatchObject({ outcome: 'COMPLETED', finalRead: 32611 });
+      const events = (await db('work_order_events')
+        .join('work_orders', 'work_orders.id', 'work_order_events.order_id')
+        .where({ order_no: orderNo })
+        .orderBy('work_order_events.id')) as { to_state: string; actor: string }[];
+      expect(events.map((e) => [e.to_state, e.actor])).toEqual([
+        ['created', 'csr:dispatch'],
+        ['dispatched', 'csr:dispatch'],
+        ['accepted', 'tech:tom'],
+        ['on_site', 'tech:tom'],
+        ['completed', 'tech:tom'],
+      ]);
+      const post = ALL_JOBS.find((j) => j.name === 'post-field-work')!;
+      await runJob(gw.ctx, post, { trigger: 'manual' });
+      await runJob(gw.ctx, post, { trigger: 'manual' });
+      const rows = await gw.ctx.billing.db('cis_fieldwork_upload').where({ order_no: orderNo });
+      expect(rows.map((r: { final_read: number }) => Number(r.final_read))).toEqual([32611]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('shows a change the gateway refused as stale next to the order as it is now, and makes it on the new version', async () => {
+    const context = await browser.newContext(PHONE);
+    try {
+      const page = await signIn(context, 'tom', 'field work 2026');
+      const reRead = page.locator('ul.orders li', { hasText: 'ReRead' });
+      await reRead.waitFor();
+      const orderNo = (await reRead.getAttribute('data-order'))!;
+      await underServiceWorker(page);
+      await context.setOffline(true);
+      await reRead.click();
+      await page.locator('#order-moves button', { hasText: 'Accept' }).click();
+      await page.locator('#sync', { hasText: /^1 change waiting to sync/ }).waitFor();
+      // Meanwhile the office dispatches the order again: its version moves on.
+      const current = (await (
+        await fetch(`${api.base}/api/work-orders/${orderNo}`, { headers: { authorization: `Bearer ${csr}` } })
+      ).json()) as {
+        version: number;
+      };
+      await call(csr, 'POST', `/api/work-orders/${orderNo}/dispatch`, { version: current.version, technician: 'tom' });
+      await context.setOffline(false);
+      const attention = page.locator('#attention .attention');
+      await attention.waitFor();
+      expect(await attention.textContent()).toMatch(
+        new RegExp(
+          `${orderNo}: changed on the gatewayThe order is now dispatched \\(version ${current.version + 1}, tom\\)\\. You entered: accepted at `,
+        ),
+      );
+      expect(await page.textContent('#sync')).toMatch(/^1 change waiting to sync/);
+      await screenshot(page, 'field-conflict');
+      await attention.locator('button.redo').click();
+      await page.locator('#sync', { hasText: /^Nothing waiting to sync/ }).waitFor();
+      expect(await page.locator('#attention .attention').count()).toBe(0);
+      expect(await gw.ctx.store.db('work_orders').where({ order_no: orderNo }).first()).toMatchObject({
+        state: 'accepted',
+        version: current.version + 2,
+      });
     } finally {
       await context.close();
     }

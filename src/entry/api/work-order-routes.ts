@@ -12,6 +12,7 @@ import {
 import type { Principal } from './auth.js';
 import { newOrder, orderNo, techMove } from '../../flows/work-orders/schemas.js';
 import { orderReRead } from '../../flows/work-orders/reread.js';
+import { techMoves } from '../../core/work-orders.js';
 import { pageQuery, type ApiRegistry } from './openapi.js';
 
 /**
@@ -207,10 +208,23 @@ export function workOrderRouter(ctx: GatewayContext, registry: ApiRegistry): exp
           gps: body.gps,
           completion: body.completion ?? null,
           reason: body.completion?.reason ?? null,
+          updateId: body.updateId ?? null,
         },
         actor(res.locals.principal),
         ctx.clock(),
       ),
+  );
+
+  registry.route(
+    r,
+    {
+      method: 'get',
+      path: '/tech/rules',
+      summary: "The moves a technician may make from each state, and what each type's completion requires",
+      tag: 'technicians',
+      roles: ['tech'],
+    },
+    async () => ({ moves: techMoves(), types: ctx.config.workOrders.types }),
   );
   return r;
 }

@@ -43,6 +43,8 @@ export const techMove = z.strictObject({
   note: z.string().max(500).optional(),
   gps: gps.optional(),
   completion: completion.optional(),
+  /** The app's own id for this change: the same change sent again (a lost answer) is answered, not refused as stale. */
+  updateId: z.string().min(1).max(64).optional(),
 });
 
 /** The same change sent over MQTT: it names its order, and an id the reply will carry. */

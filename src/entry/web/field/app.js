@@ -1,16 +1,52 @@
-import { get, put, remove, waiting } from './store.js';
+import { drop, get, keep, pending, put, remove, waiting } from './store.js';
 
 // The field app: installable, offline first. It signs a reader or technician in with the same
 // sessions as the console, keeps who they are and their work on the phone (IndexedDB), and says
-// plainly whether it is online, how much waits to sync and when it last reached the gateway.
+// plainly whether it is online, how much waits to sync and when it last synced. A technician's
+// moves on an order are recorded on the phone with their time (and GPS) as they happen, and sent
+// in order when the gateway can be reached; nothing is dropped until the gateway has it, and a
+// change refused as stale is shown next to the order as it is now, to be made again on it.
 /** @type {(id: string) => any} */
 const $ = (id) => document.getElementById(id);
 const FIELD_ROLES = ['reader', 'tech'];
+const STATE_NAMES = {
+  dispatched: 'dispatched',
+  accepted: 'accepted',
+  en_route: 'en route',
+  on_site: 'on site',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+};
+const MOVE_LABELS = {
+  accepted: 'Accept',
+  en_route: 'En route',
+  on_site: 'On site',
+  completed: 'Complete…',
+  failed: 'Fail…',
+};
+const FIELD_LABELS = {
+  outcome: 'Outcome',
+  finalRead: 'Final read',
+  newMeterSerial: 'New meter serial',
+  newMeterRead: 'New meter first read',
+  seals: 'Seals (comma between)',
+  notes: 'Notes',
+};
+let openOrder = null;
+let syncing = null;
 
 if ('serviceWorker' in navigator) void navigator.serviceWorker.register('sw.js', { scope: './' });
 
 function show(view) {
-  for (const id of ['login-view', 'home-view', 'offline-view']) $(id).hidden = id !== view;
+  for (const id of ['login-view', 'home-view', 'order-view', 'offline-view']) $(id).hidden = id !== view;
+}
+
+/** @param {string} tag @param {Record<string, any>} [props] @param {...(Node | string)} children */
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
 }
 
 /** @param {string} iso */
@@ -47,58 +83,10 @@ async function api(path, init = {}) {
   const body = await res.json().catch(() => null);
   if (!res.ok) {
     const err = new Error(body?.error?.message ?? `the gateway answered ${res.status}`);
-    Object.assign(err, { status: res.status });
+    Object.assign(err, { status: res.status, body });
     throw err;
   }
   return body;
-}
-
-function renderHome(me, orders) {
-  const name = me.user.displayName ?? me.user.username;
-  $('who').textContent = `${name} · ${me.user.role === 'tech' ? 'technician' : 'meter reader'}`;
-  const work = $('work');
-  work.replaceChildren();
-  if (me.user.role === 'tech') {
-    const h = document.createElement('h2');
-    h.textContent = orders ? `Your open work orders (${orders.length})` : 'Your open work orders';
-    work.append(h);
-    if (!orders || orders.length === 0) {
-      const p = document.createElement('p');
-      p.className = 'muted';
-      p.textContent = orders ? 'No open orders.' : 'Not downloaded yet: sync while online.';
-      work.append(p);
-      return;
-    }
-    const list = document.createElement('ul');
-    list.className = 'orders';
-    for (const o of orders) {
-      const li = document.createElement('li');
-      li.className = o.overdue ? 'overdue' : '';
-      li.dataset.order = o.orderNo;
-      const type = Object.assign(document.createElement('span'), { className: 'tag', textContent: o.type });
-      li.append(type);
-      if (o.overdue)
-        li.append(Object.assign(document.createElement('span'), { className: 'tag overdue', textContent: 'overdue' }));
-      li.append(`${o.orderNo} · ${o.state}`);
-      const detail = document.createElement('div');
-      detail.className = 'muted';
-      detail.textContent = [
-        o.meterId && `meter ${o.meterId}`,
-        o.accountNo && `account ${o.accountNo}`,
-        o.dueDate && `due ${o.dueDate}`,
-      ]
-        .filter(Boolean)
-        .join(' · ');
-      li.append(detail);
-      list.append(li);
-    }
-    work.append(list);
-  } else {
-    const p = document.createElement('p');
-    p.className = 'muted';
-    p.textContent = 'Reading routes in this app is not available yet: dock your hand-held, or use a field device.';
-    work.append(p);
-  }
 }
 
 /** Priority first (1 is the most urgent), then the earliest due date; undated last. */
@@ -106,39 +94,315 @@ function byPriorityAndDue(a, b) {
   return a.priority - b.priority || (a.dueDate ?? '9999').localeCompare(b.dueDate ?? '9999');
 }
 
-/** Reaches the gateway when it can: who is signed in, and their work; offline, what the phone holds. */
-async function sync() {
+/** The orders as the phone knows them: the gateway's, with this phone's changes not yet sent applied. */
+async function localOrders() {
+  const orders = (await get('orders')) ?? null;
+  if (!orders) return null;
+  const changes = await pending();
+  return orders.map((o) => {
+    const mine = changes.filter((c) => c.orderNo === o.orderNo && !c.conflict);
+    if (mine.length === 0) return o;
+    const last = mine[mine.length - 1];
+    return { ...o, state: last.state, version: last.version + 1, pending: mine.length };
+  });
+}
+
+async function renderHome() {
   const me = await get('me');
-  if (!navigator.onLine) {
-    if (me) renderHome(me, await get('orders'));
-    show(me ? 'home-view' : 'offline-view');
-    return paintStatus();
+  if (!me) return;
+  const name = me.user.displayName ?? me.user.username;
+  $('who').textContent = `${name} · ${me.user.role === 'tech' ? 'technician' : 'meter reader'}`;
+  const work = $('work');
+  work.replaceChildren();
+  $('attention').replaceChildren();
+  if (me.user.role !== 'tech') {
+    work.append(
+      el('p', {
+        className: 'muted',
+        textContent: 'Reading routes in this app is not available yet: dock your hand-held, or use a field device.',
+      }),
+    );
+    return;
   }
-  try {
-    const session = await api('/session');
-    if (!FIELD_ROLES.includes(session.user.role)) throw Object.assign(new Error('not a field role'), { status: 403 });
-    await put('me', session);
-    let orders = null;
-    if (session.user.role === 'tech') {
-      orders = (await api('/tech/orders?limit=500')).items.sort(byPriorityAndDue);
-      await put('orders', orders);
-    }
-    await put('lastSync', new Date().toISOString());
-    renderHome(session, orders);
-    show('home-view');
-  } catch (err) {
-    if (err.status === 401 || err.status === 403) {
-      await remove('me');
-      show('login-view');
-    } else if (me) {
-      // The gateway did not answer: work from what the phone holds.
-      renderHome(me, await get('orders'));
-      show('home-view');
-    } else {
-      show('offline-view');
-    }
+  await renderAttention();
+  const orders = await localOrders();
+  work.append(el('h2', { textContent: orders ? `Your open work orders (${orders.length})` : 'Your open work orders' }));
+  if (!orders || orders.length === 0) {
+    work.append(
+      el('p', {
+        className: 'muted',
+        textContent: orders ? 'No open orders.' : 'Not downloaded yet: sync while online.',
+      }),
+    );
+    return;
   }
+  const list = el('ul', { className: 'orders' });
+  for (const o of orders) {
+    const li = el('li', { className: [o.overdue ? 'overdue' : '', o.pending ? 'pending' : ''].join(' ').trim() });
+    li.dataset.order = o.orderNo;
+    li.append(el('span', { className: 'tag', textContent: o.type }));
+    if (o.overdue) li.append(el('span', { className: 'tag overdue', textContent: 'overdue' }));
+    li.append(`${o.orderNo} · ${STATE_NAMES[o.state] ?? o.state}${o.pending ? ' (not sent yet)' : ''}`);
+    const facts = [
+      o.meterId && `meter ${o.meterId}`,
+      o.accountNo && `account ${o.accountNo}`,
+      o.dueDate && `due ${o.dueDate}`,
+    ];
+    li.append(el('div', { className: 'muted', textContent: facts.filter(Boolean).join(' · ') }));
+    li.addEventListener('click', () => void openDetail(o.orderNo));
+    list.append(li);
+  }
+  work.append(list);
+}
+
+/** Changes the gateway refused: shown until the technician redoes or drops them, never dropped silently. */
+async function renderAttention() {
+  const box = $('attention');
+  for (const c of (await pending()).filter((x) => x.conflict || x.rejected)) {
+    const now = c.conflict?.current;
+    const entered = `You entered: ${STATE_NAMES[c.state]} at ${new Date(c.at).toLocaleString()}${c.completion?.finalRead != null ? `, final read ${c.completion.finalRead}` : ''}.`;
+    const div = el(
+      'div',
+      { className: 'attention' },
+      el('h2', { textContent: `${c.orderNo}: ${c.conflict ? 'changed on the gateway' : 'not accepted'}` }),
+      el('p', {
+        textContent: c.conflict
+          ? `The order is now ${STATE_NAMES[now.state] ?? now.state} (version ${now.version}${now.technician ? `, ${now.technician}` : ''}). ${entered}`
+          : `${c.rejected}. ${entered}`,
+      }),
+    );
+    div.dataset.change = c.id;
+    if (c.conflict)
+      div.append(
+        el('button', {
+          type: 'button',
+          className: 'primary redo',
+          textContent: 'Make my change on the new version',
+          onclick: async () => {
+            await keep({ ...c, version: now.version, conflict: null });
+            await renderHome();
+            await sync();
+          },
+        }),
+      );
+    div.append(
+      el('button', {
+        type: 'button',
+        className: 'secondary discard',
+        textContent: 'Drop my change',
+        onclick: async () => {
+          await drop(c.id);
+          await renderHome();
+          await paintStatus();
+        },
+      }),
+    );
+    box.append(div);
+  }
+}
+
+async function openDetail(orderNo) {
+  const order = (await localOrders())?.find((o) => o.orderNo === orderNo);
+  if (!order) return;
+  openOrder = order;
+  const rules = await get('rules');
+  $('order-title').textContent = `${order.type} · ${order.orderNo}`;
+  const facts = [
+    ['State', `${STATE_NAMES[order.state] ?? order.state}${order.pending ? ' (not sent yet)' : ''}`],
+    ['Meter', order.meterId],
+    ['Account', order.accountNo],
+    ['Due', order.dueDate ? `${order.dueDate}${order.overdue ? ' (overdue)' : ''}` : null],
+    ['Priority', String(order.priority)],
+    ['Notes', order.notes],
+  ].filter(([, v]) => v);
+  $('order-facts').replaceChildren(
+    ...facts.flatMap(([k, v]) => [el('dt', { textContent: k }), el('dd', { textContent: v })]),
+  );
+  const moves = $('order-moves');
+  moves.replaceChildren();
+  for (const to of rules?.moves?.[order.state] ?? [])
+    moves.append(
+      el('button', {
+        type: 'button',
+        className: 'move',
+        textContent: MOVE_LABELS[to] ?? to,
+        onclick: () => (to === 'completed' || to === 'failed' ? openForm(order, to, rules) : void record(order, to)),
+      }),
+    );
+  $('completion').hidden = true;
+  show('order-view');
+}
+
+/** The completion (or failure) form, with what this type requires from config, checked on the phone. */
+function openForm(order, to, rules) {
+  const required = to === 'failed' ? ['reason'] : (rules?.types?.[order.type]?.required ?? ['outcome']);
+  const fields =
+    to === 'failed' ? ['reason', 'notes'] : [...new Set([...required, 'notes'])].filter((f) => f in FIELD_LABELS);
+  const box = $('completion-fields');
+  box.replaceChildren();
+  for (const f of fields) {
+    const numeric = f === 'finalRead' || f === 'newMeterRead';
+    const input =
+      f === 'notes' || f === 'reason'
+        ? el('textarea', { name: f })
+        : el('input', { name: f, inputMode: numeric ? 'numeric' : 'text', ...(numeric ? { pattern: '[0-9]*' } : {}) });
+    if (f === 'outcome') input.value = 'COMPLETED';
+    box.append(
+      el(
+        'label',
+        {},
+        `${f === 'reason' ? 'Why it could not be done' : FIELD_LABELS[f]}${required.includes(f) ? '' : ' (optional)'}`,
+        input,
+      ),
+    );
+  }
+  $('completion').dataset.to = to;
+  $('completion').dataset.required = required.join(',');
+  $('completion-status').textContent = '';
+  $('completion').hidden = false;
+}
+
+$('completion').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const form = $('completion');
+  const to = form.dataset.to;
+  const required = form.dataset.required.split(',');
+  const values = Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v).trim()]));
+  const missing = required.filter((f) => !values[f]);
+  if (missing.length) {
+    $('completion-status').textContent =
+      `Needed: ${missing.map((f) => (f === 'reason' ? 'why' : FIELD_LABELS[f]).toLowerCase()).join(', ')}`;
+    return;
+  }
+  for (const f of ['finalRead', 'newMeterRead'])
+    if (values[f] && !/^\d+$/.test(values[f])) {
+      $('completion-status').textContent = `${FIELD_LABELS[f]}: whole units, digits only`;
+      return;
+    }
+  const at = new Date().toISOString();
+  const completion = {
+    outcome: to === 'failed' ? 'failed' : values.outcome,
+    completedAt: at,
+    ...(values.finalRead ? { finalRead: Number(values.finalRead) } : {}),
+    ...(values.newMeterRead ? { newMeterRead: Number(values.newMeterRead) } : {}),
+    ...(values.newMeterSerial ? { newMeterSerial: values.newMeterSerial } : {}),
+    ...(values.seals
+      ? {
+          seals: values.seals
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(values.notes ? { notes: values.notes } : {}),
+    ...(values.reason ? { reason: values.reason } : {}),
+  };
+  await record(openOrder, to, completion, at);
+});
+
+/** Where the phone is, if it may say (a few seconds at most: the move is recorded either way). */
+function position() {
+  return new Promise((resolve) => {
+    if (!('geolocation' in navigator)) return resolve(null);
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude }),
+      () => resolve(null),
+      { timeout: 3000, maximumAge: 60000 },
+    );
+  });
+}
+
+/** Records a move on the phone, with when (and where) it happened, then sends it when it can. */
+async function record(order, to, completion = undefined, at = new Date().toISOString()) {
+  const gps = await position();
+  const seq = Date.now() * 1000 + Math.floor(Math.random() * 1000);
+  await keep({
+    id: crypto.randomUUID(),
+    seq,
+    orderNo: order.orderNo,
+    version: order.version,
+    state: to,
+    at,
+    ...(gps ? { gps } : {}),
+    ...(completion ? { completion: gps && !completion.gps ? { ...completion, gps } : completion } : {}),
+    conflict: null,
+    rejected: null,
+  });
   await paintStatus();
+  await renderHome();
+  show('home-view');
+  void sync();
+}
+
+/** Sends waiting changes in the order they were made; an order's changes stop at its first refusal. */
+async function sendPending() {
+  const blocked = new Set();
+  for (const c of await pending()) {
+    if (c.conflict || c.rejected || blocked.has(c.orderNo)) {
+      blocked.add(c.orderNo);
+      continue;
+    }
+    const body = {
+      version: c.version,
+      state: c.state,
+      at: c.at,
+      updateId: c.id,
+      ...(c.gps ? { gps: c.gps } : {}),
+      ...(c.completion ? { completion: c.completion } : {}),
+    };
+    try {
+      await api(`/tech/orders/${encodeURIComponent(c.orderNo)}`, { method: 'POST', body: JSON.stringify(body) });
+      await drop(c.id);
+    } catch (err) {
+      if (err.status === 409 && err.body?.current)
+        await keep({ ...c, conflict: { current: err.body.current, message: err.message } });
+      else if (err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429)
+        await keep({ ...c, rejected: err.message });
+      else throw err;
+      blocked.add(c.orderNo);
+    }
+  }
+}
+
+/** Reaches the gateway when it can: who is signed in, their changes sent, their work fetched; offline, what the phone holds. */
+async function sync() {
+  if (syncing) return syncing;
+  syncing = (async () => {
+    const me = await get('me');
+    if (!navigator.onLine) {
+      if (me) await renderHome();
+      show(me ? (openOrder && !$('order-view').hidden ? 'order-view' : 'home-view') : 'offline-view');
+      return;
+    }
+    try {
+      const session = await api('/session');
+      if (!FIELD_ROLES.includes(session.user.role)) throw Object.assign(new Error('not a field role'), { status: 403 });
+      await put('me', session);
+      if (session.user.role === 'tech') {
+        await put('rules', await api('/tech/rules'));
+        await sendPending();
+        await put('orders', (await api('/tech/orders?limit=500')).items.sort(byPriorityAndDue));
+      }
+      await put('lastSync', new Date().toISOString());
+      await renderHome();
+      if ($('order-view').hidden) show('home-view');
+    } catch (err) {
+      if (err.status === 401 || err.status === 403) {
+        await remove('me');
+        show('login-view');
+      } else if (me) {
+        // The gateway did not answer: work from what the phone holds.
+        await renderHome();
+        if ($('order-view').hidden) show('home-view');
+      } else {
+        show('offline-view');
+      }
+    }
+  })().finally(async () => {
+    syncing = null;
+    await paintStatus();
+  });
+  return syncing;
 }
 
 $('login').addEventListener('submit', async (e) => {
@@ -160,6 +424,7 @@ $('login').addEventListener('submit', async (e) => {
     }
     status.textContent = '';
     $('password').value = '';
+    await put('me', session);
     await sync();
   } catch (err) {
     status.textContent = err.message;
@@ -167,10 +432,20 @@ $('login').addEventListener('submit', async (e) => {
 });
 
 $('logout').addEventListener('click', async () => {
+  if (
+    (await waiting()) > 0 &&
+    !confirm('Changes on this phone have not reached the gateway yet. Sign out anyway? They stay on the phone.')
+  )
+    return;
   await api('/session', { method: 'DELETE' }).catch(() => undefined);
   await remove('me');
   await remove('orders');
   show('login-view');
+});
+$('back').addEventListener('click', async () => {
+  openOrder = null;
+  await renderHome();
+  show('home-view');
 });
 $('refresh').addEventListener('click', () => void sync());
 addEventListener('online', () => void sync());

@@ -43,3 +43,11 @@ export const put = (key, value) => run('readwrite', 'kv', (s) => s.put(value, ke
 export const remove = (key) => run('readwrite', 'kv', (s) => s.delete(key));
 /** @returns {Promise<number>} */
 export const waiting = () => run('readonly', 'outbox', (s) => s.count());
+
+/** Changes waiting to be sent, oldest first. @returns {Promise<any[]>} */
+export const pending = async () =>
+  /** @type {any[]} */ (await run('readonly', 'outbox', (s) => s.getAll())).sort((a, b) => a.seq - b.seq);
+/** @param {any} change */
+export const keep = (change) => run('readwrite', 'outbox', (s) => s.put(change));
+/** Only once the gateway has it (or the person chose to drop it). @param {string} id */
+export const drop = (id) => run('readwrite', 'outbox', (s) => s.delete(id));
