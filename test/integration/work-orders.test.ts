@@ -262,6 +262,26 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('work order
     expect(Number((events as { n: number }).n)).toBe(1);
   });
 
+  it("answers the field app's move sent again after a lost answer (same updateId) with the order, and applies it once", async () => {
+    const o = (await call(csr, 'POST', '/api/work-orders', { type: 'Investigation', meterId: 'E0000012' })).body;
+    await call(csr, 'POST', `/api/work-orders/${o.orderNo}/dispatch`, { version: 1, technician: 'tom' });
+    const move = { version: 2, state: 'accepted', at: '2026-11-23T15:01:00Z', updateId: 'app-7f3a' };
+    const first = await call(tom, 'POST', `/api/tech/orders/${o.orderNo}`, move);
+    const again = await call(tom, 'POST', `/api/tech/orders/${o.orderNo}`, move);
+    expect([first.status, again.status]).toEqual([200, 200]);
+    expect(again.body).toMatchObject({ state: 'accepted', version: 3 });
+    // Without the id, the same body is a stale change.
+    const { updateId: _id, ...plain } = move;
+    expect((await call(tom, 'POST', `/api/tech/orders/${o.orderNo}`, plain)).status).toBe(409);
+    const accepted = await gw.ctx.store
+      .db('work_order_events')
+      .join('work_orders', 'work_orders.id', 'work_order_events.order_id')
+      .where({ order_no: o.orderNo, to_state: 'accepted' })
+      .count({ n: '*' })
+      .first();
+    expect(Number((accepted as { n: number }).n)).toBe(1);
+  });
+
   it('sends someone to read again from an exception, once', async () => {
     const [id] = (await gw.ctx.store
       .db('exceptions')
