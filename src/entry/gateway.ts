@@ -1,5 +1,4 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './http-server.js';
 import { ALL_JOBS } from '../../jobs/index.js';
 import { createApi } from './api/app.js';
 import {
@@ -127,10 +126,7 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
       return { ok: checks.store === 'ok' && checks.billing === 'ok', checks };
     },
   });
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(ctx.config.server.port, ctx.config.server.host, () => resolve(s));
-    s.once('error', reject);
-  });
+  const { server, url } = await listen(app, ctx.config.server);
   // In stopping order: the inputs first (no new work comes in), then the jobs finish theirs.
   const components: Component[] = [
     dock,
@@ -139,8 +135,6 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
     schedulerComponent(scheduler, ctx.config.jobs.shutdownGraceSeconds * 1000),
   ];
   await startAll(components);
-  const address = server.address() as AddressInfo;
-  const url = `http://${ctx.config.server.host}:${address.port}`;
   ctx.log.info('gateway listening', {
     module: 'gateway',
     url,

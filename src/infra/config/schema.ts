@@ -53,6 +53,16 @@ export const configSchema = z.strictObject({
      * where anyone can send those headers.
      */
     trustProxy: z.union([z.boolean(), z.number().int().min(0).max(10), z.string().min(1).max(500)]),
+    /**
+     * HTTPS without a proxy: PEM files of the certificate (with its chain) and its private key. Phones
+     * need HTTPS for the field app's service worker and camera (docs/field-app.md). Null: plain HTTP.
+     */
+    tls: z
+      .strictObject({ cert: z.string().min(1).nullable(), key: z.string().min(1).nullable() })
+      .refine(
+        (t) => (t.cert === null) === (t.key === null),
+        'give both server.tls.cert and server.tls.key, or neither',
+      ),
   }),
   log: z.strictObject({
     level: z.enum(['error', 'warn', 'info', 'debug']),
