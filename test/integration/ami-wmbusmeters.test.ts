@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { cleanupAfterEach } from '../helpers/cleanup.js';
 import { issueMqttSecret } from '../../src/infra/store/mqtt-accounts-repo.js';
 import { claimMeter } from '../../src/flows/ami/suspense.js';
+import { WmbusIngest } from '../../src/flows/ami/wmbus-ingest.js';
+import { BadMessageLimiter } from '../../src/flows/exceptions/bad-message-limiter.js';
 import { availableDialects } from '../helpers/databases.js';
 import { waitFor } from '../helpers/dock.js';
 import { testGateway } from '../helpers/gateway.js';
@@ -176,5 +178,47 @@ describe.each(availableBrokers())('wmbusmeters over MQTT ($name broker)', (broke
     });
     await closed;
     expect(field.wmbus.counts.received).toBe(0);
+  });
+});
+
+describe('wmbusmeters readings of an unknown meter', () => {
+  const cleanup = cleanupAfterEach();
+
+  it("parks each unit of one telegram on its own (a heat meter's volume and energy), and a claim imports each", async () => {
+    const gw = await testGateway(sqlite, { label: 'wmbus_units', accounts: 60, routes: 1 });
+    cleanup.push(() => gw.close());
+    const ctx = gw.ctx;
+    const ingest = new WmbusIngest(ctx, new BadMessageLimiter(ctx.store.db, ctx.config.mqtt.badMessages));
+    const telegram = {
+      _: 'telegram',
+      media: 'heat',
+      meter: 'sharky775',
+      id: '44556677',
+      total_energy_consumption_kwh: 7831.56,
+      total_volume_m3: 1531.4762,
+      timestamp: '2026-11-23T15:00:05Z',
+    };
+    await ingest.handle('wmbusmeters/44556677', Buffer.from(JSON.stringify(telegram)));
+    const parked = (await ctx.store.db('ami_suspense').where({ meter_ref: '44556677' }).orderBy('unit')) as {
+      unit: string;
+      value: number;
+    }[];
+    expect(parked.map((p) => [p.unit, p.value])).toEqual([
+      ['KWH', 7831.56],
+      ['M3', 1531.4762],
+    ]);
+    // Claimed for an electric meter: the energy goes to its kWh register; the volume has no register there.
+    const electric = (await ctx.billing.meterRegisters()).find((r) => r.uom === 'KWH' && Number(r.dials) >= 5)!;
+    const claimed = await claimMeter(
+      { ...ctx, db: ctx.store.db },
+      { ref: '44556677', meterId: String(electric.meterId), by: 'csr1' },
+    );
+    expect(claimed.matched[0]).toMatchObject({ reads: 2 });
+    const reads = (await ctx.store
+      .db('ami_register_reads')
+      .where({ meter_id: String(electric.meterId), source: 'suspense' })) as {
+      value: number;
+    }[];
+    expect(reads.map((r) => r.value)).toEqual([7831.56]);
   });
 });

@@ -19,7 +19,7 @@ import { beginKeyedBatch, markBatchFailed, setBatchCounts } from '../../infra/st
 import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
 import { intervalWriter, type IntervalRun } from '../../infra/store/interval-writer.js';
-import { BY_UNIT_CHANNEL, MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { isByUnitChannel, MeterDirectory, type AmiRegister } from './meter-directory.js';
 import { noteHeard } from './silent-meters.js';
 import { claimsList, parkRows, type ParkedRow } from '../../infra/store/suspense-repo.js';
 import { storedMeterId } from '../../core/meter-id.js';
@@ -256,8 +256,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     }
     for (const m of this.missingRegisters.values()) {
       const stream = m.ch.stream ? ` (stream ${m.ch.stream})` : '';
-      const register =
-        m.ch.channel === BY_UNIT_CHANNEL && m.ch.unit !== null ? `in ${m.ch.unit}` : String(m.ch.channel);
+      const register = isByUnitChannel(m.ch.channel) && m.ch.unit !== null ? `in ${m.ch.unit}` : String(m.ch.channel);
       this.exceptions.add({
         kind: 'UNKNOWN_REGISTER',
         severity: 'error',
@@ -499,7 +498,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     if (this.resolved.has(key)) return this.resolved.get(key)!;
     const refs = [ch.meterRef, ...(ch.altRefs ?? [])];
     const found =
-      ch.channel === BY_UNIT_CHANNEL && ch.unit !== null
+      isByUnitChannel(ch.channel) && ch.unit !== null
         ? this.directory.findByUnit(refs, ch.unit)
         : this.directory.find(refs, ch.channel);
     let target: { reg: AmiRegister; factor: number } | null = null;

@@ -1,10 +1,25 @@
 /** A billing meter register as AMI data needs it. */
 
 import type { Billing } from '../../infra/billing/billing.js';
-import { unitFactor } from '../../core/vee/rules/units.js';
+import { normaliseUnit, unitFactor } from '../../core/vee/rules/units.js';
 
-/** A source channel numbered 0 names no register: it goes to the meter's register in its unit (wmbusmeters). */
-export const BY_UNIT_CHANNEL = 0;
+/**
+ * Units a source may name instead of a register (wmbusmeters). Each has a channel of its own, 0
+ * and below, so a meter's quantities of different units are separate series and separate parked
+ * rows (the suspense area is keyed by channel and time: one channel for all units kept only the
+ * first of a heat meter's volume and energy at the same time).
+ */
+const BY_UNIT = ['M3', 'L', 'KWH', 'MWH', 'GJ', 'MJ', 'HCA', 'KVARH'];
+
+/** The channel that names "the meter's register in this unit": -1 for M3, -2 for L, …; 0 for any other unit. */
+export function byUnitChannel(unit: string): number {
+  return -(BY_UNIT.indexOf(normaliseUnit(unit)) + 1);
+}
+
+/** Whether a source channel names a unit rather than a register. */
+export function isByUnitChannel(channel: number): boolean {
+  return channel <= 0;
+}
 
 export interface AmiRegister {
   meterId: string;

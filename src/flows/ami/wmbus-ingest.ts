@@ -18,7 +18,7 @@ import { storedMeterId } from '../../core/meter-id.js';
 import type { GatewayContext } from '../context.js';
 import type { BadMessageLimiter } from '../exceptions/bad-message-limiter.js';
 import { importAmiBatch } from './import-ami.js';
-import { acceptedWindow, BY_UNIT_CHANNEL, type AmiRegister } from './meter-directory.js';
+import { acceptedWindow, byUnitChannel, type AmiRegister } from './meter-directory.js';
 import { liveDirectory } from './live-directory.js';
 import type { RadioCounts } from './rtlamr-ingest.js';
 
@@ -102,7 +102,7 @@ export class WmbusIngest {
       async (feed) => {
         for (const r of fresh)
           feed.register(
-            { meterRef: t.meterId, channel: BY_UNIT_CHANNEL, unit: r.unit, seconds: 0, constant: 1 },
+            { meterRef: t.meterId, channel: byUnitChannel(r.unit), unit: r.unit, seconds: 0, constant: 1 },
             r.at,
             r.value,
             1,
@@ -135,7 +135,7 @@ export class WmbusIngest {
       const near = await parkedReadValues(
         this.ctx.store.db,
         storedMeterId(t.meterId),
-        BY_UNIT_CHANNEL,
+        byUnitChannel(r.unit),
         r.at - w,
         r.at + w,
       );
@@ -155,7 +155,7 @@ export class WmbusIngest {
       this.ctx.store.db,
       readings.map((r) => ({
         meter_ref: storedMeterId(meterId),
-        channel: BY_UNIT_CHANNEL,
+        channel: byUnitChannel(r.unit),
         kind: 'R',
         at: r.at,
         seconds: 0,
