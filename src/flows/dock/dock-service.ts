@@ -206,13 +206,12 @@ export class DockService extends EventEmitter<DockEvents> implements DockHandler
         await this.handleHeldRoute(state, session, route, log);
         held.delete(cmd.route_code);
       }
-      let holding: HeldRoute[] | null = session.takeHolding();
-      if (!holding) {
-        try {
-          holding = await session.idle(this.ctx.config.dock.pollMs);
-        } catch (err) {
-          if (!(err instanceof ReplyTimeoutError)) throw err;
-        }
+      // idle() answers at once with a HOLDING that came during the transfers above.
+      let holding: HeldRoute[] | null = null;
+      try {
+        holding = await session.idle(this.ctx.config.dock.pollMs);
+      } catch (err) {
+        if (!(err instanceof ReplyTimeoutError)) throw err;
       }
       if (holding) await this.onHolding(state, session, held, holding, log);
     }
