@@ -14,3 +14,14 @@ export const DEVICE_ID_RULE =
 export function isDeviceId(id: string): boolean {
   return DEVICE_ID_PATTERN.test(id);
 }
+
+/**
+ * The device a meter reader's field app is, to the docks' route assignment (one holder per
+ * route, the same states and audit): `app.<username>`, or for a long name its start and a hash
+ * (usernames run to 64 characters, device ids to 32). Usernames are lower case, so no
+ * hand-held's upper-case name meets one by chance.
+ */
+export function readerDeviceId(username: string, sha256Hex: (text: string) => string): string {
+  const id = `app.${username}`;
+  return id.length <= 32 ? id : `app.${username.slice(0, 19)}.${sha256Hex(username).slice(0, 8)}`;
+}

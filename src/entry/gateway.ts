@@ -13,7 +13,8 @@ import { abandonStaleRuns } from '../infra/store/jobs-repo.js';
 import { migrateStore } from '../infra/store/store.js';
 import { ping } from '../infra/db/sql-utils.js';
 import { createToken, tokenCount, type Role } from '../infra/store/tokens-repo.js';
-import { createUser, userCount } from '../infra/store/users-repo.js';
+import { userCount } from '../infra/store/users-repo.js';
+import { addUser } from '../flows/users.js';
 import { randomPassword } from '../infra/security/passwords.js';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -84,8 +85,7 @@ async function createDemoUsers(ctx: GatewayContext): Promise<{ username: string;
     role,
     password: randomPassword(),
   }));
-  for (const u of users)
-    await createUser(ctx.store.db, { ...u, displayName: `Demo ${u.role === 'csr' ? 'CSR' : u.role}` }, ctx.clock());
+  for (const u of users) await addUser(ctx, { ...u, displayName: `Demo ${u.role === 'csr' ? 'CSR' : u.role}` });
   return users;
 }
 

@@ -25,6 +25,7 @@ import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
+import { readerRouter } from './reader-routes.js';
 import { fieldAppRouter } from './field-app.js';
 import { createMetrics } from './metrics.js';
 import type { FieldService } from '../../flows/field/field-service.js';
@@ -118,6 +119,10 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(authenticate(db, ctx.clock));
   // A readings file is the one body that is not JSON.
   api.use('/readings/import', express.raw({ type: () => true, limit: '50mb' }));
+  // Photos from the field app: their bytes, capped (the gateway checks what they are).
+  const photoBody = express.raw({ type: () => true, limit: ctx.config.fieldApp.photoMaxBytes });
+  api.use('/reader/photos', photoBody);
+  api.use(/^\/tech\/orders\/[^/]+\/photos$/, photoBody);
   api.use(express.json({ limit: ctx.config.server.bodyLimit }));
 
   api.use(sessionRouter(ctx, registry));
@@ -277,6 +282,7 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(usageRouter(ctx, registry));
   api.use(exceptionRouter(ctx, registry, () => ledgers.invalidate()));
   api.use(workOrderRouter(ctx, registry));
+  api.use(readerRouter(ctx, registry, () => ledgers.invalidate()));
   api.use(prebillRouter(registry, ledgers));
   api.use(reportRouter(registry, { ctx, ledger: ledgers }));
   const info = {

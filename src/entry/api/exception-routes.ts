@@ -1,3 +1,4 @@
+import { attachmentsOfReading } from '../../infra/store/attachments-repo.js';
 import express from 'express';
 import { z } from 'zod';
 import type { GatewayContext } from '../../flows/context.js';
@@ -89,6 +90,9 @@ export function exceptionRouter(ctx: GatewayContext, registry: ApiRegistry, onCh
       return {
         ...ex,
         reading: reading ?? null,
+        // The field app's photos of this meter on this route (a register photo backs a high read).
+        photos:
+          ex.route_id && ex.meter_id ? await attachmentsOfReading(db, Number(ex.route_id), String(ex.meter_id)) : [],
         audit: await auditTrail(db, { target: `exception:${params.id}`, limit: 50, offset: 0 }),
       };
     },

@@ -8,13 +8,13 @@ import { audit, auditTrail } from '../../infra/store/audit-repo.js';
 import { ROLES } from '../../infra/store/tokens-repo.js';
 import {
   createSession,
-  createUser,
   deleteSession,
   disableUser,
   findSession,
   findUser,
   listUsers,
 } from '../../infra/store/users-repo.js';
+import { addUser } from '../../flows/users.js';
 import { actorOf, cookieValue, SESSION_COOKIE } from './auth.js';
 import { pageQuery, type ApiRegistry } from './openapi.js';
 
@@ -152,7 +152,7 @@ export function sessionRouter(ctx: GatewayContext, registry: ApiRegistry): expre
     },
     async ({ body }, _req, res) => {
       const now = ctx.clock();
-      const user = await createUser(db, body, now);
+      const user = await addUser(ctx, body);
       await audit(
         db,
         {

@@ -12,6 +12,7 @@ import {
 import type { Principal } from './auth.js';
 import { newOrder, orderNo, techMove } from '../../flows/work-orders/schemas.js';
 import { orderReRead } from '../../flows/work-orders/reread.js';
+import { keepOrderPhoto, orderHistory } from '../../flows/work-orders/order-photos.js';
 import { techMoves } from '../../core/work-orders.js';
 import { pageQuery, type ApiRegistry } from './openapi.js';
 
@@ -93,7 +94,10 @@ export function workOrderRouter(ctx: GatewayContext, registry: ApiRegistry): exp
       roles: ['csr'],
       params: order,
     },
-    ({ params }) => getWorkOrder(db, params.orderNo, zone, ctx.clock()),
+    async ({ params }) => ({
+      ...(await getWorkOrder(db, params.orderNo, zone, ctx.clock())),
+      ...(await orderHistory(ctx, params.orderNo)),
+    }),
   );
 
   registry.route(
@@ -213,6 +217,24 @@ export function workOrderRouter(ctx: GatewayContext, registry: ApiRegistry): exp
         actor(res.locals.principal),
         ctx.clock(),
       ),
+  );
+
+  registry.route(
+    r,
+    {
+      method: 'put',
+      path: '/tech/orders/:orderNo/photos',
+      summary: "A photo of the technician's order (JPEG, PNG or WebP; kept once): its completion names it by hash",
+      tag: 'technicians',
+      roles: ['tech'],
+      params: order,
+      rawBody: 'image/jpeg',
+    },
+    async ({ params }, req, res) => {
+      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const { info, created } = await keepOrderPhoto(ctx, params.orderNo, actor(res.locals.principal), bytes);
+      res.status(created ? 201 : 200).json(info);
+    },
   );
 
   registry.route(

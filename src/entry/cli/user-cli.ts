@@ -4,7 +4,8 @@ import { AppError } from '../../errors.js';
 import { randomPassword } from '../../infra/security/passwords.js';
 import { audit } from '../../infra/store/audit-repo.js';
 import { ROLES, type Role } from '../../infra/store/tokens-repo.js';
-import { createUser, disableUser, listUsers, setPassword } from '../../infra/store/users-repo.js';
+import { disableUser, listUsers, setPassword } from '../../infra/store/users-repo.js';
+import { addUser } from '../../flows/users.js';
 import type { CliKit } from './dock-cli.js';
 import { formatTable } from './output.js';
 
@@ -30,11 +31,7 @@ export function registerUserCommands(program: Command, kit: CliKit): void {
     .action(async (username: string, opts: { role: Role; name?: string; passwordStdin?: boolean }, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
         const { password, generated } = await passwordFrom(opts.passwordStdin);
-        const row = await createUser(
-          ctx.store.db,
-          { username, role: opts.role, password, displayName: opts.name ?? null },
-          ctx.clock(),
-        );
+        const row = await addUser(ctx, { username, role: opts.role, password, displayName: opts.name ?? null });
         await audit(
           ctx.store.db,
           { actor: actor(), action: 'user.create', target: `user:${row.username}`, detail: { role: row.role } },

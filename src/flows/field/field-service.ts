@@ -21,7 +21,7 @@ import { isConnectionError, isUniqueViolation } from '../../infra/db/sql-utils.j
 import { AppError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../infra/log/logger.js';
 import { bufferLineSource } from '../readings/file-source.js';
-import { importReadings } from '../readings/import-readings.js';
+import { deviceBatchKey, importReadings } from '../readings/import-readings.js';
 import { hostname } from 'node:os';
 import {
   noteCommand,
@@ -251,8 +251,7 @@ export class FieldService implements Component {
     await this.confirmLoadFromReadings(message.deviceId, batch.route, batch.cycle);
     const content = Buffer.from(batch.lines.map((l) => `${l}\r\n`).join(''), 'latin1');
     const contentSha = createHash('sha256').update(content).digest('hex');
-    const identity = `${message.deviceId}\n${batch.batchId}\n${contentSha}`;
-    const key = `mqtt:${createHash('sha256').update(identity).digest('hex')}`;
+    const key = deviceBatchKey('mqtt', message.deviceId, batch.batchId, content);
     const summary = await importReadings(this.ctx, bufferLineSource(`${message.deviceId}-${batch.batchId}`, content), {
       source: 'mqtt',
       actor: `mqtt:${message.deviceId}@${this.gatewayName}`.slice(0, 64),

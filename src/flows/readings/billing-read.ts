@@ -31,7 +31,7 @@ export function billingReadPayload(r: StoredReading, source: string, fallbackAt:
     readValue: Number(r.reading),
     readAt: r.read_at ?? fallbackAt,
     readType: r.read_type === 'estimated' ? 'estimated' : 'actual',
-    source: source === 'mqtt' ? 'FIELD' : 'HANDHELD',
+    source: source === 'mqtt' || source === 'app' ? 'FIELD' : 'HANDHELD',
     readerId: r.reader_id,
     method: r.method,
     readCode: r.read_code,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { ExceptionsInsert, ImportBatchesRow, ReadingsInsert } from '../../infra/store/tables.js';
 import type { ReadUploadRow } from '../../infra/billing/queries.js';
@@ -38,7 +39,7 @@ import { storedMeterId } from '../../core/meter-id.js';
 export { BILLING_READ } from './billing-read.js';
 
 export interface ImportOptions {
-  source: 'file' | 'dock' | 'mqtt';
+  source: 'file' | 'dock' | 'mqtt' | 'app';
   actor: string;
   layout?: string;
   /** Route and cycle when the caller knows them (a dock session); otherwise found from the meters. */
@@ -50,6 +51,20 @@ export interface ImportOptions {
   partial?: { final: boolean };
   /** Replaces `<source>:<sha256>` when the sender names its batches (device + batch id + hash). */
   idempotencyKey?: string;
+}
+
+/**
+ * The idempotency key of a batch a device names (MQTT, the field app): the same batch id with the
+ * same content is one batch; a batch id reused for other content is another.
+ */
+export function deviceBatchKey(
+  source: ImportOptions['source'],
+  deviceId: string,
+  batchId: string,
+  content: Buffer,
+): string {
+  const contentSha = createHash('sha256').update(content).digest('hex');
+  return `${source}:${createHash('sha256').update(`${deviceId}\n${batchId}\n${contentSha}`).digest('hex')}`;
 }
 
 export interface ImportSummary {

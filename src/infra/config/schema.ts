@@ -226,6 +226,12 @@ export const configSchema = z.strictObject({
       keepBytes: z.number().int().min(0).max(100_000),
     }),
   }),
+  fieldApp: z.strictObject({
+    /** The largest photo the gateway keeps (bytes): the app resizes photos on the phone to well under it. */
+    photoMaxBytes: z.number().int().min(10_000).max(20_000_000),
+    /** Readings in one batch from the app (it sends a route in batches of at most this many). */
+    maxBatchReadings: z.number().int().min(1).max(10_000),
+  }),
   workOrders: z.strictObject({
     /** Per type, the completion fields a completed order must carry. */
     types: z.record(z.enum(WORK_ORDER_TYPES), z.strictObject({ required: z.array(z.enum(COMPLETION_FIELDS)) })),

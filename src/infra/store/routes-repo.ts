@@ -314,3 +314,20 @@ export async function routeLineRow(
   if (by.register !== undefined) q.where({ register: by.register });
   return q.first();
 }
+
+/** Route states in which a device holds its route (may send its readings). */
+const HELD_STATES: RouteState[] = ['loaded', 'uploaded', 'committed'];
+
+/** The routes a device holds, by code. */
+export async function routesHeldBy(db: Db, deviceId: string): Promise<RouteRow[]> {
+  return db<RouteRow>('routes').where({ device_id: deviceId }).whereIn('state', HELD_STATES).orderBy('route_code');
+}
+
+/** The newest cycle of a route the device holds. */
+export async function routeHeldBy(db: Db, deviceId: string, routeCode: string): Promise<RouteRow | undefined> {
+  return db<RouteRow>('routes')
+    .where({ device_id: deviceId, route_code: routeCode })
+    .whereIn('state', HELD_STATES)
+    .orderBy('cycle', 'desc')
+    .first();
+}

@@ -84,7 +84,9 @@ function tsType(table: string, c: ColumnInfo, imports: Map<string, Set<string>>)
       ? 'number'
       : declared.startsWith('boolean')
         ? 'SqlBoolean'
-        : 'string';
+        : declared.startsWith('blob')
+          ? 'Buffer'
+          : 'string';
   return c.notnull || c.pk ? base : `${base} | null`;
 }
 

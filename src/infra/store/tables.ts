@@ -194,6 +194,38 @@ export interface ApiTokensInsert {
   revoked_at?: string | null;
 }
 
+/** A row of `attachments`. */
+export interface AttachmentsRow {
+  id: number;
+  owner_key: string;
+  sha256: string;
+  content_type: string;
+  bytes: number;
+  content: Buffer;
+  route_id: number | null;
+  meter_id: string | null;
+  register: number | null;
+  work_order_id: number | null;
+  uploaded_by: string;
+  created_at: string;
+}
+
+/** A new row of `attachments`: what the database fills in (an id, a default, a null) may be left out. */
+export interface AttachmentsInsert {
+  id?: number;
+  owner_key: string;
+  sha256: string;
+  content_type: string;
+  bytes: number;
+  content: Buffer;
+  route_id?: number | null;
+  meter_id?: string | null;
+  register?: number | null;
+  work_order_id?: number | null;
+  uploaded_by: string;
+  created_at: string;
+}
+
 /** A row of `audit_log`. */
 export interface AuditLogRow {
   id: number;
@@ -846,6 +878,7 @@ declare module 'knex/types/tables.js' {
     ami_register_reads: Table<AmiRegisterReadsRow, AmiRegisterReadsInsert>;
     ami_suspense: Table<AmiSuspenseRow, AmiSuspenseInsert>;
     api_tokens: Table<ApiTokensRow, ApiTokensInsert>;
+    attachments: Table<AttachmentsRow, AttachmentsInsert>;
     audit_log: Table<AuditLogRow, AuditLogInsert>;
     change_counters: Table<ChangeCountersRow, ChangeCountersInsert>;
     cycle_reviews: Table<CycleReviewsRow, CycleReviewsInsert>;

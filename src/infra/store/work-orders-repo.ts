@@ -6,7 +6,7 @@
 
 import type { Knex } from 'knex';
 import { insertReturningId } from '../db/sql-utils.js';
-import type { WorkOrderEventsInsert, WorkOrdersInsert, WorkOrdersRow } from './tables.js';
+import type { WorkOrderEventsInsert, WorkOrderEventsRow, WorkOrdersInsert, WorkOrdersRow } from './tables.js';
 
 type Db = Knex | Knex.Transaction;
 export type WorkOrderRow = WorkOrdersRow;
@@ -68,4 +68,9 @@ export async function orderRows(db: Db, f: OrderRowFilter): Promise<WorkOrderRow
   if (f.type) q.where('type', f.type);
   if (f.area) q.where('area', f.area);
   return q;
+}
+
+/** An order's history, oldest first: each move, who made it, when it happened and what came with it. */
+export async function orderEvents(db: Db, orderId: number): Promise<WorkOrderEventsRow[]> {
+  return db('work_order_events').where({ order_id: orderId }).orderBy('id');
 }

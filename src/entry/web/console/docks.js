@@ -132,7 +132,11 @@ async function fillChoices() {
   );
   $('cmd-device').replaceChildren(
     ...devices.items.map((d) =>
-      el('option', { value: d.device_id }, `${d.device_id}${d.approved ? '' : ' (not approved)'}`),
+      el(
+        'option',
+        { value: d.device_id },
+        `${d.device_id}${d.model === 'field app' ? " (a reader's phone)" : ''}${d.approved ? '' : ' (not approved)'}`,
+      ),
     ),
   );
 }

@@ -124,6 +124,38 @@ function toggle(id) {
   render();
 }
 
+/** The field app's photos of the meter: the reader's evidence for a high or low read. */
+function photoFigures(photos) {
+  if (photos.length === 0) return [];
+  return [
+    el('h2', {}, `Photos (${photos.length})`),
+    el(
+      'div',
+      { class: 'photos' },
+      ...photos.map((p) =>
+        el(
+          'figure',
+          {},
+          el(
+            'a',
+            { href: `/api/attachments/${p.id}`, target: '_blank', rel: 'noopener' },
+            el('img', {
+              src: `/api/attachments/${p.id}`,
+              alt: `photo of meter ${p.meter_id} register ${p.register}`,
+              loading: 'lazy',
+            }),
+          ),
+          el(
+            'figcaption',
+            { class: 'muted' },
+            `${p.uploaded_by} · ${when(p.created_at)} · ${Math.round(p.bytes / 1024)} KB`,
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
 async function showDetail(x) {
   try {
     const d = await api(`/exceptions/${x.id}`);
@@ -146,6 +178,7 @@ async function showDetail(x) {
             )
           : null,
         d.raw ? el('pre', {}, d.raw) : null,
+        ...photoFigures(d.photos ?? []),
         open
           ? el(
               'div',

@@ -49,6 +49,7 @@ function orderCard(o) {
       { class: 'toolbar' },
       el('button', { type: 'button', onclick: () => dispatch(o) }, o.technician ? 'Re-dispatch' : 'Dispatch'),
       el('button', { type: 'button', class: 'danger', onclick: () => cancel(o) }, 'Cancel'),
+      el('button', { type: 'button', onclick: () => showHistory(o.orderNo) }, 'History'),
     ),
   );
 }
@@ -99,6 +100,85 @@ async function load() {
     sayError(err);
   }
 }
+
+/** One order's history, step by step as it happened in the field, and the technician's photos. */
+async function showHistory(orderNo) {
+  try {
+    const o = await api(`/work-orders/${encodeURIComponent(orderNo)}`);
+    const c = o.completion;
+    $('order-detail').replaceChildren(
+      el('h3', {}, `${o.orderNo} · ${o.type} · ${o.state.replace('_', ' ')}`),
+      el(
+        'p',
+        { class: 'meta' },
+        [o.accountNo && `account ${o.accountNo}`, o.meterId && `meter ${o.meterId}`, o.technician]
+          .filter(Boolean)
+          .join(' · '),
+      ),
+      c
+        ? el(
+            'p',
+            {},
+            [
+              `Outcome ${c.outcome}`,
+              c.finalRead != null && `final read ${c.finalRead}`,
+              c.newMeterSerial && `new meter ${c.newMeterSerial}`,
+              c.newMeterRead != null && `first read ${c.newMeterRead}`,
+              c.seals?.length && `seals ${c.seals.join(', ')}`,
+              c.notes,
+            ]
+              .filter(Boolean)
+              .join(' · '),
+          )
+        : null,
+      el(
+        'table',
+        {},
+        el('thead', {}, el('tr', {}, ...['When', 'Step', 'By', 'Detail'].map((h) => el('th', {}, h)))),
+        el(
+          'tbody',
+          {},
+          ...o.history.map((e) =>
+            el(
+              'tr',
+              {},
+              el('td', {}, when(e.at)),
+              el('td', {}, `${e.from_state ? `${e.from_state} → ` : ''}${e.to_state}`),
+              el('td', {}, e.actor),
+              el('td', {}, e.detail ?? ''),
+            ),
+          ),
+        ),
+      ),
+      o.photos.length ? el('h3', {}, `Photos (${o.photos.length})`) : null,
+      el(
+        'div',
+        { class: 'photos' },
+        ...o.photos.map((p) =>
+          el(
+            'figure',
+            {},
+            el(
+              'a',
+              { href: `/api/attachments/${p.id}`, target: '_blank', rel: 'noopener' },
+              el('img', { src: `/api/attachments/${p.id}`, alt: `photo of order ${o.orderNo}`, loading: 'lazy' }),
+            ),
+            el('figcaption', { class: 'muted' }, `${p.uploaded_by} · ${when(p.created_at)}`),
+          ),
+        ),
+      ),
+    );
+    $('order-detail').hidden = false;
+    $('order-detail').scrollIntoView({ block: 'nearest' });
+  } catch (err) {
+    sayError(err);
+  }
+}
+
+$('lookup').addEventListener('submit', (e) => {
+  e.preventDefault();
+  void showHistory($('l-order').value.trim());
+});
 
 async function dispatch(o) {
   const technician = await ask(`Dispatch ${o.orderNo} (${o.type})`, { label: 'Technician', value: o.technician ?? '' });

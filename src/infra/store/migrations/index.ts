@@ -6,6 +6,7 @@ import workOrders from './005-work-orders.js';
 import notices from './006-disconnect-notices.js';
 import consoleSecurity from './007-console-security.js';
 import amiIdentity from './008-ami-identity.js';
+import attachments from './009-attachments.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -22,6 +23,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   notices,
   consoleSecurity,
   amiIdentity,
+  attachments,
 ];
 
 export { listSource, runMigrations, type Migration } from './migration.js';

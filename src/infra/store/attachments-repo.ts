@@ -1,0 +1,88 @@
+import type { Knex } from 'knex';
+import { insertReturningId, isUniqueViolation } from '../db/sql-utils.js';
+import type { AttachmentsInsert, AttachmentsRow } from './tables.js';
+
+type Db = Knex | Knex.Transaction;
+
+/** What a list of photos shows: everything but the bytes. */
+export type AttachmentInfo = Omit<AttachmentsRow, 'content'>;
+
+const INFO_COLUMNS = [
+  'id',
+  'owner_key',
+  'sha256',
+  'content_type',
+  'bytes',
+  'route_id',
+  'meter_id',
+  'register',
+  'work_order_id',
+  'uploaded_by',
+  'created_at',
+] as const;
+
+/** The owner key of a register photo: the route (its cycle's row), the meter and the register. */
+export const readingOwner = (routeId: number, meterId: string, register: number) =>
+  `reading:${routeId}:${register}:${meterId}`;
+/** The owner key of a work order's photo. */
+export const workOrderOwner = (workOrderId: number) => `order:${workOrderId}`;
+
+/**
+ * Keeps a photo once per owner: the same bytes sent again (a resend after a lost answer) give the
+ * row kept the first time. Returns it and whether it was new.
+ */
+export async function keepAttachment(
+  db: Db,
+  row: AttachmentsInsert,
+): Promise<{ info: AttachmentInfo; created: boolean }> {
+  const existing = () =>
+    db('attachments')
+      .select([...INFO_COLUMNS])
+      .where({ owner_key: row.owner_key, sha256: row.sha256 })
+      .first() as Promise<AttachmentInfo | undefined>;
+  const before = await existing();
+  if (before) return { info: before, created: false };
+  try {
+    await insertReturningId(db, 'attachments', row);
+  } catch (err) {
+    // Two sends of one photo at once: the other one kept it.
+    if (!isUniqueViolation(err)) throw err;
+    return { info: (await existing())!, created: false };
+  }
+  return { info: (await existing())!, created: true };
+}
+
+/** Photos of one meter on one route (what a CSR sees with a reading's exception), oldest first. */
+export async function attachmentsOfReading(db: Db, routeId: number, meterId: string): Promise<AttachmentInfo[]> {
+  return (await db('attachments')
+    .select([...INFO_COLUMNS])
+    .where({ route_id: routeId, meter_id: meterId })
+    .orderBy('id')) as AttachmentInfo[];
+}
+
+export async function attachmentsOfWorkOrder(db: Db, workOrderId: number): Promise<AttachmentInfo[]> {
+  return (await db('attachments')
+    .select([...INFO_COLUMNS])
+    .where({ work_order_id: workOrderId })
+    .orderBy('id')) as AttachmentInfo[];
+}
+
+/** Which of these photos (by content hash) a work order has. */
+export async function workOrderHasPhotos(
+  db: Db,
+  workOrderId: number,
+  sha256s: readonly string[],
+): Promise<Set<string>> {
+  if (sha256s.length === 0) return new Set();
+  const rows = (await db('attachments')
+    .select('sha256')
+    .where({ work_order_id: workOrderId })
+    .whereIn('sha256', [...sha256s])) as { sha256: string }[];
+  return new Set(rows.map((r) => r.sha256));
+}
+
+export async function getAttachment(db: Db, id: number): Promise<AttachmentsRow | undefined> {
+  const row = (await db('attachments').where({ id }).first()) as AttachmentsRow | undefined;
+  // PostgreSQL answers bytea as a Buffer; SQLite a Buffer too; SQL Server a Buffer.
+  return row ? { ...row, content: Buffer.from(row.content) } : undefined;
+}
