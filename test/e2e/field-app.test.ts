@@ -8,7 +8,7 @@ import { createUser } from '../../src/infra/store/users-repo.js';
 import { ALL_JOBS } from '../../jobs/index.js';
 import { runJob } from '../../src/flows/scheduler/runner.js';
 import { startApi } from '../helpers/api.js';
-import { launchBrowser, pageReady, screenshot } from '../helpers/browser.js';
+import { launchBrowser, logIn, pageReady, screenshot } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -168,6 +168,21 @@ describe('the field app on a phone', () => {
       await page.locator('#completion button[type=submit]').click();
       await page.locator('#completion-status', { hasText: 'Needed: final read' }).waitFor();
       await page.fill('#completion input[name=finalRead]', '32611');
+      // A photo of the meter left off, as the phone's camera gives it (a real JPEG, made by this browser).
+      const jpeg = Buffer.from(
+        (await page.evaluate(`(() => {
+          const c = document.createElement('canvas'); c.width = 2000; c.height = 1500;
+          const g = c.getContext('2d'); g.fillStyle = '#445'; g.fillRect(0, 0, 2000, 1500);
+          g.fillStyle = '#ff0'; g.font = 'bold 200px sans-serif'; g.fillText('SEALED', 300, 800);
+          return c.toDataURL('image/jpeg', 0.95).split(',')[1];
+        })()`)) as string,
+        'base64',
+      );
+      await page.setInputFiles('#completion input[name=photos]', {
+        name: 'off.jpg',
+        mimeType: 'image/jpeg',
+        buffer: jpeg,
+      });
       await screenshot(page, 'field-complete-turnoff');
       await page.locator('#completion button[type=submit]').click();
       await page.locator('#sync', { hasText: /^3 changes waiting to sync/ }).waitFor();
@@ -182,7 +197,31 @@ describe('the field app on a phone', () => {
       const db = gw.ctx.store.db;
       const order = (await db('work_orders').where({ order_no: orderNo }).first())!;
       expect(order).toMatchObject({ state: 'completed' });
-      expect(JSON.parse(order.completion as string)).toMatchObject({ outcome: 'COMPLETED', finalRead: 32611 });
+      const completion = JSON.parse(order.completion as string) as { photos: string[] };
+      expect(completion).toMatchObject({ outcome: 'COMPLETED', finalRead: 32611 });
+      // The photo went before the completion, resized on the phone, and the completion names it.
+      const photos = await db('attachments').where({ work_order_id: order.id });
+      expect(photos.map((p) => p.sha256)).toEqual(completion.photos);
+      expect(photos[0]).toMatchObject({ content_type: 'image/jpeg', uploaded_by: 'tech:tom' });
+      expect(Number(photos[0]!.bytes)).toBeLessThan(jpeg.length);
+      // The CSR finds the order's history in the console, with the photo.
+      const desk = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+      try {
+        const office = await desk.newPage();
+        await logIn(office, api.base, 'maria', 'correct horse battery', 'work-orders.html');
+        await office.waitForURL(/work-orders\.html/);
+        await pageReady(office);
+        await office.fill('#l-order', orderNo);
+        await office.click('#lookup button[type=submit]');
+        await office.locator('#order-detail td', { hasText: 'on_site → completed' }).waitFor();
+        const img = office.locator('#order-detail .photos img');
+        await expect
+          .poll(() => img.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth))
+          .toBe(1280);
+        await screenshot(office, 'console-order-history');
+      } finally {
+        await desk.close();
+      }
       const events = (await db('work_order_events')
         .join('work_orders', 'work_orders.id', 'work_order_events.order_id')
         .where({ order_no: orderNo })

@@ -101,6 +101,20 @@ async function load() {
   }
 }
 
+/** An event's detail as a person reads it: `gps 41.87810, -87.62980 · technician tom`. */
+function eventDetail(detail) {
+  if (!detail) return '';
+  try {
+    return Object.entries(JSON.parse(detail))
+      .map(([k, v]) =>
+        k === 'gps' && v ? `GPS ${v.lat}, ${v.lon}` : `${k} ${typeof v === 'object' ? JSON.stringify(v) : v}`,
+      )
+      .join(' · ');
+  } catch {
+    return detail;
+  }
+}
+
 /** One order's history, step by step as it happened in the field, and the technician's photos. */
 async function showHistory(orderNo) {
   try {
@@ -145,7 +159,7 @@ async function showHistory(orderNo) {
               el('td', {}, when(e.at)),
               el('td', {}, `${e.from_state ? `${e.from_state} → ` : ''}${e.to_state}`),
               el('td', {}, e.actor),
-              el('td', {}, e.detail ?? ''),
+              el('td', {}, eventDetail(e.detail)),
             ),
           ),
         ),

@@ -1,4 +1,7 @@
 import { drop, get, keep, pending, put, remove, waiting } from './store.js';
+import { $, api, el, position, show, when } from './ui.js';
+import { resizedPhoto } from './photo.js';
+import { initReader, readerHome, syncReader, unsentReadings } from './reader.js';
 
 // The field app: installable, offline first. It signs a reader or technician in with the same
 // sessions as the console, keeps who they are and their work on the phone (IndexedDB), and says
@@ -6,8 +9,6 @@ import { drop, get, keep, pending, put, remove, waiting } from './store.js';
 // moves on an order are recorded on the phone with their time (and GPS) as they happen, and sent
 // in order when the gateway can be reached; nothing is dropped until the gateway has it, and a
 // change refused as stale is shown next to the order as it is now, to be made again on it.
-/** @type {(id: string) => any} */
-const $ = (id) => document.getElementById(id);
 const FIELD_ROLES = ['reader', 'tech'];
 const STATE_NAMES = {
   dispatched: 'dispatched',
@@ -35,58 +36,19 @@ const FIELD_LABELS = {
 };
 let openOrder = null;
 let syncing = null;
+let again = false;
 
 if ('serviceWorker' in navigator) void navigator.serviceWorker.register('sw.js', { scope: './' });
-
-function show(view) {
-  for (const id of ['login-view', 'home-view', 'order-view', 'offline-view']) $(id).hidden = id !== view;
-}
-
-/** @param {string} tag @param {Record<string, any>} [props] @param {...(Node | string)} children */
-function el(tag, props = {}, ...children) {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-}
-
-/** @param {string} iso */
-function when(iso) {
-  const d = new Date(iso);
-  const minutes = Math.round((Date.now() - d.getTime()) / 60000);
-  const at = d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-  return minutes < 1 ? `just now (${at})` : minutes < 120 ? `${minutes} min ago (${at})` : at;
-}
 
 async function paintStatus() {
   const online = navigator.onLine;
   $('net').textContent = online ? 'Online' : 'Offline';
   $('net').className = online ? 'net' : 'net offline';
-  const count = await waiting();
+  const count = (await waiting()) + (await unsentReadings());
   const last = await get('lastSync');
   $('sync').textContent =
     `${count === 0 ? 'Nothing waiting to sync' : `${count} change${count === 1 ? '' : 's'} waiting to sync`} · ` +
     `last synced ${last ? when(last) : 'never'}`;
-}
-
-/** @param {string} path @param {RequestInit} [init] */
-async function api(path, init = {}) {
-  const csrf = (await get('me'))?.csrfToken;
-  const res = await fetch(`/api${path}`, {
-    ...init,
-    credentials: 'same-origin',
-    headers: {
-      accept: 'application/json',
-      ...(init.body ? { 'content-type': 'application/json' } : {}),
-      ...(csrf && init.method && init.method !== 'GET' ? { 'x-csrf-token': csrf } : {}),
-    },
-  });
-  const body = await res.json().catch(() => null);
-  if (!res.ok) {
-    const err = new Error(body?.error?.message ?? `the gateway answered ${res.status}`);
-    Object.assign(err, { status: res.status, body });
-    throw err;
-  }
-  return body;
 }
 
 /** Priority first (1 is the most urgent), then the earliest due date; undated last. */
@@ -116,12 +78,7 @@ async function renderHome() {
   work.replaceChildren();
   $('attention').replaceChildren();
   if (me.user.role !== 'tech') {
-    work.append(
-      el('p', {
-        className: 'muted',
-        textContent: 'Reading routes in this app is not available yet: dock your hand-held, or use a field device.',
-      }),
-    );
+    await readerHome(work);
     return;
   }
   await renderAttention();
@@ -256,6 +213,16 @@ function openForm(order, to, rules) {
       ),
     );
   }
+  // Photos of the work (the seal, the meter left off, the new meter): resized on the phone, sent before the completion.
+  if (to === 'completed')
+    box.append(
+      el(
+        'label',
+        {},
+        `Photos${required.includes('photos') ? '' : ' (optional)'}`,
+        el('input', { name: 'photos', type: 'file', accept: 'image/*', multiple: true, capture: 'environment' }),
+      ),
+    );
   $('completion').dataset.to = to;
   $('completion').dataset.required = required.join(',');
   $('completion-status').textContent = '';
@@ -267,11 +234,16 @@ $('completion').addEventListener('submit', async (e) => {
   const form = $('completion');
   const to = form.dataset.to;
   const required = form.dataset.required.split(',');
-  const values = Object.fromEntries([...new FormData(form).entries()].map(([k, v]) => [k, String(v).trim()]));
+  const entries = [...new FormData(form).entries()];
+  const files = /** @type {File[]} */ (
+    entries.filter(([k, v]) => k === 'photos' && v instanceof File && v.size > 0).map(([, v]) => v)
+  );
+  const values = Object.fromEntries(entries.filter(([k]) => k !== 'photos').map(([k, v]) => [k, String(v).trim()]));
+  if (files.length) values.photos = String(files.length);
   const missing = required.filter((f) => !values[f]);
   if (missing.length) {
     $('completion-status').textContent =
-      `Needed: ${missing.map((f) => (f === 'reason' ? 'why' : FIELD_LABELS[f]).toLowerCase()).join(', ')}`;
+      `Needed: ${missing.map((f) => (f === 'reason' ? 'why' : (FIELD_LABELS[f] ?? f)).toLowerCase()).join(', ')}`;
     return;
   }
   for (const f of ['finalRead', 'newMeterRead'])
@@ -280,6 +252,7 @@ $('completion').addEventListener('submit', async (e) => {
       return;
     }
   const at = new Date().toISOString();
+  /** @type {Record<string, any>} */
   const completion = {
     outcome: to === 'failed' ? 'failed' : values.outcome,
     completedAt: at,
@@ -297,23 +270,26 @@ $('completion').addEventListener('submit', async (e) => {
     ...(values.notes ? { notes: values.notes } : {}),
     ...(values.reason ? { reason: values.reason } : {}),
   };
-  await record(openOrder, to, completion, at);
+  let photos = [];
+  try {
+    photos = await Promise.all(files.map((f) => resizedPhoto(f)));
+  } catch (err) {
+    $('completion-status').textContent = `A photo could not be used: ${err.message}`;
+    return;
+  }
+  // The completion names its photos by their hash, as the gateway keeps them.
+  if (photos.length) completion.photos = await Promise.all(photos.map(sha256Hex));
+  await record(openOrder, to, completion, at, photos);
 });
 
-/** Where the phone is, if it may say (a few seconds at most: the move is recorded either way). */
-function position() {
-  return new Promise((resolve) => {
-    if (!('geolocation' in navigator)) return resolve(null);
-    navigator.geolocation.getCurrentPosition(
-      (p) => resolve({ lat: p.coords.latitude, lon: p.coords.longitude }),
-      () => resolve(null),
-      { timeout: 3000, maximumAge: 60000 },
-    );
-  });
+/** @param {Blob} blob */
+async function sha256Hex(blob) {
+  const digest = await crypto.subtle.digest('SHA-256', await blob.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Records a move on the phone, with when (and where) it happened, then sends it when it can. */
-async function record(order, to, completion = undefined, at = new Date().toISOString()) {
+async function record(order, to, completion = undefined, at = new Date().toISOString(), photos = []) {
   const gps = await position();
   const seq = Date.now() * 1000 + Math.floor(Math.random() * 1000);
   await keep({
@@ -325,6 +301,7 @@ async function record(order, to, completion = undefined, at = new Date().toISOSt
     at,
     ...(gps ? { gps } : {}),
     ...(completion ? { completion: gps && !completion.gps ? { ...completion, gps } : completion } : {}),
+    ...(photos.length ? { photos } : {}),
     conflict: null,
     rejected: null,
   });
@@ -351,7 +328,10 @@ async function sendPending() {
       ...(c.completion ? { completion: c.completion } : {}),
     };
     try {
-      await api(`/tech/orders/${encodeURIComponent(c.orderNo)}`, { method: 'POST', body: JSON.stringify(body) });
+      // Its photos first (each kept once however often sent), so the completion's hashes name photos the gateway has.
+      for (const photo of c.photos ?? [])
+        await api(`/tech/orders/${encodeURIComponent(c.orderNo)}/photos`, { method: 'PUT', body: photo });
+      await api(`/tech/orders/${encodeURIComponent(c.orderNo)}`, { method: 'POST', body });
       await drop(c.id);
     } catch (err) {
       if (err.status === 409 && err.body?.current)
@@ -366,18 +346,24 @@ async function sendPending() {
 
 /** Reaches the gateway when it can: who is signed in, their changes sent, their work fetched; offline, what the phone holds. */
 async function sync() {
-  if (syncing) return syncing;
+  // Asked again while a sync runs (a reading saved meanwhile): one more round once it ends.
+  if (syncing) {
+    again = true;
+    return syncing;
+  }
   syncing = (async () => {
     const me = await get('me');
     if (!navigator.onLine) {
       if (me) await renderHome();
-      show(me ? (openOrder && !$('order-view').hidden ? 'order-view' : 'home-view') : 'offline-view');
+      if (!me) show('offline-view');
+      else if ($('order-view').hidden && $('read-view').hidden) show('home-view');
       return;
     }
     try {
       const session = await api('/session');
       if (!FIELD_ROLES.includes(session.user.role)) throw Object.assign(new Error('not a field role'), { status: 403 });
       await put('me', session);
+      if (session.user.role === 'reader') await syncReader();
       if (session.user.role === 'tech') {
         await put('rules', await api('/tech/rules'));
         await sendPending();
@@ -385,7 +371,7 @@ async function sync() {
       }
       await put('lastSync', new Date().toISOString());
       await renderHome();
-      if ($('order-view').hidden) show('home-view');
+      if ($('order-view').hidden && $('read-view').hidden) show('home-view');
     } catch (err) {
       if (err.status === 401 || err.status === 403) {
         await remove('me');
@@ -393,7 +379,7 @@ async function sync() {
       } else if (me) {
         // The gateway did not answer: work from what the phone holds.
         await renderHome();
-        if ($('order-view').hidden) show('home-view');
+        if ($('order-view').hidden && $('read-view').hidden) show('home-view');
       } else {
         show('offline-view');
       }
@@ -401,6 +387,10 @@ async function sync() {
   })().finally(async () => {
     syncing = null;
     await paintStatus();
+    if (again) {
+      again = false;
+      void sync();
+    }
   });
   return syncing;
 }
@@ -412,7 +402,7 @@ $('login').addEventListener('submit', async (e) => {
   try {
     const session = await api('/session', {
       method: 'POST',
-      body: JSON.stringify({ username: $('username').value.trim(), password: $('password').value }),
+      body: { username: $('username').value.trim(), password: $('password').value },
     });
     if (!FIELD_ROLES.includes(session.user.role)) {
       // Signed out again at once (the CSRF token is needed for that).
@@ -433,7 +423,7 @@ $('login').addEventListener('submit', async (e) => {
 
 $('logout').addEventListener('click', async () => {
   if (
-    (await waiting()) > 0 &&
+    (await waiting()) + (await unsentReadings()) > 0 &&
     !confirm('Changes on this phone have not reached the gateway yet. Sign out anyway? They stay on the phone.')
   )
     return;
@@ -448,6 +438,17 @@ $('back').addEventListener('click', async () => {
   show('home-view');
 });
 $('refresh').addEventListener('click', () => void sync());
+initReader({
+  onChange: async () => {
+    await paintStatus();
+    await renderHome();
+    if (navigator.onLine) void sync();
+  },
+});
+// Work waiting on the phone is sent without anyone pressing anything once the gateway answers again.
+setInterval(() => {
+  if (navigator.onLine) void sync();
+}, 30_000);
 addEventListener('online', () => void sync());
 addEventListener('offline', () => void paintStatus());
 

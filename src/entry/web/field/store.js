@@ -1,7 +1,7 @@
 // What the field app keeps on the phone, in IndexedDB: who signed in, the work it downloaded and
 // when it last reached the gateway. It survives closing the browser and going offline.
 const DB = 'fieldgate-field';
-const VERSION = 1;
+const VERSION = 2;
 
 /** @returns {Promise<IDBDatabase>} */
 function open() {
@@ -12,6 +12,9 @@ function open() {
       if (!db.objectStoreNames.contains('kv')) db.createObjectStore('kv');
       // Changes made offline, waiting to be sent: nothing is deleted here until the gateway acknowledged it.
       if (!db.objectStoreNames.contains('outbox')) db.createObjectStore('outbox', { keyPath: 'id' });
+      // A reader's readings (and their photos), one per route line, kept until the gateway stored them.
+      if (!db.objectStoreNames.contains('readings'))
+        db.createObjectStore('readings', { keyPath: 'key' }).createIndex('route', 'route');
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -51,3 +54,34 @@ export const pending = async () =>
 export const keep = (change) => run('readwrite', 'outbox', (s) => s.put(change));
 /** Only once the gateway has it (or the person chose to drop it). @param {string} id */
 export const drop = (id) => run('readwrite', 'outbox', (s) => s.delete(id));
+
+/** Every reading kept for a route. @param {string} route @returns {Promise<any[]>} */
+export const readingsOf = (route) => run('readonly', 'readings', (s) => s.index('route').getAll(route));
+/** Every reading on the phone. @returns {Promise<any[]>} */
+export const allReadings = () => run('readonly', 'readings', (s) => s.getAll());
+
+/** Keeps readings (new, changed, or marked sent) in one transaction. @param {any[]} list */
+export async function keepReadings(list) {
+  const db = await opened;
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('readings', 'readwrite');
+    for (const r of list) tx.objectStore('readings').put(r);
+    tx.oncomplete = () => resolve(undefined);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+/** Forgets a finished route's readings: only once the gateway stored every one. @param {string} route */
+export async function forgetReadings(route) {
+  const db = await opened;
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('readings', 'readwrite');
+    const store = tx.objectStore('readings');
+    const keys = store.index('route').getAllKeys(route);
+    keys.onsuccess = () => {
+      for (const k of keys.result) store.delete(k);
+    };
+    tx.oncomplete = () => resolve(undefined);
+    tx.onerror = () => reject(tx.error);
+  });
+}

@@ -2,12 +2,15 @@
 // served from the cache, so the app opens with no network at all; the gateway's API is never
 // cached here (the app keeps its data in IndexedDB and says when it last reached the gateway).
 // A new version of the app (VERSION) replaces the old cache when it activates.
-const VERSION = 'field-v1';
+const VERSION = 'field-v2';
 const SHELL = [
   './',
   'index.html',
   'app.js',
   'store.js',
+  'ui.js',
+  'reader.js',
+  'photo.js',
   'field.css',
   'manifest.webmanifest',
   'icon.svg',
