@@ -10,7 +10,7 @@ import { parseJournal } from '../../src/flows/sim/journal.js';
  * After a run settles, what the field sent against what billing holds, read straight from the
  * databases and the devices' journal (decoded here from the layout's columns, not with the
  * gateway's own codec):
- *  - every reading a device made is stored once in the gateway (nothing lost from a cleared device);
+ *  - every reading a device made (the field app's too) is stored once, and each photo the app sent is kept once in the gateway (nothing lost from a cleared device);
  *  - every reading with a value is in billing exactly once with the value and time read, unless
  *    VEE holds it for a CSR (then it is held, with an open exception, and not in billing);
  *  - billing holds no reading a device did not make, and none twice;
@@ -19,6 +19,8 @@ import { parseJournal } from '../../src/flows/sim/journal.js';
  */
 export interface RunRecord {
   journalFile: string;
+  /** What the scripted field app read and sent (its readings count as a device's). */
+  app: { readings: SentReading[]; photos: number };
   zone: string;
   completedOrders: { orderNo: string; outcome: string }[];
   ami: { meters: string[]; days: number };
@@ -70,10 +72,15 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
   const store = openDb(storeUrl);
   const billing = openDb(billingUrl);
   try {
-    const sent = sentReadings(readFileSync(rec.journalFile, 'latin1'), rec.zone);
+    const sent = [...sentReadings(readFileSync(rec.journalFile, 'latin1'), rec.zone), ...rec.app.readings];
     if (sent.length === 0) v.push('no device made any reading: the run did not exercise the reading path');
     const devices = new Set(sent.map((s) => s.device));
-    for (const d of ['HH-0001', 'T-0001']) if (!devices.has(d)) v.push(`${d} made no readings`);
+    for (const d of ['HH-0001', 'T-0001', 'app.reader1']) if (!devices.has(d)) v.push(`${d} made no readings`);
+    const photos = Number((await store('attachments').count({ n: '*' }).first())!.n);
+    if (photos !== rec.app.photos)
+      v.push(
+        `the field app sent ${rec.app.photos} distinct photo(s); the gateway keeps ${photos} (expected each once)`,
+      );
 
     const stored = await store('readings').select('meter_id', 'register', 'reading', 'status');
     const storedBy = groupBy(stored, (r) => `${r.meter_id}|${r.register}`);

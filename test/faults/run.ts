@@ -5,6 +5,8 @@ import { tcpProxy } from '../helpers/tcp-proxy.js';
 import { checkInvariants, openDb } from './invariants.js';
 import { describePlan, planRun, runSeeds, type RunPlan } from './plan.js';
 import { dropAmiDay, GatewayApi, workAnOrder } from './traffic.js';
+import { readRouteInTheApp } from './field-app-client.js';
+import { prng } from '../../src/infra/billing/reference/seed-data.js';
 import { PG_ADMIN, ROUTES, World, type Lane } from './world.js';
 
 /**
@@ -33,6 +35,8 @@ const budgetMs = Number(opt('budget') ?? 10) * 60_000;
 const lanes = Math.min(Number(opt('lanes') ?? 2), seeds.length);
 const ZONE = 'America/Chicago';
 const RUN_DEADLINE_MS = 75_000;
+/** The run's meter reader's phone, as route assignment knows it. */
+const APP_DEVICE = 'app.reader1';
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 if (!existsSync('/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1')) {
@@ -65,7 +69,7 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
     await world.startGateway();
     const deadline = Date.now() + RUN_DEADLINE_MS;
     const api = new GatewayApi(world, deadline);
-    await api.createTech();
+    await api.createFieldUsers();
     const billing = openDb(world.billingUrl);
     const amiMeters = (await billing('cis_registers as r')
       .join('cis_meters as m', 'm.meter_id', 'r.meter_id')
@@ -80,6 +84,7 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
       api.until('POST', '/api/dock/assign', { route, device }, 'admin', (s) => s === 201);
     await assign(ROUTES.handheld, 'HH-0001');
     await assign(ROUTES.field, 'T-0001');
+    await assign(ROUTES.app, APP_DEVICE);
 
     // The field's traffic and the faults, at once.
     const t0 = Date.now();
@@ -106,7 +111,15 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
         }
       }
     })();
-    const [completed] = await Promise.all([orders, faults, drops]);
+    const app = readRouteInTheApp(api, ROUTES.app, {
+      seed: plan.seed,
+      rnd: prng(plan.seed ^ 0x5eed),
+      device: APP_DEVICE,
+    });
+    const [completed, , , appRun] = await Promise.all([orders, faults, drops, app]);
+    world.note(
+      `field app: ${appRun.readings.length} readings, ${appRun.photos} photos, ${appRun.resent} batch(es) resent`,
+    );
     world.note('faults over; settling');
     await settle(world, api, deadline);
     violations.push(
@@ -115,13 +128,14 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
           journalFile: world.journal,
           zone: ZONE,
           completedOrders: completed,
+          app: appRun,
           ami: { meters: amiMeters.map((m) => m.meterId), days: plan.amiFiles },
         },
         world.storeUrl,
         world.billingUrl,
       )),
     );
-    readings = world.journalLines();
+    readings = world.journalLines() + appRun.readings.length;
     const refused = world.fieldRefused();
     if (refused.length)
       violations.push(
@@ -177,6 +191,7 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
       // The field device's route is done when its final batch is stored: a route that reached the
       // device late (offers held up by the faults) is read after them, and its readings count too.
       const fieldRoute = await latest(ROUTES.field);
+      const appRoute = await latest(ROUTES.app);
       const pending = Number(
         (
           await store('outbox')
@@ -192,6 +207,8 @@ async function settle(world: World, api: GatewayApi, deadline: number): Promise<
         fieldRoute?.state !== 'committed' &&
           fieldRoute?.state !== 'cleared' &&
           `route ${ROUTES.field} ${fieldRoute?.state ?? 'unknown'} (readings not all in from T-0001)`,
+        appRoute?.state !== 'committed' &&
+          `route ${ROUTES.app} ${appRoute?.state ?? 'unknown'} (the field app's final batch not stored)`,
         world.fieldQueue().length > 0 && `${world.fieldQueue().length} batch(es) unacknowledged on T-0001`,
         world.inboxPending().length > 0 && `${world.inboxPending().length} AMI file(s) in the inbox`,
         pending !== 0 && `${pending} outbox row(s) pending`,

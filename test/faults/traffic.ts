@@ -9,9 +9,16 @@ import type { World } from './world.js';
  * behave: each call retried until the gateway answers (it may be dead, restarting, or without
  * its database), and nothing assumed about a call whose answer was lost.
  */
+export type Caller = 'admin' | 'tech' | 'reader';
+/** The field users of a run: each signs in with a session, as the field app does. */
+const FIELD_USERS = { tech: 'tech1', reader: 'reader1' } as const;
+const PASSWORD = 'fault-suite-password';
+
 export class GatewayApi {
-  private techCookie = '';
-  private techCsrf = '';
+  private readonly sessions: Record<'tech' | 'reader', { cookie: string; csrf: string }> = {
+    tech: { cookie: '', csrf: '' },
+    reader: { cookie: '', csrf: '' },
+  };
 
   constructor(
     private readonly world: World,
@@ -22,21 +29,17 @@ export class GatewayApi {
     return `http://127.0.0.1:${this.world.port}`;
   }
 
-  /** One request; null when the gateway did not answer (down, restarting, timed out). */
-  async once(
-    method: string,
-    url: string,
-    body: unknown,
-    as: 'admin' | 'tech',
-  ): Promise<{ status: number; json: any } | null> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+  /** One request; null when the gateway did not answer (down, restarting, timed out). A Buffer body goes as a photo. */
+  async once(method: string, url: string, body: unknown, as: Caller): Promise<{ status: number; json: any } | null> {
+    const raw = Buffer.isBuffer(body);
+    const headers: Record<string, string> = { 'content-type': raw ? 'image/jpeg' : 'application/json' };
     if (as === 'admin') headers.authorization = `Bearer ${this.world.token}`;
-    else Object.assign(headers, { cookie: this.techCookie, 'x-csrf-token': this.techCsrf });
+    else Object.assign(headers, { cookie: this.sessions[as].cookie, 'x-csrf-token': this.sessions[as].csrf });
     try {
       const res = await fetch(`${this.base}${url}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? new Uint8Array(body) : JSON.stringify(body),
         signal: AbortSignal.timeout(5000),
       });
       const text = await res.text();
@@ -53,20 +56,20 @@ export class GatewayApi {
   }
 
   /**
-   * Retries until an answer `done` accepts; a 401 for the technician logs in again (a clock jump
+   * Retries until an answer `done` accepts; a 401 for a field user signs in again (a clock jump
    * can end a session). Throws at the run's deadline, naming the call.
    */
   async until(
     method: string,
     url: string,
     body: unknown,
-    as: 'admin' | 'tech',
+    as: Caller,
     done: (status: number) => boolean,
   ): Promise<{ status: number; json: any }> {
     for (;;) {
       const r = await this.once(method, url, body, as);
       if (r && done(r.status)) return r;
-      if (r?.status === 401 && as === 'tech') await this.loginTech().catch(() => undefined);
+      if (r?.status === 401 && as !== 'admin') await this.signIn(as).catch(() => undefined);
       if (Date.now() > this.deadline)
         throw new Error(
           `${method} ${url} got no usable answer before the deadline (last: ` +
@@ -76,27 +79,32 @@ export class GatewayApi {
     }
   }
 
-  async createTech(): Promise<void> {
-    await this.until(
-      'POST',
-      '/api/users',
-      { username: 'tech1', role: 'tech', password: 'fault-suite-password' },
-      'admin',
-      (s) => s === 201 || s === 409,
-    );
-    await this.loginTech();
+  /** The run's technician and meter reader, added by the office and signed in. */
+  async createFieldUsers(): Promise<void> {
+    for (const role of ['tech', 'reader'] as const) {
+      await this.until(
+        'POST',
+        '/api/users',
+        { username: FIELD_USERS[role], role, password: PASSWORD },
+        'admin',
+        (s) => s === 201 || s === 409,
+      );
+      await this.signIn(role);
+    }
   }
 
-  private async loginTech(): Promise<void> {
+  private async signIn(role: 'tech' | 'reader'): Promise<void> {
     const res = await fetch(`${this.base}/api/session`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'tech1', password: 'fault-suite-password' }),
+      body: JSON.stringify({ username: FIELD_USERS[role], password: PASSWORD }),
       signal: AbortSignal.timeout(5000),
     }).catch(() => null);
-    if (res?.status !== 201) throw new Error(`tech login: ${res?.status ?? 'no answer'}`);
-    this.techCookie = (res.headers.get('set-cookie') ?? '').split(';')[0]!;
-    this.techCsrf = ((await res.json()) as { csrfToken: string }).csrfToken;
+    if (res?.status !== 201) throw new Error(`${role} login: ${res?.status ?? 'no answer'}`);
+    this.sessions[role] = {
+      cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!,
+      csrf: ((await res.json()) as { csrfToken: string }).csrfToken,
+    };
   }
 }
 

@@ -35,7 +35,7 @@ import type { FaultStep, RunPlan } from './plan.js';
  */
 export const PG_ADMIN = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const FAKETIME_LIB = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
-export const ROUTES = { handheld: 'R01', field: 'R02', ami: 'R03' } as const;
+export const ROUTES = { handheld: 'R01', field: 'R02', ami: 'R03', app: 'R04' } as const;
 
 export interface Lane {
   mosquitto: OwnMosquitto;
@@ -157,10 +157,10 @@ export class World {
     } finally {
       await client.end();
     }
-    // The reference CIS: 3 routes of 30 accounts (one for the hand-held, one for the field device, one for AMI).
+    // The reference CIS: 4 routes of 30 accounts (the hand-held's, the field device's, AMI's and the field app's).
     const billing = knex({ client: 'pg', connection: this.billingUrl, pool: { min: 0, max: 1 } });
     try {
-      await seedReferenceBilling(billing, { accounts: 90, routes: 3, seed: 42, today: '2026-11-20' });
+      await seedReferenceBilling(billing, { accounts: 120, routes: 4, seed: 42, today: '2026-11-20' });
     } finally {
       await billing.destroy();
     }

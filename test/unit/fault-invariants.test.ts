@@ -12,6 +12,8 @@ import { describePlan, FAULT_KINDS, planRun, runSeeds } from '../faults/plan.js'
  * lost, a valid reading never posted, a completion missing or posted twice.
  */
 const ZONE = 'America/Chicago';
+/** A reading the scripted field app made and sent. */
+const APP_READING = { device: 'app.reader1', meterId: 'W4', register: 1, value: 77, readAt: '2026-11-22T15:40:00Z' };
 
 /** A read-v1 line (formats.md columns) with the fields the checker reads. */
 function readLine(meter: string, register: number, reading: number | null, localTime: string): string {
@@ -72,6 +74,10 @@ describe('fault suite invariant checker', () => {
       t.string('meter_id');
       t.string('status');
     });
+    await store.schema.createTable('attachments', (t) => {
+      t.string('sha256');
+    });
+    await store<Record<string, unknown>>('attachments').insert({ sha256: 'a1' });
     await billing.schema.createTable('cis_read_upload', (t) => {
       t.string('meter_id');
       t.integer('register_no');
@@ -99,6 +105,7 @@ describe('fault suite invariant checker', () => {
       { meter_id: 'W1', register: 1, reading: 120, status: 'valid' },
       { meter_id: 'W2', register: 1, reading: null, status: 'skipped' },
       { meter_id: 'W3', register: 1, reading: 9000, status: 'held' },
+      { meter_id: 'W4', register: 1, reading: 77, status: 'valid' },
     ]);
     await store<Record<string, unknown>>('exceptions').insert({ meter_id: 'W3', status: 'open' });
     await billing('cis_read_upload').insert({
@@ -107,6 +114,13 @@ describe('fault suite invariant checker', () => {
       read_value: 120,
       read_at: '2026-11-22T15:30:00Z',
       read_source: 'HH',
+    });
+    await billing('cis_read_upload').insert({
+      meter_id: 'W4',
+      register_no: 1,
+      read_value: 77,
+      read_at: '2026-11-22T15:40:00Z',
+      read_source: 'FIELD',
     });
     await billing('cis_fieldwork_upload').insert({ order_no: 'F1-1', outcome: 'COMPLETED' });
     return { storeUrl: `sqlite:${storeFile}`, billingUrl: `sqlite:${billingFile}`, journal };
@@ -118,6 +132,7 @@ describe('fault suite invariant checker', () => {
         journalFile: w.journal,
         zone: ZONE,
         completedOrders: [{ orderNo: 'F1-1', outcome: 'COMPLETED' }],
+        app: { readings: [APP_READING], photos: 1 },
         ami: { meters: [], days: 0 },
       },
       w.storeUrl,
@@ -154,7 +169,7 @@ describe('fault suite invariant checker', () => {
   it('names a reading lost from the store and a valid one never posted', async () => {
     const w = await world();
     await store('readings').where({ meter_id: 'W2' }).delete();
-    await billing('cis_read_upload').delete();
+    await billing('cis_read_upload').where({ meter_id: 'W1' }).delete();
     expect(await check(w)).toEqual([
       "HH-0001's reading of meter W1 register 1 (120 at 2026-11-22T15:30:00Z): not in billing, and not held for a " +
         'CSR (stored as valid)',
@@ -176,6 +191,16 @@ describe('fault suite invariant checker', () => {
       "HH-0001's reading of meter W1 register 1: billing has 121 at 2026-11-22T15:30:00Z, the device read 120 at " +
         '2026-11-22T15:30:00Z',
       'billing holds 1 reading(s) of W9 register 1 that no device made',
+    ]);
+  });
+
+  it("names the field app's reading stored twice, and a photo kept twice", async () => {
+    const w = await world();
+    await store<Record<string, unknown>>('readings').insert({ meter_id: 'W4', register: 1, reading: 77, status: 'valid' });
+    await store<Record<string, unknown>>('attachments').insert({ sha256: 'a1' });
+    expect(await check(w)).toEqual([
+      'the field app sent 1 distinct photo(s); the gateway keeps 2 (expected each once)',
+      "app.reader1's reading of meter W4 register 1: stored 2 times in the gateway (expected once)",
     ]);
   });
 
