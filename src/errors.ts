@@ -50,6 +50,7 @@ export const ERROR_CATALOG = {
   NOT_YOURS: { status: 403, meaning: "a technician's move on an order dispatched to someone else" },
   NO_READING: { status: 409, meaning: 'an exception action that needs a reading the exception has not' },
   NO_ROUTE_LINE: { status: 409, meaning: 'a reading whose meter is not on its route' },
+  PHOTO_LIMIT: { status: 409, meaning: 'more photos of one meter or order than fieldApp.maxPhotosPerItem' },
   PHOTO_TOO_LARGE: { status: 413, meaning: 'a photo over fieldApp.photoMaxBytes' },
   PHOTO_TYPE: { status: 415, meaning: 'an upload that is not a JPEG, PNG or WebP photo' },
   REASON_REQUIRED: { status: 400, meaning: 'a change that must say why' },

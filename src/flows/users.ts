@@ -1,7 +1,6 @@
 import type { GatewayContext } from './context.js';
 import { createUser, type UserRow } from '../infra/store/users-repo.js';
-import { deviceOfReader } from './field/reader-work.js';
-import { recordDeviceSeen } from '../infra/store/dock-repo.js';
+import { enrolReader } from './field/reader-device.js';
 
 /**
  * Adds a console or field user. A meter reader's phone is a device to the docks' route
@@ -11,15 +10,4 @@ export async function addUser(ctx: GatewayContext, user: Parameters<typeof creat
   const row = await createUser(ctx.store.db, user, ctx.clock());
   if (row.role === 'reader') await enrolReader(ctx, row.username);
   return row;
-}
-
-/** The reader's phone as an approved device (the reader is a user an admin added): returns its id. */
-export async function enrolReader(ctx: GatewayContext, username: string): Promise<string> {
-  const device = deviceOfReader(username);
-  await recordDeviceSeen(
-    ctx.store.db,
-    { device, model: 'field app' },
-    { now: ctx.clock().toISOString(), approve: true },
-  );
-  return device;
 }

@@ -135,6 +135,20 @@ describe.each(availableDialects())('meter reading from the field app ($name)', (
       ).status,
     ).toBe(404);
     expect((await call(sam, 'PUT', `/api/reader/photos?${where}`, undefined, JPEG)).status).toBe(409);
+    // A phone may add only so many photos of one meter.
+    const max = gw.config.fieldApp.maxPhotosPerItem;
+    for (let n = 1; n < max; n++) {
+      const other = Buffer.concat([JPEG, Buffer.from(`photo ${n}`)]);
+      expect((await call(rita, 'PUT', `/api/reader/photos?${where}`, undefined, other)).status).toBe(201);
+    }
+    const over = await call(
+      rita,
+      'PUT',
+      `/api/reader/photos?${where}`,
+      undefined,
+      Buffer.concat([JPEG, Buffer.from('one more')]),
+    );
+    expect(over).toMatchObject({ status: 409, body: { error: { code: 'PHOTO_LIMIT' } } });
 
     const stored = await call(rita, 'POST', '/api/reader/readings', batch1);
     expect(stored.status).toBe(201);
@@ -176,7 +190,8 @@ describe.each(availableDialects())('meter reading from the field app ($name)', (
     );
     expect(confirmedHigh).toBeDefined();
     const detail = await call(csr, 'GET', `/api/exceptions/${confirmedHigh.id}`);
-    expect(detail.body.photos).toEqual([expect.objectContaining({ id: photo.body.id, uploaded_by: 'reader:rita' })]);
+    expect(detail.body.photos).toHaveLength(gw.config.fieldApp.maxPhotosPerItem);
+    expect(detail.body.photos[0]).toMatchObject({ id: photo.body.id, uploaded_by: 'reader:rita' });
     const image = await call(csr, 'GET', `/api/attachments/${photo.body.id}`);
     expect(image.status).toBe(200);
     expect(Buffer.compare(image.body as unknown as Buffer, JPEG)).toBe(0);

@@ -196,7 +196,12 @@ describe('fault suite invariant checker', () => {
 
   it("names the field app's reading stored twice, and a photo kept twice", async () => {
     const w = await world();
-    await store<Record<string, unknown>>('readings').insert({ meter_id: 'W4', register: 1, reading: 77, status: 'valid' });
+    await store<Record<string, unknown>>('readings').insert({
+      meter_id: 'W4',
+      register: 1,
+      reading: 77,
+      status: 'valid',
+    });
     await store<Record<string, unknown>>('attachments').insert({ sha256: 'a1' });
     expect(await check(w)).toEqual([
       'the field app sent 1 distinct photo(s); the gateway keeps 2 (expected each once)',

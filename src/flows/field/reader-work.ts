@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { readerDeviceId } from '../../core/device-id.js';
 import { decodeLine, encodeLine, EncodeError, splitLines } from '../../core/fixed-width/codec.js';
 import { utcToLocalDigits } from '../../core/local-time.js';
 import { AppError, ConflictError, NotFoundError } from '../../errors.js';
 import { keepAttachment, readingOwner, type AttachmentInfo } from '../../infra/store/attachments-repo.js';
 import { noteCommand, pendingCommands } from '../../infra/store/dock-repo.js';
-import { enrolReader } from '../users.js';
+import { deviceOfReader, enrolReader } from './reader-device.js';
 import { batchByKey } from '../../infra/store/import-batches-repo.js';
 import { routeHeldBy, routeLines, routesHeldBy, type RouteRow } from '../../infra/store/routes-repo.js';
 import { bumpVersion } from '../../infra/store/change-counters.js';
@@ -16,11 +14,6 @@ import { deviceBatchKey, importReadings, type ImportSummary } from '../readings/
 import { RouteAssignment } from '../routes/route-assignment.js';
 import type { AppBatch, AppReading } from './reader-schemas.js';
 import { checkedPhoto } from './photos.js';
-
-const sha256Hex = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
-
-/** The device a reader's phone is, for route assignment. */
-export const deviceOfReader = (username: string) => readerDeviceId(username, sha256Hex);
 
 /** What the phone downloads: every meter to read, in order, and the codes it may record. */
 export interface RouteDownload {
@@ -169,15 +162,19 @@ export class ReaderWork {
       (l) => l.meterId === where.meter && l.register === where.register,
     );
     if (!onRoute) throw new NotFoundError(`meter register on route ${where.route}`, `${where.meter}/${where.register}`);
-    return keepAttachment(db, {
-      ...checkedPhoto(bytes, this.ctx.config.fieldApp.photoMaxBytes),
-      owner_key: readingOwner(route.id, where.meter, where.register),
-      route_id: route.id,
-      meter_id: where.meter,
-      register: where.register,
-      uploaded_by: `reader:${username}`,
-      created_at: this.ctx.clock().toISOString(),
-    });
+    return keepAttachment(
+      db,
+      {
+        ...checkedPhoto(bytes, this.ctx.config.fieldApp.photoMaxBytes),
+        owner_key: readingOwner(route.id, where.meter, where.register),
+        route_id: route.id,
+        meter_id: where.meter,
+        register: where.register,
+        uploaded_by: `reader:${username}`,
+        created_at: this.ctx.clock().toISOString(),
+      },
+      this.ctx.config.fieldApp.maxPhotosPerItem,
+    );
   }
 
   private readLine(layout: ReturnType<GatewayContext['layout']>, r: AppReading, username: string, i: number): string {

@@ -26,14 +26,18 @@ export async function keepOrderPhoto(
   if (!row) throw new NotFoundError('order', orderNo);
   if (actor.role === 'tech' && row.technician !== actor.name)
     throw new AppError('NOT_YOURS', `order ${orderNo} is not dispatched to ${actor.name}`, { record: orderNo });
-  return keepAttachment(db, {
-    ...checkedPhoto(bytes, ctx.config.fieldApp.photoMaxBytes),
-    owner_key: workOrderOwner(row.id),
-    work_order_id: row.id,
-    meter_id: row.meter_id,
-    uploaded_by: `${actor.role}:${actor.name}`,
-    created_at: ctx.clock().toISOString(),
-  });
+  return keepAttachment(
+    db,
+    {
+      ...checkedPhoto(bytes, ctx.config.fieldApp.photoMaxBytes),
+      owner_key: workOrderOwner(row.id),
+      work_order_id: row.id,
+      meter_id: row.meter_id,
+      uploaded_by: `${actor.role}:${actor.name}`,
+      created_at: ctx.clock().toISOString(),
+    },
+    ctx.config.fieldApp.maxPhotosPerItem,
+  );
 }
 
 /** An order's history and photos, for the CSR. */

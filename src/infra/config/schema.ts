@@ -229,6 +229,8 @@ export const configSchema = z.strictObject({
   fieldApp: z.strictObject({
     /** The largest photo the gateway keeps (bytes): the app resizes photos on the phone to well under it. */
     photoMaxBytes: z.number().int().min(10_000).max(20_000_000),
+    /** Photos kept of one meter register on a route, or of one work order: what a phone may add is bounded. */
+    maxPhotosPerItem: z.number().int().min(1).max(100),
     /** Readings in one batch from the app (it sends a route in batches of at most this many). */
     maxBatchReadings: z.number().int().min(1).max(10_000),
   }),

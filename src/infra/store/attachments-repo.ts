@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { AppError } from '../../errors.js';
 import { insertReturningId, isUniqueViolation } from '../db/sql-utils.js';
 import type { AttachmentsInsert, AttachmentsRow } from './tables.js';
 
@@ -29,11 +30,13 @@ export const workOrderOwner = (workOrderId: number) => `order:${workOrderId}`;
 
 /**
  * Keeps a photo once per owner: the same bytes sent again (a resend after a lost answer) give the
- * row kept the first time. Returns it and whether it was new.
+ * row kept the first time; past `maxPerOwner` photos of one owner a new one is refused. Returns
+ * the row and whether it was new.
  */
 export async function keepAttachment(
   db: Db,
   row: AttachmentsInsert,
+  maxPerOwner: number,
 ): Promise<{ info: AttachmentInfo; created: boolean }> {
   const existing = () =>
     db('attachments')
@@ -42,6 +45,11 @@ export async function keepAttachment(
       .first() as Promise<AttachmentInfo | undefined>;
   const before = await existing();
   if (before) return { info: before, created: false };
+  const kept = Number((await db('attachments').where({ owner_key: row.owner_key }).count({ n: '*' }).first())?.n ?? 0);
+  if (kept >= maxPerOwner)
+    throw new AppError('PHOTO_LIMIT', `${kept} photos are kept of this already, the most the gateway keeps of one`, {
+      field: 'photo',
+    });
   try {
     await insertReturningId(db, 'attachments', row);
   } catch (err) {
