@@ -8,7 +8,7 @@ import { createUser } from '../../src/infra/store/users-repo.js';
 import { ALL_JOBS } from '../../jobs/index.js';
 import { runJob } from '../../src/flows/scheduler/runner.js';
 import { startApi } from '../helpers/api.js';
-import { launchBrowser, logIn, pageReady, screenshot } from '../helpers/browser.js';
+import { cameraJpeg, launchBrowser, logIn, pageReady, screenshot } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -168,16 +168,8 @@ describe('the field app on a phone', () => {
       await page.locator('#completion button[type=submit]').click();
       await page.locator('#completion-status', { hasText: 'Needed: final read' }).waitFor();
       await page.fill('#completion input[name=finalRead]', '32611');
-      // A photo of the meter left off, as the phone's camera gives it (a real JPEG, made by this browser).
-      const jpeg = Buffer.from(
-        (await page.evaluate(`(() => {
-          const c = document.createElement('canvas'); c.width = 2000; c.height = 1500;
-          const g = c.getContext('2d'); g.fillStyle = '#445'; g.fillRect(0, 0, 2000, 1500);
-          g.fillStyle = '#ff0'; g.font = 'bold 200px sans-serif'; g.fillText('SEALED', 300, 800);
-          return c.toDataURL('image/jpeg', 0.95).split(',')[1];
-        })()`)) as string,
-        'base64',
-      );
+      // A photo of the meter left off, as the phone's camera gives it.
+      const jpeg = await cameraJpeg(page, 'SEALED', 2000, 1500);
       await page.setInputFiles('#completion input[name=photos]', {
         name: 'off.jpg',
         mimeType: 'image/jpeg',

@@ -8,7 +8,7 @@ import { createUser } from '../../src/infra/store/users-repo.js';
 import { createToken } from '../../src/infra/store/tokens-repo.js';
 import { routeLines, type StoredRouteLine } from '../../src/infra/store/routes-repo.js';
 import { startApi } from '../helpers/api.js';
-import { launchBrowser, logIn, pageReady, screenshot } from '../helpers/browser.js';
+import { cameraJpeg, launchBrowser, logIn, pageReady, screenshot } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
 import { testGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -116,16 +116,8 @@ describe('meter reading in the field app', () => {
     };
     expect(route).toMatchObject({ state: 'loaded', device_id: 'app.rita' });
     lines = await routeLines(gw.ctx.store.db, route.id);
-    // A register photo as the phone's camera would give it (made by this browser, so it is a real JPEG).
-    const jpeg = Buffer.from(
-      (await page.evaluate(`(() => {
-        const c = document.createElement('canvas'); c.width = 1600; c.height = 1200;
-        const g = c.getContext('2d'); g.fillStyle = '#203040'; g.fillRect(0, 0, 1600, 1200);
-        g.fillStyle = '#fff'; g.font = 'bold 260px monospace'; g.fillText('04512', 260, 700);
-        return c.toDataURL('image/jpeg', 0.95).split(',')[1];
-      })()`)) as string,
-      'base64',
-    );
+    // A register photo as the phone's camera would give it.
+    const jpeg = await cameraJpeg(page, '04512');
     // The service worker takes over; then the network goes.
     await page.evaluate('navigator.serviceWorker.ready.then(() => true)');
     await page.reload();

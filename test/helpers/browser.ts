@@ -58,3 +58,21 @@ export async function screenshot(page: Page, name: string): Promise<void> {
 export async function pageReady(page: Page): Promise<void> {
   await page.locator('body[data-ready]').waitFor();
 }
+
+/** A photo as a phone's camera gives one (a real JPEG, large, made by this browser): `text` on a dark ground. */
+export async function cameraJpeg(page: Page, text: string, width = 1600, height = 1200): Promise<Buffer> {
+  // A string, not a function: the tests are not type-checked against the DOM.
+  const base64 = (await page.evaluate(`(() => {
+    const c = document.createElement('canvas');
+    c.width = ${width};
+    c.height = ${height};
+    const g = c.getContext('2d');
+    g.fillStyle = '#203040';
+    g.fillRect(0, 0, c.width, c.height);
+    g.fillStyle = '#ffee00';
+    g.font = 'bold ${Math.round(height / 5)}px monospace';
+    g.fillText(${JSON.stringify(text)}, c.width / 6, c.height / 1.7);
+    return c.toDataURL('image/jpeg', 0.95).split(',')[1];
+  })()`)) as string;
+  return Buffer.from(base64, 'base64');
+}

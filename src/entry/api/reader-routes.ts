@@ -6,6 +6,7 @@ import { appBatch, photoQuery, routeCode } from '../../flows/field/reader-schema
 import { NotFoundError } from '../../errors.js';
 import { getAttachment } from '../../infra/store/attachments-repo.js';
 import type { ApiRegistry } from './openapi.js';
+import { answerPhoto, uploadedBytes } from './photo-upload.js';
 
 /**
  * Meter reading from the field app (`/api/reader/…`, role reader): the routes a CSR assigned to
@@ -92,11 +93,7 @@ export function readerRouter(ctx: GatewayContext, registry: ApiRegistry, changed
       query: photoQuery,
       rawBody: 'image/jpeg',
     },
-    async ({ query }, req, res) => {
-      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const { info, created } = await work.photo(me(res), query, bytes);
-      res.status(created ? 201 : 200).json(info);
-    },
+    ({ query }, req, res) => answerPhoto(res, work.photo(me(res), query, uploadedBytes(req))),
   );
 
   registry.route(

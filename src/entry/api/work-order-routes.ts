@@ -15,6 +15,7 @@ import { orderReRead } from '../../flows/work-orders/reread.js';
 import { keepOrderPhoto, orderHistory } from '../../flows/work-orders/order-photos.js';
 import { techMoves } from '../../core/work-orders.js';
 import { pageQuery, type ApiRegistry } from './openapi.js';
+import { answerPhoto, uploadedBytes } from './photo-upload.js';
 
 /**
  * Work orders over REST. CSRs create, list, dispatch and cancel (`/api/work-orders…`) and see
@@ -230,11 +231,8 @@ export function workOrderRouter(ctx: GatewayContext, registry: ApiRegistry): exp
       params: order,
       rawBody: 'image/jpeg',
     },
-    async ({ params }, req, res) => {
-      const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const { info, created } = await keepOrderPhoto(ctx, params.orderNo, actor(res.locals.principal), bytes);
-      res.status(created ? 201 : 200).json(info);
-    },
+    ({ params }, req, res) =>
+      answerPhoto(res, keepOrderPhoto(ctx, params.orderNo, actor(res.locals.principal), uploadedBytes(req))),
   );
 
   registry.route(
