@@ -1,3 +1,4 @@
+import { FINAL_STATES, type WorkOrderState } from './work-orders.js';
 import { addDays } from './local-time.js';
 
 /**
@@ -26,4 +27,33 @@ export function stillCuttable(s: Standing, today: string, minBalance: number): '
   if (s.arrangementUntil !== null && s.arrangementUntil >= today) return 'arranged';
   if (s.balanceDue < minBalance) return 'paid';
   return 'cut';
+}
+
+/** What the day's pass does with one open notice (see noticeStep). */
+export type NoticeStep =
+  | { kind: 'reconnect'; verdict: 'paid' | 'arranged' }
+  | { kind: 'settle'; verdict: 'paid' | 'arranged'; cancelCut: boolean }
+  | { kind: 'cut' }
+  | { kind: 'mark-cut' }
+  | { kind: 'none' };
+
+/**
+ * One open notice on `today`, from its status, the account's verdict and its cut order's state:
+ * a paid or arranged account is reconnected if it was cut, else settled (its cut order called off
+ * in the field if one is out); an account still owing is cut on its shut-off date; a cut order
+ * the technician completed makes the notice `cut`.
+ */
+export function noticeStep(
+  notice: { status: string; shutOffDate: string },
+  verdict: 'cut' | 'paid' | 'arranged',
+  cutOrderState: WorkOrderState | null,
+  today: string,
+): NoticeStep {
+  const status = notice.status === 'cut_ordered' && cutOrderState === 'completed' ? 'cut' : notice.status;
+  if (verdict !== 'cut') {
+    if (status === 'cut') return { kind: 'reconnect', verdict };
+    return { kind: 'settle', verdict, cancelCut: cutOrderState !== null && !FINAL_STATES.includes(cutOrderState) };
+  }
+  if (status === 'noticed' && notice.shutOffDate <= today) return { kind: 'cut' };
+  return status !== notice.status ? { kind: 'mark-cut' } : { kind: 'none' };
 }

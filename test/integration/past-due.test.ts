@@ -194,3 +194,98 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('past due t
     expect(existsSync(path.resolve(ctx.config.dataDir, 'notices', '2026-12-02'))).toBe(false);
   });
 });
+
+/**
+ * Past-due in sets at a volume where account-by-account work shows: 500 accounts past due at once
+ * each get one notice and one door hanger (numbers drawn free of each other and of the store), the
+ * notices name their orders, the mail house's CSV lists them all, and a second pass the same day
+ * adds nothing. Then half pay before the shut-off date and the other half are cut on it.
+ */
+describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('past due in sets on $name', (dialect) => {
+  let gw: TestGateway;
+  let ctx: GatewayContext;
+  let now = new Date('2026-11-20T14:00:00Z');
+
+  beforeAll(async () => {
+    gw = await testGateway(dialect, { label: 'pastdue_sets', accounts: 600, routes: 4, clock: () => now });
+    ctx = {
+      ...gw.ctx,
+      config: {
+        ...gw.ctx.config,
+        dataDir: mkdtempSync(path.join(tmpdir(), 'fg-pastdue-sets-')),
+        pastDue: {
+          ...gw.ctx.config.pastDue,
+          daysPastDue: 15,
+          minBalance: 25,
+          noticeDays: 8,
+          holidays: [],
+          warningOrders: true,
+        },
+      },
+    };
+    const owing = (await ctx.billing.db('cis_accounts').orderBy('account_no').limit(500)).map(
+      (a: { account_no: string }) => a.account_no,
+    );
+    await ctx.billing.db('cis_accounts').update({ balance_due: 0, due_date: null });
+    await ctx.billing
+      .db('cis_accounts')
+      .whereIn('account_no', owing)
+      .update({ balance_due: 99.5, due_date: '2026-10-30', status: 'A' });
+  }, 60_000);
+  afterAll(async () => gw?.close());
+
+  it('notices every account past due once, with a door hanger each, and cuts the unpaid on the date', async () => {
+    const db = ctx.store.db;
+    expect(await runPastDue(ctx)).toMatchObject({ noticed: 500, cutOrdered: 0 });
+    const notices = (await db('disconnect_notices').orderBy('account_no')) as {
+      id: number;
+      account_no: string;
+      warning_order_no: string;
+      shut_off_date: string;
+    }[];
+    expect(notices).toHaveLength(500);
+    expect(new Set(notices.map((n) => n.account_no)).size).toBe(500);
+    const warnings = await db('work_orders').where({ type: 'DisconnectWarning' });
+    expect(warnings).toHaveLength(500);
+    expect(new Set(notices.map((n) => n.warning_order_no))).toEqual(new Set(warnings.map((w) => w.order_no)));
+    for (const w of warnings.slice(0, 20)) {
+      const n = notices.find((x) => x.warning_order_no === w.order_no)!;
+      expect(w).toMatchObject({ account_no: n.account_no, state: 'created', source: 'past-due', priority: 4 });
+      expect(w.meter_id).toMatch(/\S/);
+    }
+    // Each order has its first event.
+    const events = await db('work_order_events').whereIn(
+      'order_id',
+      warnings.map((w) => w.id),
+    );
+    expect(events.map((e) => e.to_state)).toEqual(Array(500).fill('created'));
+    const csv = readFileSync(path.join(ctx.config.dataDir, 'notices', '2026-11-20', 'mail-house.csv'), 'utf8');
+    expect(csv.trim().split('\r\n')).toHaveLength(501);
+    // The same day again: nothing new.
+    expect(await runPastDue(ctx)).toMatchObject({ noticed: 0, cutOrdered: 0 });
+    expect(Number((await db('work_orders').count({ n: '*' }).first())!.n)).toBe(500);
+
+    // Half pay; on the shut-off date the other half get a cut order each, with the account's meter and route.
+    const paid = notices.filter((_, i) => i % 2 === 0).map((n) => n.account_no);
+    await ctx.billing.db('cis_accounts').whereIn('account_no', paid).update({ balance_due: 0 });
+    now = new Date(`${notices[0]!.shut_off_date}T15:00:00Z`);
+    expect(await runPastDue(ctx)).toMatchObject({ paid: 250, cutOrdered: 250, noticed: 0 });
+    const cutOrders = await db('work_orders').where({ type: 'CutForNonPayment' });
+    expect(cutOrders).toHaveLength(250);
+    const after = (await db('disconnect_notices').select('account_no', 'status', 'cut_order_no')) as {
+      account_no: string;
+      status: string;
+      cut_order_no: string | null;
+    }[];
+    const paidSet = new Set(paid);
+    for (const n of after)
+      if (paidSet.has(n.account_no)) expect(n).toMatchObject({ status: 'paid', cut_order_no: null });
+      else expect(n.status).toBe('cut_ordered');
+    const routes = await ctx.billing.accountsMeters(cutOrders.map((o) => String(o.account_no)));
+    for (const o of cutOrders)
+      expect({ meter: o.meter_id, area: o.area }).toEqual({
+        meter: routes.get(String(o.account_no))![0]!.meterId,
+        area: routes.get(String(o.account_no))![0]!.routeCode,
+      });
+  }, 60_000);
+});

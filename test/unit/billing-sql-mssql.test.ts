@@ -37,6 +37,7 @@ describe('billing SQL for SQL Server', () => {
   it('reads meters for AMI, accounts past due and where accounts stand', () => {
     expect(sql(q.selectMeterRegisters(mssql, mapping))).toMatchSnapshot();
     expect(sql(q.selectAccountMeters(mssql, mapping, 'A100'))).toMatchSnapshot();
+    expect(sql(q.selectAccountsMeters(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
     expect(sql(q.selectPastDueAccounts(mssql, mapping, '2026-11-05', 25))).toMatchSnapshot();
     expect(sql(q.selectAccountStanding(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
   });

@@ -3,16 +3,18 @@ import path from 'node:path';
 import type { GatewayContext } from '../context.js';
 import type { AccountStanding } from '../../infra/billing/billing.js';
 import { addDays, localDate } from '../../core/local-time.js';
-import { shutOffDate, stillCuttable } from '../../core/past-due.js';
-import { FINAL_STATES } from '../../core/work-orders.js';
-import { createWorkOrder, findWorkOrder, moveWorkOrder } from './work-orders.js';
+import { noticeStep, shutOffDate, stillCuttable } from '../../core/past-due.js';
+import { createWorkOrders, moveWorkOrder } from './work-orders.js';
 import {
-  insertNotice,
-  noticeSentOn,
+  accountsNoticedOn,
+  insertNotices,
   openNoticeAccounts,
   openNotices,
-  setNoticeStatus,
+  setNoticeStatuses,
+  type NewNotice,
+  type Notice,
 } from '../../infra/store/notices-repo.js';
+import { orderRowsByNo } from '../../infra/store/work-orders-repo.js';
 
 /**
  * Past due to cut-off, one pass per day (the `past-due` job):
@@ -25,123 +27,135 @@ import {
  */
 const SYSTEM = { role: 'system' as const, name: 'past-due' };
 
+/**
+ * In sets, not account by account: one pass over billing for the standing of every open notice and
+ * the meters of every account concerned, the orders and notices of each step made in one
+ * transaction each (created with the notices that name them, so a crash leaves both or neither).
+ * The rules are core's (`noticeStep`, `stillCuttable`, `shutOffDate`).
+ */
 export async function runPastDue(ctx: GatewayContext): Promise<Record<string, number>> {
   const cfg = ctx.config.pastDue;
   const db = ctx.store.db;
   const now = ctx.clock();
+  const at = now.toISOString();
   const today = localDate(now, ctx.config.timeZone);
-  const holidays = new Set(cfg.holidays);
   const counts = { noticed: 0, cutOrdered: 0, cancelledInField: 0, reconnects: 0, paid: 0, arranged: 0 };
-  const setStatus = (id: number, status: string, extra: { cut_order_no?: string; reconnect_order_no?: string } = {}) =>
-    setNoticeStatus(db, id, status, now.toISOString(), extra);
 
+  // 1. Open notices.
   const open = await openNotices(db);
   const standing = await ctx.billing.accountStanding(open.map((n) => n.account_no));
+  const cuts = await orderRowsByNo(
+    db,
+    open.flatMap((n) => (n.cut_order_no ? [n.cut_order_no] : [])),
+  );
+  const reconnect: { notice: Notice; verdict: 'paid' | 'arranged' }[] = [];
+  const cutDue: Notice[] = [];
+  const statuses: { id: number; status: string }[] = [];
   for (const notice of open) {
-    const wasStatus = notice.status;
     const s = standing.get(notice.account_no);
-    const verdict = s ? stillCuttable(s, today, cfg.minBalance) : 'paid';
-    const cut = notice.cut_order_no ? await findWorkOrder(db, notice.cut_order_no, ctx.config.timeZone, now) : null;
-    if (notice.status === 'cut_ordered' && cut?.state === 'completed') notice.status = 'cut';
-    if (verdict !== 'cut') {
-      if (notice.status === 'cut') {
-        const { order } = await createWorkOrder(
-          db,
-          ctx.config,
-          {
-            source: 'past-due',
-            type: 'Reconnect',
-            accountNo: notice.account_no,
-            meterId: cut?.meterId ?? null,
-            area: cut?.area ?? null,
-            priority: 1,
-            dueDate: today,
-            notes: `${verdict === 'paid' ? 'Paid' : 'Payment arrangement'}: reconnect (cut by ${notice.cut_order_no})`,
-          },
-          SYSTEM,
-          now,
-        );
-        await setStatus(notice.id, 'reconnect_ordered', { reconnect_order_no: order.orderNo });
-        counts.reconnects++;
-        continue;
-      }
-      if (cut && !FINAL_STATES.includes(cut.state)) {
+    const cut = notice.cut_order_no ? cuts.get(notice.cut_order_no) : undefined;
+    const step = noticeStep(
+      { status: notice.status, shutOffDate: notice.shut_off_date },
+      s ? stillCuttable(s, today, cfg.minBalance) : 'paid',
+      cut?.state ?? null,
+      today,
+    );
+    if (step.kind === 'reconnect') reconnect.push({ notice, verdict: step.verdict });
+    else if (step.kind === 'cut') cutDue.push(notice);
+    else if (step.kind === 'mark-cut') statuses.push({ id: notice.id, status: 'cut' });
+    else if (step.kind === 'settle') {
+      if (step.cancelCut && cut) {
         // Paid after dispatch: the cut is called off in the field (the technician's tablet is told).
         await moveWorkOrder(
           db,
           ctx.config,
-          cut.orderNo,
+          cut.order_no,
           {
             to: 'cancelled',
             version: cut.version,
-            reason: verdict === 'paid' ? 'account paid' : 'payment arrangement',
+            reason: step.verdict === 'paid' ? 'account paid' : 'payment arrangement',
           },
           SYSTEM,
           now,
         );
         counts.cancelledInField++;
       }
-      await setStatus(notice.id, verdict);
-      counts[verdict]++;
-      continue;
-    }
-    if (notice.status === 'noticed' && notice.shut_off_date <= today) {
-      const meters = await ctx.billing.accountMeters(notice.account_no);
-      const meterId = meters[0] ?? null;
-      const area = meterId ? ((await ctx.billing.findMeters([meterId])).get(meterId)?.routeCode ?? null) : null;
-      const { order } = await createWorkOrder(
-        db,
-        ctx.config,
-        {
-          source: 'past-due',
-          type: 'CutForNonPayment',
-          accountNo: notice.account_no,
-          meterId,
-          area,
-          priority: cfg.cutPriority,
-          dueDate: today,
-          notes: `Shut-off date ${notice.shut_off_date}; balance ${s!.balanceDue.toFixed(2)}`,
-        },
-        SYSTEM,
-        now,
-      );
-      await setStatus(notice.id, 'cut_ordered', { cut_order_no: order.orderNo });
-      counts.cutOrdered++;
-    } else if (notice.status !== wasStatus) {
-      await setStatus(notice.id, notice.status);
+      statuses.push({ id: notice.id, status: step.verdict });
+      counts[step.verdict]++;
     }
   }
+  await db.transaction((trx) => setNoticeStatuses(trx, statuses, at));
 
+  await createWorkOrders(
+    db,
+    ctx.config,
+    reconnect.map(({ notice, verdict }) => {
+      const cut = cuts.get(notice.cut_order_no!);
+      return {
+        source: 'past-due',
+        type: 'Reconnect' as const,
+        accountNo: notice.account_no,
+        meterId: cut?.meter_id ?? null,
+        area: cut?.area ?? null,
+        priority: 1,
+        dueDate: today,
+        notes: `${verdict === 'paid' ? 'Paid' : 'Payment arrangement'}: reconnect (cut by ${notice.cut_order_no})`,
+      };
+    }),
+    SYSTEM,
+    now,
+    (trx, orderNos) =>
+      setNoticeStatuses(
+        trx,
+        reconnect.map(({ notice }, i) => ({
+          id: notice.id,
+          status: 'reconnect_ordered',
+          reconnect_order_no: orderNos[i]!,
+        })),
+        at,
+      ),
+  );
+  counts.reconnects = reconnect.length;
+
+  const cutMeters = await ctx.billing.accountsMeters(cutDue.map((n) => n.account_no));
+  await createWorkOrders(
+    db,
+    ctx.config,
+    cutDue.map((notice) => {
+      const meter = cutMeters.get(notice.account_no)?.[0];
+      return {
+        source: 'past-due',
+        type: 'CutForNonPayment' as const,
+        accountNo: notice.account_no,
+        meterId: meter?.meterId ?? null,
+        area: meter?.routeCode ?? null,
+        priority: cfg.cutPriority,
+        dueDate: today,
+        notes: `Shut-off date ${notice.shut_off_date}; balance ${standing.get(notice.account_no)!.balanceDue.toFixed(2)}`,
+      };
+    }),
+    SYSTEM,
+    now,
+    (trx, orderNos) =>
+      setNoticeStatuses(
+        trx,
+        cutDue.map((notice, i) => ({ id: notice.id, status: 'cut_ordered', cut_order_no: orderNos[i]! })),
+        at,
+      ),
+  );
+  counts.cutOrdered = cutDue.length;
+
+  // 2. Accounts newly past due: a notice each (none twice in a day), with a door hanger if configured.
   const noticed = await openNoticeAccounts(db);
-  const due = await ctx.billing.pastDueAccounts(addDays(today, -cfg.daysPastDue), cfg.minBalance);
-  const fresh: (AccountStanding & { shutOff: string })[] = [];
-  for (const a of due) {
-    if (noticed.has(a.accountNo) || stillCuttable(a, today, cfg.minBalance) !== 'cut') continue;
-    // Notices already sent today (a second run) are not sent again.
-    if (await noticeSentOn(db, a.accountNo, today)) continue;
-    const shutOff = shutOffDate(today, cfg.noticeDays, holidays);
-    let warning: string | null = null;
-    if (cfg.warningOrders) {
-      const meters = await ctx.billing.accountMeters(a.accountNo);
-      warning = (
-        await createWorkOrder(
-          db,
-          ctx.config,
-          {
-            source: 'past-due',
-            type: 'DisconnectWarning',
-            accountNo: a.accountNo,
-            meterId: meters[0] ?? null,
-            priority: 4,
-            dueDate: addDays(shutOff, -1),
-            notes: `Door hanger: shut-off ${shutOff}`,
-          },
-          SYSTEM,
-          now,
-        )
-      ).order.orderNo;
-    }
-    await insertNotice(db, {
+  const noticedToday = await accountsNoticedOn(db, today);
+  const shutOff = shutOffDate(today, cfg.noticeDays, new Set(cfg.holidays));
+  const fresh = (await ctx.billing.pastDueAccounts(addDays(today, -cfg.daysPastDue), cfg.minBalance)).filter(
+    (a) =>
+      !noticed.has(a.accountNo) && !noticedToday.has(a.accountNo) && stillCuttable(a, today, cfg.minBalance) === 'cut',
+  );
+  const meters = cfg.warningOrders ? await ctx.billing.accountsMeters(fresh.map((a) => a.accountNo)) : new Map();
+  const notices = (warnings: readonly (string | null)[]): NewNotice[] =>
+    fresh.map((a, i) => ({
       account_no: a.accountNo,
       customer_name: a.customerName?.slice(0, 60) ?? null,
       address: `${a.address ?? ''}, ${a.city ?? ''}`.slice(0, 120),
@@ -150,19 +164,44 @@ export async function runPastDue(ctx: GatewayContext): Promise<Record<string, nu
       notice_date: today,
       shut_off_date: shutOff,
       status: 'noticed',
-      warning_order_no: warning,
-      created_at: now.toISOString(),
-      updated_at: now.toISOString(),
-    });
-    fresh.push({ ...a, shutOff });
-    counts.noticed++;
-  }
-  if (fresh.length) writeNotices(path.resolve(ctx.config.dataDir, 'notices', today), today, fresh);
+      warning_order_no: warnings[i] ?? null,
+      created_at: at,
+      updated_at: at,
+    }));
+  if (cfg.warningOrders)
+    await createWorkOrders(
+      db,
+      ctx.config,
+      fresh.map((a) => ({
+        source: 'past-due',
+        type: 'DisconnectWarning' as const,
+        accountNo: a.accountNo,
+        meterId: meters.get(a.accountNo)?.[0]?.meterId ?? null,
+        priority: 4,
+        dueDate: addDays(shutOff, -1),
+        notes: `Door hanger: shut-off ${shutOff}`,
+      })),
+      SYSTEM,
+      now,
+      (trx, orderNos) => insertNotices(trx, notices(orderNos)),
+    );
+  else await db.transaction((trx) => insertNotices(trx, notices([])));
+  counts.noticed = fresh.length;
+  if (fresh.length)
+    writeNotices(
+      path.resolve(ctx.config.dataDir, 'notices', today),
+      today,
+      fresh.map((a) => ({ ...a, shutOff })),
+    );
   return counts;
 }
 
 /** The mail house's CSV for the day, and one printable notice per account. */
-function writeNotices(dir: string, today: string, notices: readonly (AccountStanding & { shutOff: string })[]): void {
+export function writeNotices(
+  dir: string,
+  today: string,
+  notices: readonly (AccountStanding & { shutOff: string })[],
+): void {
   mkdirSync(dir, { recursive: true });
   const csv = (v: unknown) => `"${String(v ?? '').replace(/"/g, '""')}"`;
   const lines = [

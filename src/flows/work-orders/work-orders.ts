@@ -14,9 +14,12 @@ import {
 } from '../../core/work-orders.js';
 import type { Config } from '../../infra/config/schema.js';
 import { isUniqueViolation } from '../../infra/db/sql-utils.js';
+import type { WorkOrderEventsInsert, WorkOrdersInsert } from '../../infra/store/tables.js';
 import {
+  existingOrderNos,
   insertOrderEvent,
   insertOrderRow,
+  insertOrdersWithEvents,
   orderRowByNo,
   orderRows,
   updateApplied,
@@ -96,6 +99,90 @@ export function drawOrderNo(now: Date): string {
   return `WO${day}${random}`;
 }
 
+/** The row of a new order. */
+function newOrderRow(config: Config, input: NewWorkOrder, orderNo: string, at: string): WorkOrdersInsert {
+  return {
+    order_no: orderNo,
+    source: input.source,
+    type: input.type,
+    state: 'created',
+    version: 1,
+    priority: input.priority ?? config.workOrders.defaultPriority,
+    account_no: input.accountNo ?? null,
+    meter_id: input.meterId ?? null,
+    area: input.area ?? null,
+    due_date: input.dueDate ?? null,
+    window_start: input.windowStart ?? null,
+    window_end: input.windowEnd ?? null,
+    technician: null,
+    notes: input.notes ?? null,
+    completion: null,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+/** An order's first event: created, by whom and from where. */
+function createdEvent(orderId: number, source: string, actor: Actor, at: string): WorkOrderEventsInsert {
+  return {
+    order_id: orderId,
+    from_state: null,
+    to_state: 'created',
+    version: 1,
+    actor: actorName(actor),
+    at,
+    recorded_at: at,
+    detail: JSON.stringify({ source }),
+  };
+}
+
+/**
+ * Many orders the gateway numbers itself (past-due's door hangers, cuts and reconnects), in one
+ * transaction with whatever `alongside` records of them (the notices that name them), so a crash
+ * leaves both or neither. Numbers are drawn free of those in the store; a number another gateway
+ * took meanwhile makes the whole set go again with new ones. Returns the numbers in input order.
+ */
+export async function createWorkOrders(
+  db: Knex,
+  config: Config,
+  inputs: readonly NewWorkOrder[],
+  actor: Actor,
+  now: Date,
+  alongside: (trx: Knex.Transaction, orderNos: readonly string[]) => Promise<void> = async () => {},
+): Promise<string[]> {
+  const at = now.toISOString();
+  for (let attempt = 0; ; attempt++) {
+    const orderNos = await drawFreeOrderNos(db, inputs.length, now);
+    try {
+      await db.transaction(async (trx) => {
+        await insertOrdersWithEvents(
+          trx,
+          inputs.map((input, i) => newOrderRow(config, input, orderNos[i]!, at)),
+          (row, orderId) => createdEvent(orderId, row.source, actor, at),
+        );
+        await alongside(trx, orderNos);
+      });
+      return orderNos;
+    } catch (err) {
+      if (!isUniqueViolation(err) || attempt >= 5) throw err;
+    }
+  }
+}
+
+async function drawFreeOrderNos(db: Knex, count: number, now: Date): Promise<string[]> {
+  const chosen = new Set<string>();
+  while (chosen.size < count) {
+    const drawn = new Set<string>();
+    while (drawn.size < count - chosen.size) {
+      const no = drawOrderNo(now);
+      if (!chosen.has(no)) drawn.add(no);
+    }
+    const taken = await existingOrderNos(db, [...drawn]);
+    for (const no of drawn) if (!taken.has(no)) chosen.add(no);
+  }
+  return [...chosen];
+}
+
 /**
  * Creates an order; an order number that exists already is a 409 naming it (or, with `ifAbsent`,
  * the existing order). A number the gateway drew itself is drawn again when taken: four random
@@ -114,35 +201,8 @@ export async function createWorkOrder(
     const orderNo = input.orderNo ?? (opts.draw ?? drawOrderNo)(now);
     try {
       await db.transaction(async (trx) => {
-        const orderId = await insertOrderRow(trx, {
-          order_no: orderNo,
-          source: input.source,
-          type: input.type,
-          state: 'created',
-          version: 1,
-          priority: input.priority ?? config.workOrders.defaultPriority,
-          account_no: input.accountNo ?? null,
-          meter_id: input.meterId ?? null,
-          area: input.area ?? null,
-          due_date: input.dueDate ?? null,
-          window_start: input.windowStart ?? null,
-          window_end: input.windowEnd ?? null,
-          technician: null,
-          notes: input.notes ?? null,
-          completion: null,
-          created_at: at,
-          updated_at: at,
-        });
-        await insertOrderEvent(trx, {
-          order_id: orderId,
-          from_state: null,
-          to_state: 'created',
-          version: 1,
-          actor: actorName(actor),
-          at,
-          recorded_at: at,
-          detail: JSON.stringify({ source: input.source }),
-        });
+        const orderId = await insertOrderRow(trx, newOrderRow(config, input, orderNo, at));
+        await insertOrderEvent(trx, createdEvent(orderId, input.source, actor, at));
       });
       return { order: (await findWorkOrder(db, orderNo, config.timeZone, now))!, created: true };
     } catch (err) {

@@ -241,6 +241,29 @@ export class Billing {
     );
   }
 
+  /**
+   * The meters of many accounts at once (past-due over every account), each account's in meter
+   * order with its route: a few queries for any number of accounts, not one per account.
+   */
+  async accountsMeters(
+    accountNos: readonly string[],
+  ): Promise<Map<string, { meterId: string; routeCode: string | null }[]>> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(accountNos)], (part) =>
+        q.selectAccountsMeters(this.db, this.mapping, part),
+      );
+      const out = new Map<string, { meterId: string; routeCode: string | null }[]>();
+      for (const r of rows) {
+        const list = out.get(String(r.accountNo)) ?? [];
+        list.push({ meterId: String(r.meterId), routeCode: r.routeCode == null ? null : String(r.routeCode) });
+        out.set(String(r.accountNo), list);
+      }
+      // selectWhereIn's parts may come back in any order: each account's meters in meter order.
+      for (const list of out.values()) list.sort((a, b) => (a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : 0));
+      return out;
+    });
+  }
+
   /** Every meter and register, for matching AMI data (see MeterDirectory). */
   async meterRegisters(): Promise<Record<string, unknown>[]> {
     return this.run(() => q.selectMeterRegisters(this.db, this.mapping));

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { insertMany } from '../db/sql-utils.js';
 
 /** Disconnect notices (the past-due flow): open ones, their status, one per account and day. */
 const OPEN = ['noticed', 'cut_ordered', 'cut'];
@@ -55,4 +56,26 @@ export async function noticeSentOn(db: Knex, accountNo: string, day: string): Pr
 
 export async function insertNotice(db: Knex, n: NewNotice): Promise<void> {
   await db('disconnect_notices').insert(n);
+}
+
+/** The accounts that got a notice on that day (a second run of the day sends none again): one query. */
+export async function accountsNoticedOn(db: Knex, day: string): Promise<Set<string>> {
+  return new Set((await db('disconnect_notices').where({ notice_date: day }).select('account_no')).map((r) => r.account_no));
+}
+
+/** Many notices in the caller's transaction, in statements sized for the dialect. */
+export async function insertNotices(trx: Knex | Knex.Transaction, rows: readonly NewNotice[]): Promise<void> {
+  await insertMany(trx, 'disconnect_notices', rows);
+}
+
+/** Several notices' new statuses in one transaction (each with the order it names, if any). */
+export async function setNoticeStatuses(
+  trx: Knex.Transaction,
+  changes: readonly { id: number; status: string; cut_order_no?: string; reconnect_order_no?: string }[],
+  now: string,
+): Promise<void> {
+  for (const { id, ...change } of changes)
+    await trx('disconnect_notices')
+      .where({ id })
+      .update({ ...change, updated_at: now });
 }

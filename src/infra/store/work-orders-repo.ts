@@ -5,7 +5,7 @@
  */
 
 import type { Knex } from 'knex';
-import { insertReturningId } from '../db/sql-utils.js';
+import { insertMany, insertReturningId, selectWhereIn } from '../db/sql-utils.js';
 import type { WorkOrderEventsInsert, WorkOrderEventsRow, WorkOrdersInsert, WorkOrdersRow } from './tables.js';
 
 type Db = Knex | Knex.Transaction;
@@ -73,4 +73,44 @@ export async function orderRows(db: Db, f: OrderRowFilter): Promise<WorkOrderRow
 /** An order's history, oldest first: each move, who made it, when it happened and what came with it. */
 export async function orderEvents(db: Db, orderId: number): Promise<WorkOrderEventsRow[]> {
   return db('work_order_events').where({ order_id: orderId }).orderBy('id');
+}
+
+/** Which of these order numbers exist already. */
+export async function existingOrderNos(db: Db, orderNos: readonly string[]): Promise<Set<string>> {
+  const rows = await selectWhereIn<{ order_no: string }>(db, orderNos, (part) =>
+    db('work_orders').select('order_no').whereIn('order_no', part),
+  );
+  return new Set(rows.map((r) => r.order_no));
+}
+
+/**
+ * Many new orders with their first event, in the caller's transaction: rows in statements sized for
+ * the dialect, then their ids by order number for the events.
+ */
+export async function insertOrdersWithEvents(
+  trx: Db,
+  rows: readonly WorkOrdersInsert[],
+  eventOf: (row: WorkOrdersInsert, orderId: number) => WorkOrderEventsInsert,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await insertMany(trx, 'work_orders', rows);
+  const ids = await selectWhereIn<{ id: number; order_no: string }>(
+    trx,
+    rows.map((r) => r.order_no),
+    (part) => trx('work_orders').select('id', 'order_no').whereIn('order_no', part),
+  );
+  const idOf = new Map(ids.map((r) => [r.order_no, Number(r.id)]));
+  await insertMany(
+    trx,
+    'work_order_events',
+    rows.map((r) => eventOf(r, idOf.get(r.order_no)!)),
+  );
+}
+
+/** Orders by number, for a pass over many (past-due's open notices). */
+export async function orderRowsByNo(db: Db, orderNos: readonly string[]): Promise<Map<string, WorkOrderRow>> {
+  const rows = await selectWhereIn<WorkOrderRow>(db, [...new Set(orderNos)], (part) =>
+    db('work_orders').whereIn('order_no', part),
+  );
+  return new Map(rows.map((r) => [r.order_no, r]));
 }
