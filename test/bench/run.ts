@@ -249,6 +249,57 @@ async function fieldworkRows(): Promise<string[][]> {
   return out;
 }
 
+if (only === undefined || only === 'pastdue') {
+  console.log('');
+  printTable(
+    [
+      'past-due over every account (notice day, then shut-off day)',
+      'accounts',
+      'notices',
+      'seconds',
+      'accounts/s',
+      'peak RSS MB',
+      'vs baseline',
+    ],
+    pastDueRows(),
+  );
+}
+
+/** The past-due job in sets against the same job account by account, on the same billing (same seed). */
+function pastDueRows(): string[][] {
+  const accounts = String(Number(process.env.BENCH_PASTDUE_ACCOUNTS ?? 50_000));
+  const dir = mkdtempSync(path.join(tmpdir(), 'fg-bench-pd-'));
+  const out: string[][] = [];
+  interface PastDue {
+    accounts: number;
+    notices: number;
+    cuts: number;
+    noticeSeconds: number;
+    shutOffSeconds: number;
+    peakRssMb: number;
+  }
+  try {
+    for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
+      process.stderr.write(`[past-due] ${dialect}, ${accounts} accounts…\n`);
+      const sets = caseResult<PastDue>('pastdue-cases.js', 'sets', dialect, dir, accounts);
+      const rows = caseResult<PastDue>('pastdue-cases.js', 'rows', dialect, dir, accounts);
+      const seconds = (r: PastDue) => r.noticeSeconds + r.shutOffSeconds;
+      const fmt = (r: PastDue) => [
+        r.accounts.toLocaleString('en-US'),
+        `${r.notices.toLocaleString('en-US')} (${r.cuts.toLocaleString('en-US')} cut)`,
+        `${r.noticeSeconds.toFixed(2)} + ${r.shutOffSeconds.toFixed(2)}`,
+        Math.round(r.accounts / r.noticeSeconds).toLocaleString('en-US'),
+        r.peakRssMb.toFixed(0),
+      ];
+      out.push([`past-due in sets (${dialect})`, ...fmt(sets), `${(seconds(rows) / seconds(sets)).toFixed(1)}×`]);
+      out.push(['  baseline: the same job account by account', ...fmt(rows), '1.0×']);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 if (only === undefined || only === 'console') {
   console.log('');
   printTable(
