@@ -85,7 +85,7 @@ describe('work-order state machine', () => {
 });
 
 describe('past due to cut-off dates', async () => {
-  const { shutOffDate, stillCuttable, isBusinessDay } = await import('../../src/core/past-due.js');
+  const { shutOffDate, stillCuttable, isBusinessDay, noticeStep } = await import('../../src/core/past-due.js');
   const holidays = new Set(['2026-11-26', '2026-11-30']);
 
   it('moves a shut-off date past a weekend and a holiday', () => {
@@ -100,5 +100,36 @@ describe('past due to cut-off dates', async () => {
     expect(stillCuttable({ balanceDue: 10, arrangementUntil: null }, '2026-12-01', 25)).toBe('paid');
     expect(stillCuttable({ balanceDue: 120, arrangementUntil: '2026-12-15' }, '2026-12-01', 25)).toBe('arranged');
     expect(stillCuttable({ balanceDue: 120, arrangementUntil: '2026-11-30' }, '2026-12-01', 25)).toBe('cut');
+  });
+
+  it("moves each open notice on by its status, the account's verdict and its cut order", () => {
+    const noticed = { status: 'noticed', shutOffDate: '2026-12-01' };
+    const ordered = { status: 'cut_ordered', shutOffDate: '2026-12-01' };
+    // Before the shut-off date nothing happens; on it the account is cut.
+    expect(noticeStep(noticed, 'cut', null, '2026-11-30')).toEqual({ kind: 'none' });
+    expect(noticeStep(noticed, 'cut', null, '2026-12-01')).toEqual({ kind: 'cut' });
+    // Paid before the date: settled, nothing to call off.
+    expect(noticeStep(noticed, 'paid', null, '2026-11-25')).toEqual({
+      kind: 'settle',
+      verdict: 'paid',
+      cancelCut: false,
+    });
+    // Paid after the cut was ordered: the open cut is called off in the field; a failed one is not.
+    expect(noticeStep(ordered, 'paid', 'dispatched', '2026-12-02')).toEqual({
+      kind: 'settle',
+      verdict: 'paid',
+      cancelCut: true,
+    });
+    expect(noticeStep(ordered, 'arranged', 'failed', '2026-12-02')).toEqual({
+      kind: 'settle',
+      verdict: 'arranged',
+      cancelCut: false,
+    });
+    // The technician cut it: the notice says so; paid after that, a reconnect.
+    expect(noticeStep(ordered, 'cut', 'completed', '2026-12-02')).toEqual({ kind: 'mark-cut' });
+    expect(noticeStep(ordered, 'paid', 'completed', '2026-12-02')).toEqual({ kind: 'reconnect', verdict: 'paid' });
+    expect(noticeStep({ status: 'cut', shutOffDate: '2026-12-01' }, 'cut', 'completed', '2026-12-09')).toEqual({
+      kind: 'none',
+    });
   });
 });

@@ -137,10 +137,11 @@ function createdEvent(orderId: number, source: string, actor: Actor, at: string)
 }
 
 /**
- * Many orders the gateway numbers itself (past-due's door hangers, cuts and reconnects), in one
- * transaction with whatever `alongside` records of them (the notices that name them), so a crash
- * leaves both or neither. Numbers are drawn free of those in the store; a number another gateway
- * took meanwhile makes the whole set go again with new ones. Returns the numbers in input order.
+ * Many orders in one transaction with whatever `alongside` records of them (the notices that name
+ * them), so a crash leaves both or neither. An order with a number of its own (billing's) that
+ * exists already is left out (null in the answer: it was made before); the others' numbers are
+ * drawn free of those in the store. A number another gateway took meanwhile makes the whole set go
+ * again. Returns each input's order number, in input order.
  */
 export async function createWorkOrders(
   db: Knex,
@@ -148,16 +149,26 @@ export async function createWorkOrders(
   inputs: readonly NewWorkOrder[],
   actor: Actor,
   now: Date,
-  alongside: (trx: Knex.Transaction, orderNos: readonly string[]) => Promise<void> = async () => {},
-): Promise<string[]> {
+  alongside: (trx: Knex.Transaction, orderNos: readonly (string | null)[]) => Promise<void> = async () => {},
+): Promise<(string | null)[]> {
   const at = now.toISOString();
   for (let attempt = 0; ; attempt++) {
-    const orderNos = await drawFreeOrderNos(db, inputs.length, now);
+    const given = inputs.flatMap((o) => (o.orderNo === undefined ? [] : [o.orderNo]));
+    const taken = await existingOrderNos(db, given);
+    const drawn = await drawFreeOrderNos(db, inputs.length - given.length, now);
+    let next = 0;
+    // A number given twice in one set is one order: the first.
+    const orderNos = inputs.map((o) => {
+      if (o.orderNo === undefined) return drawn[next++]!;
+      if (taken.has(o.orderNo)) return null;
+      taken.add(o.orderNo);
+      return o.orderNo;
+    });
     try {
       await db.transaction(async (trx) => {
         await insertOrdersWithEvents(
           trx,
-          inputs.map((input, i) => newOrderRow(config, input, orderNos[i]!, at)),
+          inputs.flatMap((input, i) => (orderNos[i] ? [newOrderRow(config, input, orderNos[i], at)] : [])),
           (row, orderId) => createdEvent(orderId, row.source, actor, at),
         );
         await alongside(trx, orderNos);

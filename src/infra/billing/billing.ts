@@ -259,7 +259,8 @@ export class Billing {
         out.set(String(r.accountNo), list);
       }
       // selectWhereIn's parts may come back in any order: each account's meters in meter order.
-      for (const list of out.values()) list.sort((a, b) => (a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : 0));
+      for (const list of out.values())
+        list.sort((a, b) => (a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : 0));
       return out;
     });
   }

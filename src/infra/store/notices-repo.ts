@@ -60,7 +60,9 @@ export async function insertNotice(db: Knex, n: NewNotice): Promise<void> {
 
 /** The accounts that got a notice on that day (a second run of the day sends none again): one query. */
 export async function accountsNoticedOn(db: Knex, day: string): Promise<Set<string>> {
-  return new Set((await db('disconnect_notices').where({ notice_date: day }).select('account_no')).map((r) => r.account_no));
+  return new Set(
+    (await db('disconnect_notices').where({ notice_date: day }).select('account_no')).map((r) => r.account_no),
+  );
 }
 
 /** Many notices in the caller's transaction, in statements sized for the dialect. */
