@@ -6,6 +6,7 @@ import { pullServiceOrders } from './pull-service-orders.js';
 import { pastDue } from './past-due.js';
 import { silentMeters } from './silent-meters.js';
 import { reprocessSuspenseJob } from './reprocess-suspense.js';
+import { amiPartitions } from './ami-partitions.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
 export const ALL_JOBS: readonly JobDefinition[] = [
@@ -16,6 +17,7 @@ export const ALL_JOBS: readonly JobDefinition[] = [
   pastDue,
   silentMeters,
   reprocessSuspenseJob,
+  amiPartitions,
 ];
 
 export function findJob(name: string): JobDefinition | undefined {

@@ -1,3 +1,4 @@
+import { ensureMonths, monthsBetween } from '../../src/infra/store/interval-partitions.js';
 import { once } from 'node:events';
 import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -171,6 +172,14 @@ async function baselineCase(dialect: string, dir: string): Promise<void> {
     feed: { entry: Record<string, unknown>[] };
   };
   let n = 0;
+  // PostgreSQL partitions intervals by month: the months of the file are made first, as the product's writer does.
+  if (dialect === 'postgres') {
+    const starts = [...readFileSync(path.join(dir, 'espi-baseline.xml'), 'utf8').matchAll(/<espi:start>(\d+)</g)].map(
+      (m) => Number(m[1]),
+    );
+    const months = monthsBetween(Math.min(...starts), Math.max(...starts));
+    await ensureMonths((sql) => db.raw(sql), months, new Set());
+  }
   for (const entry of doc.feed.entry) {
     const content = (entry.content as Record<string, unknown[]>[])[0]!;
     const block = content['espi:IntervalBlock']?.[0] as Record<string, unknown[]> | undefined;

@@ -154,6 +154,7 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'past-due', cron: '0 6 * * *', enabled: true }),
       expect.objectContaining({ job: 'silent-meters', cron: '17 * * * *', enabled: true }),
       expect.objectContaining({ job: 'reprocess-suspense', cron: '*/5 * * * *', enabled: true }),
+      expect.objectContaining({ job: 'ami-partitions', cron: '41 0 * * *', enabled: true }),
     ]);
   });
 });

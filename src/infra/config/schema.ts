@@ -283,6 +283,13 @@ export const configSchema = z.strictObject({
      */
     directoryRefreshSeconds: z.number().min(0).max(3600),
     /**
+     * Months of intervals kept (the derived daily reads are kept regardless): older months are
+     * dropped by the ami-partitions job, whole partitions on PostgreSQL, deleted on SQLite. Null keeps all.
+     */
+    retentionMonths: z.number().int().min(1).max(1200).nullable(),
+    /** Months made ahead of today by the ami-partitions job (PostgreSQL), so the night's import never waits on one. */
+    partitionsAhead: z.number().int().min(1).max(24),
+    /**
      * The longest line read, per format (characters); a longer line is skipped with an exception
      * naming it. For ESPI XML: the longest run of text between two tags.
      */

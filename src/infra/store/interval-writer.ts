@@ -12,6 +12,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { dialectOf } from '../db/connect.js';
+import { ensureMonths, monthsBetween } from './interval-partitions.js';
 import type { Interval } from '../../core/vee/types.js';
 
 export interface IntervalWriter {
@@ -110,9 +111,28 @@ class SqliteWriter extends BufferedWriter {
   }
 }
 
+/** Month partitions this process has made or seen (interval-partitions.ts). */
+const knownMonths = new Set<string>();
+
 class PostgresWriter extends BufferedWriter {
   protected async write(conn: unknown, runs: IntervalRun[]): Promise<number> {
     const client = conn as pg.Client;
+    // The months the intervals fall in, made before the import's transaction (a partition's
+    // creation locks the table for a moment; it must not wait for a long commit).
+    const months = () => ensureMonths((sql) => client.query(sql), monthsOf(runs), knownMonths);
+    await months();
+    try {
+      return await this.writeOnce(client, runs);
+    } catch (err) {
+      // A month dropped by retention since this process saw it: made again, and the write repeated.
+      if ((err as { code?: string }).code !== '23514') throw err;
+      knownMonths.clear();
+      await months();
+      return this.writeOnce(client, runs);
+    }
+  }
+
+  private async writeOnce(client: pg.Client, runs: IntervalRun[]): Promise<number> {
     await client.query('BEGIN');
     try {
       // Safe to commit lazily: the import batch is marked done by a normal commit after the last
@@ -142,6 +162,17 @@ class PostgresWriter extends BufferedWriter {
       throw err;
     }
   }
+}
+
+function monthsOf(runs: readonly IntervalRun[]) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const r of runs)
+    for (const iv of r.intervals) {
+      if (iv.startAt < lo) lo = iv.startAt;
+      if (iv.startAt > hi) hi = iv.startAt;
+    }
+  return lo === Infinity ? [] : monthsBetween(lo, hi);
 }
 
 function rowsIn(runs: readonly IntervalRun[]): number {

@@ -7,6 +7,7 @@ import notices from './006-disconnect-notices.js';
 import consoleSecurity from './007-console-security.js';
 import amiIdentity from './008-ami-identity.js';
 import attachments from './009-attachments.js';
+import intervalPartitions from './010-interval-partitions.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -24,6 +25,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   consoleSecurity,
   amiIdentity,
   attachments,
+  intervalPartitions,
 ];
 
 export { listSource, runMigrations, type Migration } from './migration.js';
