@@ -300,6 +300,36 @@ function pastDueRows(): string[][] {
   return out;
 }
 
+if (only === 'intervals' && process.env.DATABASE_URL) {
+  // Not in a plain `npm run bench`: a year of intervals for ~2,900 meters takes minutes to load.
+  const n = Number(process.env.BENCH_INTERVALS ?? 100_000_000);
+  process.stderr.write(`[intervals] loading ${n.toLocaleString('en-US')} intervals on PostgreSQL…\n`);
+  const r = caseResult<{
+    intervals: number;
+    meters: number;
+    partitions: number;
+    loadSeconds: number;
+    tableBytes: number;
+    indexBytes: number;
+    meterMonth: { n: number; p50: number; p99: number; max: number };
+    accountYear: { n: number; p50: number; p99: number; max: number };
+  }>('interval-cases.js', String(n));
+  const gb = (b: number) => `${(b / 1024 ** 3).toFixed(1)} GB`;
+  console.log('');
+  console.log(
+    `${r.intervals.toLocaleString('en-US')} intervals of ${r.meters.toLocaleString('en-US')} meters in ${r.partitions} month ` +
+      `partitions, loaded day by day by COPY in ${r.loadSeconds.toFixed(0)} s ` +
+      `(${Math.round(r.intervals / r.loadSeconds).toLocaleString('en-US')}/s); table ${gb(r.tableBytes)}, indexes ${gb(r.indexBytes)}`,
+  );
+  printTable(
+    ["usage query (the usage API's own)", 'queries', 'p50 ms', 'p99 ms', 'max ms', 'target'],
+    [
+      ["one meter's month, by day", r.meterMonth] as const,
+      ["one account's year, by month", r.accountYear] as const,
+    ].map(([name, q]) => [name, String(q.n), q.p50.toFixed(1), q.p99.toFixed(1), q.max.toFixed(1), 'p99 < 50 ms']),
+  );
+}
+
 if (only === undefined || only === 'console') {
   console.log('');
   printTable(

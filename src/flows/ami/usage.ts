@@ -6,10 +6,10 @@
 
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
-import { dailyTotals } from '../../core/vee/rules/daily.js';
+import { dailyTotals, localDay } from '../../core/vee/rules/daily.js';
 import { isoAt, round6, type Interval } from '../../core/vee/types.js';
 import { espiFeed } from './espi-writer.js';
-import { registerIntervals } from '../../infra/store/ami-repo.js';
+import { registerDayTotals, registerIntervals } from '../../infra/store/ami-repo.js';
 
 export { meterChannels } from '../../infra/store/ami-repo.js';
 
@@ -55,6 +55,23 @@ export async function registerUsage(
   r: UsageRange,
   grain: UsageGrain,
 ): Promise<RegisterUsage> {
+  // Days and months: summed by the store where it can (a year is 365 rows, not 35,040).
+  const days = grain === 'interval' ? [] : localDays(r);
+  const summed =
+    days.length === 0
+      ? null
+      : await registerDayTotals(db, meterId, channel, [...days.map((d) => d.dayStart), days[days.length - 1]!.dayEnd]);
+  if (summed) {
+    const byDay = summed.map((d) => ({
+      at: days[d.day]!.date,
+      value: round6(d.total),
+      intervals: d.intervals,
+      estimated: d.estimated,
+    }));
+    const points = grain === 'day' ? byDay : byMonth(byDay);
+    const total = round6(points.reduce((s, p) => s + p.value, 0));
+    return { meterId, channel, seconds: summed[0]?.seconds ?? null, grain, points, total };
+  }
   const intervals = await registerIntervals(db, meterId, channel, rangeSeconds(r));
   const seconds = intervals[0]?.seconds ?? null;
   let points: UsagePoint[];
@@ -77,6 +94,18 @@ export async function registerUsage(
   }
   const total = round6(points.reduce((s, p) => s + p.value, 0));
   return { meterId, channel, seconds, grain, points, total };
+}
+
+/** The local days of a range, each with its first instant and the next day's. */
+function localDays(r: UsageRange): { date: string; dayStart: number; dayEnd: number }[] {
+  const [from, to] = rangeSeconds(r);
+  const out: { date: string; dayStart: number; dayEnd: number }[] = [];
+  for (let at = from; at < to;) {
+    const day = localDay(at, r.zone);
+    out.push(day);
+    at = day.dayEnd;
+  }
+  return out;
 }
 
 function byMonth(days: readonly UsagePoint[]): UsagePoint[] {

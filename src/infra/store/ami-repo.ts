@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { AmiDailyReadsRow, AmiRegisterReadsInsert } from './tables.js';
 import type { Interval } from '../../core/vee/types.js';
+import { dialectOf } from '../db/connect.js';
 
 /**
  * AMI reads in the store, as the usage API, exports and the head-end pull read them. (The
@@ -29,6 +30,37 @@ export async function registerIntervals(
     quality: x.quality === 'E' ? 'E' : 'A',
     flags: x.flags,
   }));
+}
+
+/**
+ * A register's intervals summed per day, the days given by their first instants (epoch seconds,
+ * ascending; the last is the end of the last day): one row per day with intervals, by day index.
+ * Null where the store cannot sum in SQL (the caller sums the intervals itself). On PostgreSQL a
+ * year comes back as 365 rows, not 35,040: each interval finds its day by binary search
+ * (width_bucket), with no time-zone arithmetic per row.
+ */
+export async function registerDayTotals(
+  db: Knex,
+  meterId: string,
+  channel: number,
+  dayStarts: readonly number[],
+): Promise<{ day: number; total: number; intervals: number; estimated: number; seconds: number }[] | null> {
+  if (dialectOf(db) !== 'postgres' || dayStarts.length < 2) return null;
+  const r = await db.raw(
+    `SELECT width_bucket(start_at, ?::bigint[]) - 1 AS day, sum(value) AS total, count(*)::int AS intervals, ` +
+      `(count(*) FILTER (WHERE quality = 'E'))::int AS estimated, min(seconds) AS seconds FROM ami_intervals ` +
+      `WHERE meter_id = ? AND channel = ? AND start_at >= ? AND start_at < ? GROUP BY 1`,
+    [`{${dayStarts.join(',')}}`, meterId, channel, dayStarts[0]!, dayStarts[dayStarts.length - 1]!],
+  );
+  return (r.rows as Record<string, unknown>[])
+    .map((x) => ({
+      day: Number(x.day),
+      total: Number(x.total),
+      intervals: Number(x.intervals),
+      estimated: Number(x.estimated),
+      seconds: Number(x.seconds),
+    }))
+    .sort((a, b) => a.day - b.day);
 }
 
 /** A register's stored actual intervals in [from, to], with the batch that stored each. */
