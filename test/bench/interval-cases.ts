@@ -6,11 +6,13 @@ import { registerUsage } from '../../src/flows/ami/usage.js';
 import { openStore, migrateStore } from '../../src/infra/store/store.js';
 import { ensureMonths, listMonths, monthsBetween } from '../../src/infra/store/interval-partitions.js';
 import { prng } from '../../src/infra/billing/reference/seed-data.js';
+import { localDay } from '../../src/core/vee/rules/daily.js';
 
 /**
  * Intervals at scale on PostgreSQL (`node interval-cases.js <intervals>`): a year of 15-minute
  * intervals for as many meters as make `intervals` rows, loaded day by day as the nightly imports
- * write them (COPY into the month-partitioned table), then the usage API's own query timed: one
+ * write them (COPY into the month-partitioned table, and each day's derived reads as the import
+ * derives them for a whole day), then the usage API's own query timed: one
  * meter's month by day (a CSR's bill question) and one account's year by month (a customer's
  * chart), at random meters. Prints the table's and its indexes' size. One JSON line.
  */
@@ -18,7 +20,7 @@ const total = Number(process.argv[2] ?? 100_000_000);
 const DAYS = 365;
 const meters = Math.ceil(total / (DAYS * 96));
 const ZONE = 'America/Chicago';
-const FIRST = Date.UTC(2025, 11, 1, 6) / 1000; // 2025-12-01 00:00 in Chicago
+const FIRST = Date.UTC(2025, 11, 1, 6) / 1000; // 2025-12-01 00:00 in Chicago; local days from there (DST: 92 and 100)
 const dbName = 'fg_bench_intervals';
 const log = (s: string) => process.stderr.write(`[intervals] ${s}\n`);
 
@@ -37,18 +39,35 @@ try {
   await client.connect();
   const started = performance.now();
   let rows = 0;
-  for (let d = 0; d < DAYS && rows < total; d++) {
-    const dayStart = FIRST + d * 86_400;
+  let day = localDay(FIRST, ZONE);
+  for (let d = 0; d < DAYS && rows < total; d++, day = localDay(day.dayEnd, ZONE)) {
+    const { dayStart, dayEnd, date } = day;
+    const slots = (dayEnd - dayStart) / 900;
+    // The day's derived reads, as the import derives them for a day whose intervals are all there.
+    let reads = '';
     const chunk = function* () {
       for (let m = 0; m < meters && rows < total; m++) {
         let text = '';
-        for (let k = 0; k < 96; k++)
-          text += `${meterId(m)}\t1\t${dayStart + k * 900}\t900\t${(0.1 + ((m + k) % 13) / 20).toFixed(3)}\tA\t\\N\t1\n`;
-        rows += 96;
+        let used = 0;
+        for (let k = 0; k < slots; k++) {
+          const v = Math.round((0.1 + ((m + k) % 13) / 20) * 1000) / 1000;
+          used += v;
+          text += `${meterId(m)}\t1\t${dayStart + k * 900}\t900\t${v}\tA\t\\N\t1\n`;
+        }
+        rows += slots;
+        reads += `${meterId(m)}\t1\t${date}\t${(m * 1000 + used).toFixed(6)}\t${used.toFixed(6)}\tA\t\\N\t${slots}\t0\t${new Date().toISOString()}\n`;
         yield text;
       }
     };
     await pipeline(Readable.from(chunk()), client.query(copyFrom('COPY ami_intervals FROM STDIN')));
+    await pipeline(
+      Readable.from([reads]),
+      client.query(
+        copyFrom(
+          'COPY ami_daily_reads (meter_id, channel, read_date, value, consumption, read_type, flags, intervals, estimated, derived_at) FROM STDIN',
+        ),
+      ),
+    );
     if (d % 30 === 29) log(`${rows.toLocaleString('en-US')} intervals loaded (${d + 1} days)`);
   }
   const loadSeconds = (performance.now() - started) / 1000;
@@ -64,6 +83,7 @@ try {
     );
   const tableBytes = await size('pg_table_size');
   const indexBytes = await size('pg_indexes_size');
+  const dailyBytes = Number((await client.query("SELECT pg_total_relation_size('ami_daily_reads') AS n")).rows[0].n);
   await client.end();
 
   const rnd = prng(11);
@@ -121,6 +141,7 @@ try {
       loadSeconds,
       tableBytes,
       indexBytes,
+      dailyBytes,
       meterMonth,
       accountYear,
       peakRssMb: process.resourceUsage().maxRSS / 1024,

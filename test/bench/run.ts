@@ -311,6 +311,7 @@ if (only === 'intervals' && process.env.DATABASE_URL) {
     loadSeconds: number;
     tableBytes: number;
     indexBytes: number;
+    dailyBytes: number;
     meterMonth: { n: number; p50: number; p99: number; max: number };
     accountYear: { n: number; p50: number; p99: number; max: number };
   }>('interval-cases.js', String(n));
@@ -319,7 +320,8 @@ if (only === 'intervals' && process.env.DATABASE_URL) {
   console.log(
     `${r.intervals.toLocaleString('en-US')} intervals of ${r.meters.toLocaleString('en-US')} meters in ${r.partitions} month ` +
       `partitions, loaded day by day by COPY in ${r.loadSeconds.toFixed(0)} s ` +
-      `(${Math.round(r.intervals / r.loadSeconds).toLocaleString('en-US')}/s); table ${gb(r.tableBytes)}, indexes ${gb(r.indexBytes)}`,
+      `(${Math.round(r.intervals / r.loadSeconds).toLocaleString('en-US')}/s); table ${gb(r.tableBytes)}, indexes ` +
+      `${gb(r.indexBytes)}; derived daily reads ${gb(r.dailyBytes)}`,
   );
   printTable(
     ["usage query (the usage API's own)", 'queries', 'p50 ms', 'p99 ms', 'max ms', 'target'],

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keepIntervalMonths } from '../../src/flows/ami/interval-retention.js';
+import { registerUsage } from '../../src/flows/ami/usage.js';
 import { openContext, type GatewayContext } from '../../src/flows/context.js';
 import { loadConfig } from '../../src/infra/config/load.js';
 import { silentLogger } from '../../src/infra/log/logger.js';
@@ -138,5 +139,35 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('AMI interv
     writer.add('M3', 1, quarterHours(day('2023-03-15'), 4), 1);
     expect(await writer.flush()).toBe(4);
     expect(await count({ meter_id: 'M3' })).toBe(4);
+  });
+
+  it("answers a register's days from its derived reads where the import derived them, from the intervals elsewhere", async () => {
+    const db = ctx.store.db;
+    const zone = 'America/Chicago';
+    // Three local days of intervals (Chicago midnight is 06:00 UTC in November); the middle one derived.
+    const writer = intervalWriter(db);
+    writer.add('M9', 1, quarterHours(day('2026-11-10') + 6 * 3600, 3 * 96), 1);
+    await writer.flush();
+    await db('ami_daily_reads').insert({
+      meter_id: 'M9',
+      channel: 1,
+      read_date: '2026-11-11',
+      value: 1000,
+      consumption: 24,
+      read_type: 'E',
+      flags: null,
+      intervals: 96,
+      estimated: 2,
+      derived_at: now.toISOString(),
+    });
+    const usage = await registerUsage(db, 'M9', 1, { from: '2026-11-10', to: '2026-11-12', zone }, 'day');
+    expect(usage.points).toEqual([
+      { at: '2026-11-10', value: 24, intervals: 96, estimated: 0 },
+      { at: '2026-11-11', value: 24, intervals: 96, estimated: 2 },
+      { at: '2026-11-12', value: 24, intervals: 96, estimated: 0 },
+    ]);
+    expect(usage).toMatchObject({ seconds: 900, total: 72 });
+    const month = await registerUsage(db, 'M9', 1, { from: '2026-11-01', to: '2026-11-30', zone }, 'month');
+    expect(month.points).toEqual([{ at: '2026-11', value: 72, intervals: 288, estimated: 2 }]);
   });
 });

@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import { dailyTotals, localDay } from '../../core/vee/rules/daily.js';
 import { isoAt, round6, type Interval } from '../../core/vee/types.js';
 import { espiFeed } from './espi-writer.js';
-import { registerDayTotals, registerIntervals } from '../../infra/store/ami-repo.js';
+import { registerDayTotals, registerDerivedDays, registerIntervals } from '../../infra/store/ami-repo.js';
 
 export { meterChannels } from '../../infra/store/ami-repo.js';
 
@@ -55,45 +55,78 @@ export async function registerUsage(
   r: UsageRange,
   grain: UsageGrain,
 ): Promise<RegisterUsage> {
-  // Days and months: summed by the store where it can (a year is 365 rows, not 35,040).
-  const days = grain === 'interval' ? [] : localDays(r);
-  const summed =
-    days.length === 0
-      ? null
-      : await registerDayTotals(db, meterId, channel, [...days.map((d) => d.dayStart), days[days.length - 1]!.dayEnd]);
-  if (summed) {
-    const byDay = summed.map((d) => ({
-      at: days[d.day]!.date,
-      value: round6(d.total),
-      intervals: d.intervals,
-      estimated: d.estimated,
-    }));
-    const points = grain === 'day' ? byDay : byMonth(byDay);
+  if (grain !== 'interval') {
+    const byDay = await dayTotals(db, meterId, channel, r);
+    const points = grain === 'day' ? byDay.days : byMonth(byDay.days);
     const total = round6(points.reduce((s, p) => s + p.value, 0));
-    return { meterId, channel, seconds: summed[0]?.seconds ?? null, grain, points, total };
+    return { meterId, channel, seconds: byDay.seconds, grain, points, total };
   }
   const intervals = await registerIntervals(db, meterId, channel, rangeSeconds(r));
-  const seconds = intervals[0]?.seconds ?? null;
-  let points: UsagePoint[];
-  if (grain === 'interval') {
-    points = intervals.map((iv) => ({
-      at: isoAt(iv.startAt),
-      value: iv.value,
-      intervals: 1,
-      estimated: iv.quality === 'E' ? 1 : 0,
-      flags: iv.flags,
-    }));
-  } else {
-    const days = dailyTotals(intervals, r.zone).map((d) => ({
-      at: d.date,
-      value: d.total,
-      intervals: d.intervals,
-      estimated: d.estimated,
-    }));
-    points = grain === 'day' ? days : byMonth(days);
-  }
+  const points = intervals.map((iv) => ({
+    at: isoAt(iv.startAt),
+    value: iv.value,
+    intervals: 1,
+    estimated: iv.quality === 'E' ? 1 : 0,
+    flags: iv.flags,
+  }));
   const total = round6(points.reduce((s, p) => s + p.value, 0));
-  return { meterId, channel, seconds, grain, points, total };
+  return { meterId, channel, seconds: intervals[0]?.seconds ?? null, grain, points, total };
+}
+
+/**
+ * A register's days: a day the import derived (all its intervals there) from its derived read, the
+ * others (today, a day with a gap) summed from the intervals by the store. A year of a register with
+ * every day derived is 365 rows by key, not 35,040 intervals.
+ */
+async function dayTotals(
+  db: Knex,
+  meterId: string,
+  channel: number,
+  r: UsageRange,
+): Promise<{ days: UsagePoint[]; seconds: number | null }> {
+  const days = localDays(r);
+  if (days.length === 0) return { days: [], seconds: null };
+  const derived = await registerDerivedDays(db, meterId, channel, r.from, r.to);
+  const open = days.map((d, i) => ({ ...d, i })).filter((d) => !derived.has(d.date));
+  const summed = new Map<number, UsagePoint>();
+  let seconds: number | null = null;
+  if (open.length > 0) {
+    // Only the span of the days not derived is read from the intervals.
+    const span = days.slice(open[0]!.i, open[open.length - 1]!.i + 1);
+    const bounds: [number, number] = [span[0]!.dayStart, span[span.length - 1]!.dayEnd];
+    const rows = await registerDayTotals(db, meterId, channel, [...span.map((d) => d.dayStart), bounds[1]]);
+    if (rows) {
+      seconds = rows[0]?.seconds ?? null;
+      for (const x of rows) {
+        const day = span[x.day]!;
+        summed.set(day.dayStart, {
+          at: day.date,
+          value: round6(x.total),
+          intervals: x.intervals,
+          estimated: x.estimated,
+        });
+      }
+    } else {
+      // A store with no time zones in SQL (SQLite): the span's intervals summed here.
+      const intervals = await registerIntervals(db, meterId, channel, bounds);
+      seconds = intervals[0]?.seconds ?? null;
+      for (const d of dailyTotals(intervals, r.zone))
+        summed.set(d.dayStart, { at: d.date, value: d.total, intervals: d.intervals, estimated: d.estimated });
+    }
+  }
+  const points: UsagePoint[] = [];
+  for (const d of days) {
+    const kept = derived.get(d.date);
+    const point = kept
+      ? { at: d.date, value: round6(kept.consumption), intervals: kept.intervals, estimated: kept.estimated }
+      : summed.get(d.dayStart);
+    if (point) points.push(point);
+  }
+  // No interval read (every day derived): the interval length from a derived day's count.
+  const first = days.find((d) => derived.has(d.date));
+  if (seconds === null && first)
+    seconds = Math.round((first.dayEnd - first.dayStart) / derived.get(first.date)!.intervals);
+  return { days: points, seconds };
 }
 
 /** The local days of a range, each with its first instant and the next day's. */

@@ -126,6 +126,32 @@ export async function dailyReadsBetween(
   }[];
 }
 
+/** One register's derived days from `from` to `to` inclusive (YYYY-MM-DD): its day's use and interval counts. */
+export async function registerDerivedDays(
+  db: Knex,
+  meterId: string,
+  channel: number,
+  from: string,
+  to: string,
+): Promise<Map<string, { consumption: number; intervals: number; estimated: number }>> {
+  const rows = (await db('ami_daily_reads')
+    .select('read_date', 'consumption', 'intervals', 'estimated')
+    .where({ meter_id: meterId, channel })
+    .andWhere('read_date', '>=', from)
+    .andWhere('read_date', '<=', to)) as {
+    read_date: string;
+    consumption: number;
+    intervals: number;
+    estimated: number;
+  }[];
+  return new Map(
+    rows.map((r) => [
+      r.read_date,
+      { consumption: Number(r.consumption), intervals: Number(r.intervals), estimated: Number(r.estimated) },
+    ]),
+  );
+}
+
 /** A register's stored register reads from `from` to `to` inclusive (epoch seconds). */
 export async function registerReadsBetween(
   db: Knex,
