@@ -53,6 +53,7 @@ describe('meter reading in the field app', () => {
     api = await startApi(gw.ctx);
     const now = gw.ctx.clock();
     await addUser(gw.ctx, { username: 'rita', role: 'reader', password: 'meters all day', displayName: 'Rita Okafor' });
+    await addUser(gw.ctx, { username: 'sam', role: 'reader', password: 'meters all night', displayName: 'Sam Ito' });
     await createUser(gw.ctx.store.db, { username: 'maria', role: 'csr', password: 'correct horse battery' }, now);
     const csr = await createToken(gw.ctx.store.db, 'office', 'csr', now);
     const res = await fetch(`${api.base}/api/dock/assign`, {
@@ -251,6 +252,50 @@ describe('meter reading in the field app', () => {
       expect(
         await gw.ctx.store.db('exceptions').where({ meter_id: lines[30]!.meterId, kind: 'DUPLICATE_READ' }),
       ).toHaveLength(0);
+    } finally {
+      await context.close();
+    }
+  }, 120_000);
+
+  it("keeps Rita's unsent reading from the next reader on her phone, and shows him none of her route once it is sent", async () => {
+    const context = await phone();
+    context.on('dialog', (d) => void d.accept());
+    try {
+      const page = await openApp(context);
+      await page.locator('#sync', { hasText: /^Nothing waiting to sync/ }).waitFor();
+      await context.setOffline(true);
+      await page.locator('li[data-route="R01"] button.open-route').click();
+      await key(page, normalRead(lines[31]!));
+      await page.locator('#read-back').click();
+      await page.locator('#sync', { hasText: /^1 change waiting to sync/ }).waitFor();
+      // She signs out with it unsent (the phone asks, and she says yes), and hands the phone on.
+      await page.locator('#logout').click();
+      await page.locator('#login-view').waitFor();
+      await context.setOffline(false);
+      // Back online, the phone does not sign her in again by itself, and ends the session she left.
+      await page.locator('#net', { hasText: 'Online' }).waitFor();
+      await expect.poll(() => page.isVisible('#login-view')).toBe(true);
+      expect(await page.textContent('#sync')).toMatch(/^1 change waiting to sync/);
+      const signIn = async (username: string, password: string) => {
+        await page.fill('#username', username);
+        await page.fill('#password', password);
+        await page.click('#login button[type=submit]');
+      };
+      await signIn('sam', 'meters all night');
+      await page
+        .locator('#login-status', { hasText: 'This phone holds 1 change of rita not sent yet. rita signs in' })
+        .waitFor();
+      expect(await page.isVisible('#home-view')).toBe(false);
+      // Rita signs in and her reading goes; then Sam sees nothing of hers.
+      await signIn('rita', 'meters all day');
+      await page.locator('#sync', { hasText: /^Nothing waiting to sync/ }).waitFor();
+      expect(await stored()).toHaveLength(32);
+      await page.locator('#logout').click();
+      await page.locator('#login-view').waitFor();
+      await signIn('sam', 'meters all night');
+      await page.locator('#who', { hasText: 'Sam Ito · meter reader' }).waitFor();
+      await page.locator('#work', { hasText: 'No routes assigned to you' }).waitFor();
+      expect(await page.locator('li[data-route="R01"]').count()).toBe(0);
     } finally {
       await context.close();
     }

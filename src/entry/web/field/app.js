@@ -1,7 +1,7 @@
 import { drop, get, keep, pending, put, remove, waiting } from './store.js';
 import { $, api, el, position, show, when } from './ui.js';
 import { resizedPhoto } from './photo.js';
-import { initReader, readerHome, syncReader, unsentReadings } from './reader.js';
+import { forgetReaderWork, initReader, readerHome, syncReader, unsentReadings } from './reader.js';
 
 // The field app: installable, offline first. It signs a reader or technician in with the same
 // sessions as the console, keeps who they are and their work on the phone (IndexedDB), and says
@@ -359,6 +359,12 @@ async function sync() {
       else if ($('order-view').hidden && $('read-view').hidden) show('home-view');
       return;
     }
+    // Nobody signed in on the phone: a session cookie left from a sign-out offline is ended, not resumed.
+    if (!me) {
+      await endPendingSignOut();
+      show('login-view');
+      return;
+    }
     try {
       const session = await api('/session');
       if (!FIELD_ROLES.includes(session.user.role)) throw Object.assign(new Error('not a field role'), { status: 403 });
@@ -404,14 +410,34 @@ $('login').addEventListener('submit', async (e) => {
       method: 'POST',
       body: { username: $('username').value.trim(), password: $('password').value },
     });
-    if (!FIELD_ROLES.includes(session.user.role)) {
+    const refuse = async (why) => {
       // Signed out again at once (the CSRF token is needed for that).
       await put('me', session);
       await api('/session', { method: 'DELETE' }).catch(() => undefined);
       await remove('me');
-      status.textContent = `${session.user.username} is a ${session.user.role}: this app is for meter readers and technicians. CSRs use the console.`;
-      return;
+      status.textContent = why;
+    };
+    if (!FIELD_ROLES.includes(session.user.role))
+      return void (await refuse(
+        `${session.user.username} is a ${session.user.role}: this app is for meter readers and technicians. CSRs use the console.`,
+      ));
+    // A phone passed to someone else: the work on it is the last person's. What they have not sent
+    // stays until they sign in and send it; what they have sent is forgotten, so no one sees it.
+    const owner = await get('owner');
+    if (owner && owner !== session.user.username) {
+      const unsent = (await waiting()) + (await unsentReadings());
+      if (unsent > 0)
+        return void (await refuse(
+          `This phone holds ${unsent} change${unsent === 1 ? '' : 's'} of ${owner} not sent yet. ${owner} signs in ` +
+            'once while online to send them; then anyone may sign in.',
+        ));
+      await forgetReaderWork();
+      await remove('orders');
+      await remove('rules');
     }
+    await put('owner', session.user.username);
+    // The new session's cookie replaced any left from a sign-out offline.
+    await remove('pendingSignOut');
     status.textContent = '';
     $('password').value = '';
     await put('me', session);
@@ -427,11 +453,28 @@ $('logout').addEventListener('click', async () => {
     !confirm('Changes on this phone have not reached the gateway yet. Sign out anyway? They stay on the phone.')
   )
     return;
-  await api('/session', { method: 'DELETE' }).catch(() => undefined);
+  const csrf = (await get('me'))?.csrfToken ?? '';
+  // Signed out offline, the session cookie lives on: it is ended when the gateway is reached, never resumed.
+  const ended = await api('/session', { method: 'DELETE' })
+    .then(() => true)
+    .catch(() => false);
+  if (!ended) await put('pendingSignOut', csrf);
   await remove('me');
   await remove('orders');
   show('login-view');
 });
+
+/** Ends a session signed out of while offline (its CSRF token was kept for this). */
+async function endPendingSignOut() {
+  const csrf = await get('pendingSignOut');
+  if (csrf === undefined) return;
+  const res = await fetch('/api/session', {
+    method: 'DELETE',
+    credentials: 'same-origin',
+    headers: { 'x-csrf-token': csrf },
+  }).catch(() => null);
+  if (res && (res.ok || res.status === 401)) await remove('pendingSignOut');
+}
 $('back').addEventListener('click', async () => {
   openOrder = null;
   await renderHome();

@@ -25,6 +25,17 @@ export function initReader(hooks) {
 const keyOf = (code, rec) => `${code}|${rec.sequence}`;
 const myRoutes = async () => (await get('myRoutes')) ?? [];
 
+/** Forgets every route and reading on the phone (all sent: the caller checks), for the next person to sign in. */
+export async function forgetReaderWork() {
+  for (const code of await myRoutes()) {
+    await forgetReadings(code);
+    await remove(`route:${code}`);
+    await remove(`batch:${code}`);
+  }
+  await remove('myRoutes');
+  await remove('readerRoutes');
+}
+
 /** Readings on the phone the gateway has not stored yet. */
 export async function unsentReadings() {
   return (await allReadings()).filter((r) => !r.sent).length;
