@@ -194,6 +194,38 @@ export function ask(title, { label = 'Reason', value = '', type = 'text', requir
 }
 
 /** Fills a <tbody> from rows, or says there is nothing. */
+/**
+ * Photos from the field (a reader's register, a technician's order) as a heading and thumbnails
+ * that open the full photo; nothing when there are none.
+ * @param {any[]} photos @param {{ heading: string, alt: (p: any) => string }} how
+ */
+export function photoGallery(photos, { heading, alt }) {
+  if (photos.length === 0) return [];
+  return [
+    el(heading, {}, `Photos (${photos.length})`),
+    el(
+      'div',
+      { class: 'photos' },
+      ...photos.map((p) =>
+        el(
+          'figure',
+          {},
+          el(
+            'a',
+            { href: `/api/attachments/${p.id}`, target: '_blank', rel: 'noopener' },
+            el('img', { src: `/api/attachments/${p.id}`, alt: alt(p), loading: 'lazy' }),
+          ),
+          el(
+            'figcaption',
+            { class: 'muted' },
+            `${p.uploaded_by} · ${when(p.created_at)} · ${Math.round(p.bytes / 1024)} KB`,
+          ),
+        ),
+      ),
+    ),
+  ];
+}
+
 export function fillTable(tbody, rows, render, empty = 'Nothing to show.') {
   tbody.replaceChildren(
     ...(rows.length

@@ -1,4 +1,4 @@
-import { $, ready, ago, api, ask, el, fillTable, say, sayError, shell, when } from './app.js';
+import { $, ready, ago, api, ask, el, fillTable, photoGallery, say, sayError, shell, when } from './app.js';
 
 // The exception queue. Filter it, walk it with the keyboard (j/k, x to select), and act:
 // accept, correct (the value before and after are kept in the audit log), estimate, or send
@@ -124,38 +124,6 @@ function toggle(id) {
   render();
 }
 
-/** The field app's photos of the meter: the reader's evidence for a high or low read. */
-function photoFigures(photos) {
-  if (photos.length === 0) return [];
-  return [
-    el('h2', {}, `Photos (${photos.length})`),
-    el(
-      'div',
-      { class: 'photos' },
-      ...photos.map((p) =>
-        el(
-          'figure',
-          {},
-          el(
-            'a',
-            { href: `/api/attachments/${p.id}`, target: '_blank', rel: 'noopener' },
-            el('img', {
-              src: `/api/attachments/${p.id}`,
-              alt: `photo of meter ${p.meter_id} register ${p.register}`,
-              loading: 'lazy',
-            }),
-          ),
-          el(
-            'figcaption',
-            { class: 'muted' },
-            `${p.uploaded_by} · ${when(p.created_at)} · ${Math.round(p.bytes / 1024)} KB`,
-          ),
-        ),
-      ),
-    ),
-  ];
-}
-
 async function showDetail(x) {
   try {
     const d = await api(`/exceptions/${x.id}`);
@@ -178,7 +146,11 @@ async function showDetail(x) {
             )
           : null,
         d.raw ? el('pre', {}, d.raw) : null,
-        ...photoFigures(d.photos ?? []),
+        // The field app's photos of the meter: the reader's evidence for a high or low read.
+        ...photoGallery(d.photos ?? [], {
+          heading: 'h2',
+          alt: (p) => `photo of meter ${p.meter_id} register ${p.register}`,
+        }),
         open
           ? el(
               'div',

@@ -1,4 +1,4 @@
-import { $, ready, api, ask, el, say, sayError, shell, when } from './app.js';
+import { $, ready, api, ask, el, photoGallery, say, sayError, shell, when } from './app.js';
 
 // The work-order board: open orders in columns by state, each with its technician, due date and
 // whether it is overdue; dispatch, cancel (with a reason) and create orders.
@@ -164,23 +164,7 @@ async function showHistory(orderNo) {
           ),
         ),
       ),
-      o.photos.length ? el('h3', {}, `Photos (${o.photos.length})`) : null,
-      el(
-        'div',
-        { class: 'photos' },
-        ...o.photos.map((p) =>
-          el(
-            'figure',
-            {},
-            el(
-              'a',
-              { href: `/api/attachments/${p.id}`, target: '_blank', rel: 'noopener' },
-              el('img', { src: `/api/attachments/${p.id}`, alt: `photo of order ${o.orderNo}`, loading: 'lazy' }),
-            ),
-            el('figcaption', { class: 'muted' }, `${p.uploaded_by} · ${when(p.created_at)}`),
-          ),
-        ),
-      ),
+      ...photoGallery(o.photos, { heading: 'h3', alt: () => `photo of order ${o.orderNo}` }),
     );
     $('order-detail').hidden = false;
     $('order-detail').scrollIntoView({ block: 'nearest' });
