@@ -195,8 +195,7 @@ async function drawFreeOrderNos(db: Knex, count: number, now: Date): Promise<str
 }
 
 /**
- * Creates an order; an order number that exists already is a 409 naming it (or, with `ifAbsent`,
- * the existing order). A number the gateway drew itself is drawn again when taken: four random
+ * Creates an order; an order number that exists already is a 409 naming it. A number the gateway drew itself is drawn again when taken: four random
  * characters a day collide once thousands of orders are made in one (past-due at 100,000 accounts did).
  */
 export async function createWorkOrder(
@@ -205,7 +204,7 @@ export async function createWorkOrder(
   input: NewWorkOrder,
   actor: Actor,
   now: Date,
-  opts: { ifAbsent?: boolean; draw?: (now: Date) => string } = {},
+  opts: { draw?: (now: Date) => string } = {},
 ): Promise<{ order: WorkOrder; created: boolean }> {
   const at = now.toISOString();
   for (let attempt = 0; ; attempt++) {
@@ -219,7 +218,6 @@ export async function createWorkOrder(
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       if (input.orderNo === undefined && attempt < 10) continue;
-      if (opts.ifAbsent) return { order: (await findWorkOrder(db, orderNo, config.timeZone, now))!, created: false };
       throw new AppError('DUPLICATE', `order ${orderNo} exists already`, {
         status: 409,
         field: 'orderNo',

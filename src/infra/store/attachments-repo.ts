@@ -75,20 +75,6 @@ export async function attachmentsOfWorkOrder(db: Db, workOrderId: number): Promi
     .orderBy('id')) as AttachmentInfo[];
 }
 
-/** Which of these photos (by content hash) a work order has. */
-export async function workOrderHasPhotos(
-  db: Db,
-  workOrderId: number,
-  sha256s: readonly string[],
-): Promise<Set<string>> {
-  if (sha256s.length === 0) return new Set();
-  const rows = (await db('attachments')
-    .select('sha256')
-    .where({ work_order_id: workOrderId })
-    .whereIn('sha256', [...sha256s])) as { sha256: string }[];
-  return new Set(rows.map((r) => r.sha256));
-}
-
 export async function getAttachment(db: Db, id: number): Promise<AttachmentsRow | undefined> {
   const row = (await db('attachments').where({ id }).first()) as AttachmentsRow | undefined;
   // PostgreSQL answers bytea as a Buffer; SQLite a Buffer too; SQL Server a Buffer.

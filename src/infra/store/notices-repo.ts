@@ -37,27 +37,6 @@ export async function openNoticeAccounts(db: Knex): Promise<Set<string>> {
   );
 }
 
-export async function setNoticeStatus(
-  db: Knex,
-  id: number,
-  status: string,
-  now: string,
-  extra: { cut_order_no?: string } = {},
-): Promise<void> {
-  await db('disconnect_notices')
-    .where({ id })
-    .update({ status, updated_at: now, ...extra });
-}
-
-/** Whether the account got a notice on that day already (a second run sends none). */
-export async function noticeSentOn(db: Knex, accountNo: string, day: string): Promise<boolean> {
-  return Boolean(await db('disconnect_notices').where({ account_no: accountNo, notice_date: day }).first());
-}
-
-export async function insertNotice(db: Knex, n: NewNotice): Promise<void> {
-  await db('disconnect_notices').insert(n);
-}
-
 /** The accounts that got a notice on that day (a second run of the day sends none again): one query. */
 export async function accountsNoticedOn(db: Knex, day: string): Promise<Set<string>> {
   return new Set(

@@ -6,13 +6,29 @@ import { shutOffDate, stillCuttable } from '../../../src/core/past-due.js';
 import { FINAL_STATES } from '../../../src/core/work-orders.js';
 import { createWorkOrder, findWorkOrder, moveWorkOrder } from '../../../src/flows/work-orders/work-orders.js';
 import { writeNotices } from '../../../src/flows/work-orders/past-due.js';
-import {
-  insertNotice,
-  noticeSentOn,
-  openNoticeAccounts,
-  openNotices,
-  setNoticeStatus,
-} from '../../../src/infra/store/notices-repo.js';
+import type { Knex } from 'knex';
+import { openNoticeAccounts, openNotices, type NewNotice } from '../../../src/infra/store/notices-repo.js';
+
+// The store calls the job made one notice at a time (the gateway's store no longer has them).
+async function setNoticeStatus(
+  db: Knex,
+  id: number,
+  status: string,
+  now: string,
+  extra: { cut_order_no?: string; reconnect_order_no?: string } = {},
+): Promise<void> {
+  await db('disconnect_notices')
+    .where({ id })
+    .update({ status, updated_at: now, ...extra });
+}
+
+async function noticeSentOn(db: Knex, accountNo: string, day: string): Promise<boolean> {
+  return Boolean(await db('disconnect_notices').where({ account_no: accountNo, notice_date: day }).first());
+}
+
+async function insertNotice(db: Knex, n: NewNotice): Promise<void> {
+  await db('disconnect_notices').insert(n);
+}
 
 /**
  * The bench's baseline: past-due as the gateway ran it before it went set-based (issue 20),
