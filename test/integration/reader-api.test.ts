@@ -27,7 +27,7 @@ describe.each(availableDialects())('meter reading from the field app ($name)', (
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'fg-reader-'));
-    gw = await testGateway(dialect, { label: 'reader_api', accounts: 40, routes: 1, config: { dataDir } });
+    gw = await testGateway(dialect, { label: 'reader_api', accounts: 40, routes: 2, config: { dataDir } });
     api = await startApi(gw.ctx);
     const db = gw.ctx.store.db;
     await addUser(gw.ctx, { username: 'rita', role: 'reader', password: 'meters all day' });
@@ -197,6 +197,28 @@ describe.each(availableDialects())('meter reading from the field app ($name)', (
     expect(Buffer.compare(image.body as unknown as Buffer, JPEG)).toBe(0);
     expect((await call(rita, 'GET', `/api/attachments/${photo.body.id}`)).status).toBe(403);
   }, 60_000);
+
+  it("takes readings that overtook the phone's confirmation of its route: the phone holds it", async () => {
+    expect((await call(csr, 'POST', '/api/dock/assign', { route: 'R02', device: 'app.sam' })).status).toBe(201);
+    const route = (await call(sam, 'GET', '/api/reader/routes/R02')).body;
+    // The confirmation was lost; the first batch arrives.
+    const first = route.records[0] as Json;
+    const stored = await call(sam, 'POST', '/api/reader/readings', {
+      batchId: 'sam-1',
+      route: 'R02',
+      cycle: route.cycle,
+      final: false,
+      readings: [keyed(first, within(first))],
+    });
+    expect(stored).toMatchObject({ status: 201, body: { status: 'stored', stored: 1 } });
+    expect((await call(sam, 'GET', '/api/reader/routes')).body).toMatchObject({
+      assigned: [],
+      held: [expect.objectContaining({ route: 'R02', state: 'uploaded' })],
+    });
+    // The confirmation arriving late is answered with the route as it is.
+    const late = await call(sam, 'POST', '/api/reader/routes/R02/confirm', { sha256: route.sha256 });
+    expect(late).toMatchObject({ status: 200, body: { route: 'R02', state: 'uploaded' } });
+  });
 
   it('refuses a bad batch whole, naming the reading and field', async () => {
     const bad = await call(rita, 'POST', '/api/reader/readings', {

@@ -30,7 +30,7 @@ export async function keepIntervalMonths(ctx: GatewayContext): Promise<Record<st
     return { made: 0, dropped: 0, deleted };
   }
   const before = new Set((await listMonths(db)).map((m) => m.table));
-  const ahead = monthsBetween(now, monthOf(now).from + partitionsAhead * 31 * 86_400);
+  const ahead = monthsBetween(now, thisMonth.from + partitionsAhead * 31 * 86_400);
   const known = new Set(before);
   await ensureMonths((sql) => db.raw(sql), ahead, known);
   const dropped = cutoff === null ? [] : await dropMonthsBefore(db, cutoff);

@@ -3,7 +3,7 @@ import { decodeLine, encodeLine, EncodeError, splitLines } from '../../core/fixe
 import { utcToLocalDigits } from '../../core/local-time.js';
 import { AppError, ConflictError, NotFoundError } from '../../errors.js';
 import { keepAttachment, readingOwner, type AttachmentInfo } from '../../infra/store/attachments-repo.js';
-import { noteCommand, pendingCommands } from '../../infra/store/dock-repo.js';
+import { noteCommand, pendingCommands, type DockCommandRow } from '../../infra/store/dock-repo.js';
 import { deviceOfReader, enrolReader } from './reader-device.js';
 import { batchByKey } from '../../infra/store/import-batches-repo.js';
 import { routeHeldBy, routeLines, routesHeldBy, type RouteRow } from '../../infra/store/routes-repo.js';
@@ -12,6 +12,7 @@ import type { GatewayContext } from '../context.js';
 import { bufferLineSource } from '../readings/file-source.js';
 import { deviceBatchKey, importReadings, type ImportSummary } from '../readings/import-readings.js';
 import { RouteAssignment } from '../routes/route-assignment.js';
+import type { RouteFileBuild } from '../routes/export-route.js';
 import type { AppBatch, AppReading } from './reader-schemas.js';
 import { checkedPhoto } from './photos.js';
 
@@ -91,13 +92,7 @@ export class ReaderWork {
     );
     if (cmd) {
       const built = await this.assignment.prepare(cmd);
-      await this.assignment.recordLoad(
-        device,
-        cmd,
-        built,
-        `loaded ${built.lines.length} records on ${device} (field app)`,
-      );
-      await bumpVersion(db, 'ledger');
+      await this.recordLoad(device, cmd, built);
       return { route: built.routeCode, cycle: built.cycle, state: 'loaded' };
     }
     const route = await this.heldRoute(device, routeCode);
@@ -129,7 +124,7 @@ export class ReaderWork {
       const unrecorded = await this.assignment.unrecordedLoad(device, batch.route, batch.cycle);
       if (unrecorded) {
         const built = await this.assignment.prepare(unrecorded);
-        if (built.cycle === batch.cycle) await this.confirm(username, batch.route, built.sha256);
+        if (built.cycle === batch.cycle) await this.recordLoad(device, unrecorded, built);
       }
       const route = await this.heldRoute(device, batch.route);
       if (route.cycle !== batch.cycle)
@@ -208,6 +203,17 @@ export class ReaderWork {
         });
       throw err;
     }
+  }
+
+  /** The phone holds the route of `cmd`: recorded loaded on it, the command done, the ledger told. */
+  private async recordLoad(device: string, cmd: DockCommandRow, built: RouteFileBuild): Promise<void> {
+    await this.assignment.recordLoad(
+      device,
+      cmd,
+      built,
+      `loaded ${built.lines.length} records on ${device} (field app)`,
+    );
+    await bumpVersion(this.ctx.store.db, 'ledger');
   }
 
   private async assignedLoad(device: string, routeCode: string) {

@@ -84,7 +84,7 @@ export async function runPastDue(ctx: GatewayContext): Promise<Record<string, nu
       counts[step.verdict]++;
     }
   }
-  await db.transaction((trx) => setNoticeStatuses(trx, statuses, at));
+  if (statuses.length) await db.transaction((trx) => setNoticeStatuses(trx, statuses, at));
 
   await createWorkOrders(
     db,
@@ -185,7 +185,7 @@ export async function runPastDue(ctx: GatewayContext): Promise<Record<string, nu
       now,
       (trx, orderNos) => insertNotices(trx, notices(orderNos)),
     );
-  else await db.transaction((trx) => insertNotices(trx, notices([])));
+  else if (fresh.length) await db.transaction((trx) => insertNotices(trx, notices([])));
   counts.noticed = fresh.length;
   if (fresh.length)
     writeNotices(

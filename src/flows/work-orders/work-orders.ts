@@ -151,6 +151,8 @@ export async function createWorkOrders(
   now: Date,
   alongside: (trx: Knex.Transaction, orderNos: readonly (string | null)[]) => Promise<void> = async () => {},
 ): Promise<(string | null)[]> {
+  // No orders: nothing to number, make or record.
+  if (inputs.length === 0) return [];
   const at = now.toISOString();
   for (let attempt = 0; ; attempt++) {
     const given = inputs.flatMap((o) => (o.orderNo === undefined ? [] : [o.orderNo]));
