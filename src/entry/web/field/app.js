@@ -327,17 +327,20 @@ async function sendPending() {
       ...(c.gps ? { gps: c.gps } : {}),
       ...(c.completion ? { completion: c.completion } : {}),
     };
+    let change = c;
     try {
       // Its photos first (each kept once however often sent), so the completion's hashes name photos the gateway has.
-      for (const photo of c.photos ?? [])
+      for (const photo of change.photos ?? [])
         await api(`/tech/orders/${encodeURIComponent(c.orderNo)}/photos`, { method: 'PUT', body: photo });
+      // The gateway has them: a retry of the move (a lost answer, a conflict redone) does not send them again.
+      if (change.photos?.length) await keep((change = { ...change, photos: [] }));
       await api(`/tech/orders/${encodeURIComponent(c.orderNo)}`, { method: 'POST', body });
       await drop(c.id);
     } catch (err) {
       if (err.status === 409 && err.body?.current)
-        await keep({ ...c, conflict: { current: err.body.current, message: err.message } });
+        await keep({ ...change, conflict: { current: err.body.current, message: err.message } });
       else if (err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429)
-        await keep({ ...c, rejected: err.message });
+        await keep({ ...change, rejected: err.message });
       else throw err;
       blocked.add(c.orderNo);
     }
