@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { HealthTracker, type Adapter, type AdapterHealth, type AdapterState } from '../adapter.js';
+import { inTurn } from '../../src/core/in-turn.js';
 
 export interface DropOutcome {
   ok: boolean;
@@ -47,6 +48,8 @@ export class DropFolder extends EventEmitter<Events> implements Adapter<Events> 
     private readonly handle: (file: string, signal: AbortSignal) => Promise<DropOutcome>,
     private readonly pollMs = 5000,
     private readonly stopTimeoutMs = 5000,
+    /** Files imported at once. */
+    private readonly parallel = 1,
   ) {
     super();
   }
@@ -108,11 +111,9 @@ export class DropFolder extends EventEmitter<Events> implements Adapter<Events> 
       this.set('degraded', `cannot read ${this.dir}: ${(err as Error).message}`);
       return;
     }
+    const ready: { name: string; size: number }[] = [];
     for (const name of names) {
-      const { state } = this.status.get();
-      if (state !== 'running' && state !== 'degraded') return;
-      const file = path.join(this.dir, name);
-      const size = (await stat(file).catch(() => null))?.size;
+      const size = (await stat(path.join(this.dir, name)).catch(() => null))?.size;
       if (size === undefined) continue;
       if (this.stuck.get(name) === size) continue;
       this.stuck.delete(name);
@@ -122,29 +123,40 @@ export class DropFolder extends EventEmitter<Events> implements Adapter<Events> 
         continue;
       }
       this.sizes.delete(name);
-      let outcome: DropOutcome;
-      try {
-        outcome = await this.handle(file, this.abort.signal);
-      } catch (err) {
-        if (this.timer === null) return; // stopped meanwhile: the file stays for the next start
-        this.set('degraded', `${name} left in place, to try again: ${(err as Error).message}`);
-        this.emit('error', err as Error);
-        continue;
-      }
-      try {
-        await this.move(name, outcome);
-      } catch (err) {
-        this.stuck.set(name, size);
-        this.set(
-          'degraded',
-          `${name} was ${outcome.ok ? 'imported' : 'refused'} but cannot be moved: ${(err as Error).message}`,
-        );
-        this.emit('stuck', name, outcome, err as Error);
-        continue;
-      }
-      this.set('running', `watching ${this.dir}; last: ${name} ${outcome.ok ? 'done' : 'failed'}`);
-      this.emit('file', name, outcome);
+      ready.push({ name, size });
     }
+    // A head-end's night comes as files split by meter range: several are imported at once, each
+    // in its own worker, so one file's parsing overlaps another's writes.
+    await inTurn(ready, this.parallel, (f) => this.take(f.name, f.size));
+  }
+
+  /** Imports one file and moves it to done/ or failed/. */
+  private async take(name: string, size: number): Promise<void> {
+    const { state } = this.status.get();
+    if (state !== 'running' && state !== 'degraded') return;
+    const file = path.join(this.dir, name);
+    let outcome: DropOutcome;
+    try {
+      outcome = await this.handle(file, this.abort.signal);
+    } catch (err) {
+      if (this.timer === null) return; // stopped meanwhile: the file stays for the next start
+      this.set('degraded', `${name} left in place, to try again: ${(err as Error).message}`);
+      this.emit('error', err as Error);
+      return;
+    }
+    try {
+      await this.move(name, outcome);
+    } catch (err) {
+      this.stuck.set(name, size);
+      this.set(
+        'degraded',
+        `${name} was ${outcome.ok ? 'imported' : 'refused'} but cannot be moved: ${(err as Error).message}`,
+      );
+      this.emit('stuck', name, outcome, err as Error);
+      return;
+    }
+    this.set('running', `watching ${this.dir}; last: ${name} ${outcome.ok ? 'done' : 'failed'}`);
+    this.emit('file', name, outcome);
   }
 
   private async move(name: string, outcome: DropOutcome): Promise<void> {

@@ -1,11 +1,16 @@
 import { ensureMonths, monthsBetween } from '../../src/infra/store/interval-partitions.js';
 import { once } from 'node:events';
-import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { parseStringPromise } from 'xml2js';
-import { runAmiImport } from '../../src/flows/ami/import-runner.js';
+import { importLanes, runAmiImport } from '../../src/flows/ami/import-runner.js';
+import { inTurn } from '../../src/core/in-turn.js';
+import Database from 'better-sqlite3';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { espiFeed } from '../../src/flows/ami/espi-writer.js';
 import { seedReferenceBilling } from '../../src/infra/billing/reference/seed.js';
 import { loadConfig } from '../../src/infra/config/load.js';
@@ -16,7 +21,11 @@ import { cmepLine } from '../tools/ami-fixtures.js';
 
 /**
  * AMI import cases, one per process so each peak RSS is its own:
- *   prepare <dir> <intervals> <baselineIntervals>   billing (5,000 accounts) and the files
+ *   prepare <dir> <intervals> <baselineIntervals>   billing (5,000 accounts) and the files (whole, and in
+ *                                                   two halves by meter range, as a head-end splits a night)
+ *   raw <sqlite|postgres> <dir>                     the store's limit: the CMEP file's rows, made in memory,
+ *                                                   by raw COPY (PostgreSQL) or one prepared insert (SQLite)
+ *   import-split <cmep|espi> <sqlite|postgres> <dir>  both halves at once (ami.parallelImports 2)
  *   import <cmep|espi> <sqlite|postgres> <dir>      the product's import, end to end
  *   baseline <sqlite|postgres> <dir>                xml2js on the whole document, knex row by row
  */
@@ -56,26 +65,34 @@ async function prepare(dir: string, intervals: number, baselineIntervals: number
     .limit(METERS)) as { meter_id: string; uom: string }[];
   await billing.destroy();
   const days = Math.ceil(intervals / (meters.length * 96));
-  const cmep = function* () {
-    for (let m = 0; m < meters.length; m++)
+  const cmep = function* (from: number, to: number) {
+    for (let m = from; m < to; m++)
       for (let d = 0; d < days; d++) yield `${cmepLine(meters[m]!.meter_id, meters[m]!.uom, meterDay(m, d))}\n`;
   };
-  await writeAll(path.join(dir, 'cmep.csv'), cmep());
-  const espiPoints = (count: number, dayCount: number) =>
-    meters.slice(0, count).map((mt, m) => ({
+  const espiPoints = (from: number, to: number, dayCount: number) =>
+    meters.slice(from, to).map((mt, i) => ({
       channel: { meterId: mt.meter_id, channel: 1, unit: mt.uom, seconds: 900 },
       blocks: (function* () {
-        for (let d = 0; d < dayCount; d++) yield meterDay(m, d);
+        for (let d = 0; d < dayCount; d++) yield meterDay(from + i, d);
       })(),
     }));
-  await writeAll(
-    path.join(dir, 'espi.xml'),
-    espiFeed(espiPoints(meters.length, days), { updated: '2026-11-23T06:00:00Z' }),
-  );
+  const half = Math.ceil(meters.length / 2);
+  for (const [suffix, from, to] of [
+    ['', 0, meters.length],
+    ['-1of2', 0, half],
+    ['-2of2', half, meters.length],
+  ] as const) {
+    await writeAll(path.join(dir, `cmep${suffix}.csv`), cmep(from, to));
+    await writeAll(
+      path.join(dir, `espi${suffix}.xml`),
+      espiFeed(espiPoints(from, to, days), { updated: '2026-11-23T06:00:00Z' }),
+    );
+  }
+  writeFileSync(path.join(dir, 'meters.json'), JSON.stringify({ meters, days }));
   const baselineDays = Math.max(1, Math.round(baselineIntervals / (10 * 96)));
   await writeAll(
     path.join(dir, 'espi-baseline.xml'),
-    espiFeed(espiPoints(10, baselineDays), { updated: '2026-11-23T06:00:00Z' }),
+    espiFeed(espiPoints(0, 10, baselineDays), { updated: '2026-11-23T06:00:00Z' }),
   );
   console.log(
     JSON.stringify({
@@ -141,18 +158,23 @@ function report(items: number, started: number): void {
   );
 }
 
-/** The product's path: `fieldgate ami import` and the drop folder run the import in a worker thread. */
-async function importCase(format: 'cmep' | 'espi' | 'espi-large', dialect: string, dir: string): Promise<void> {
-  const { url, db } = await freshStore(dialect, dir, format);
-  await db.destroy();
-  const config = loadConfig({
+function benchConfig(dir: string, url: string, ami: { parallelImports?: number } = {}) {
+  return loadConfig({
     env: {},
     overrides: {
       store: { url },
       billing: { url: `sqlite:${path.join(dir, 'billing.sqlite')}` },
       log: { level: 'error', format: 'json' },
+      ami,
     },
   });
+}
+
+/** The product's path: `fieldgate ami import` and the drop folder run the import in a worker thread. */
+async function importCase(format: 'cmep' | 'espi' | 'espi-large', dialect: string, dir: string): Promise<void> {
+  const { url, db } = await freshStore(dialect, dir, format);
+  await db.destroy();
+  const config = benchConfig(dir, url);
   const started = performance.now();
   const r = await runAmiImport(config, path.join(dir, format === 'cmep' ? 'cmep.csv' : `${format}.xml`), {
     format: format === 'cmep' ? 'cmep' : 'espi',
@@ -162,6 +184,81 @@ async function importCase(format: 'cmep' | 'espi' | 'espi-large', dialect: strin
     `  ${format} on ${dialect}: stored ${r.stored}, daily reads ${r.dailyReads}, exceptions ` +
       `${JSON.stringify(r.exceptionsByKind)}\n`,
   );
+}
+
+/** A head-end's night in two files by meter range, imported side by side as the drop folder does (ami.parallelImports 2). */
+async function importSplitCase(format: 'cmep' | 'espi', dialect: string, dir: string): Promise<void> {
+  const { url, db } = await freshStore(dialect, dir, `${format}_split`);
+  await db.destroy();
+  const config = benchConfig(dir, url, { parallelImports: 2 });
+  const ext = format === 'cmep' ? 'csv' : 'xml';
+  const files = [1, 2].map((k) => path.join(dir, `${format}-${k}of2.${ext}`));
+  const started = performance.now();
+  let received = 0;
+  await inTurn(files, importLanes(config), async (file) => {
+    const r = await runAmiImport(config, file, { format });
+    received += r.received;
+  });
+  report(received, started);
+}
+
+/**
+ * The store's own limit for the same rows, made in memory (no parsing, no VEE, no daily reads):
+ * PostgreSQL's COPY into the month-partitioned ami_intervals in one transaction, or SQLite's
+ * prepared insert in one transaction on WAL. What the product's import is measured against.
+ */
+async function rawCase(dialect: string, dir: string): Promise<void> {
+  const { db, url } = await freshStore(dialect, dir, 'raw');
+  const { meters, days } = JSON.parse(readFileSync(path.join(dir, 'meters.json'), 'utf8')) as {
+    meters: { meter_id: string }[];
+    days: number;
+  };
+  const rows = function* () {
+    for (let m = 0; m < meters.length; m++)
+      for (let d = 0; d < days; d++) for (const iv of meterDay(m, d)) yield [meters[m]!.meter_id, iv] as const;
+  };
+  let n = 0;
+  if (dialect === 'postgres') {
+    await ensureMonths((sql) => db.raw(sql), monthsBetween(START, START + days * 86_400), new Set());
+    const chunks: Buffer[] = [];
+    let text = '';
+    for (const [meterId, iv] of rows()) {
+      text += `${meterId}\t1\t${iv.startAt}\t${iv.seconds}\t${iv.value}\tA\t\\N\t1\n`;
+      n++;
+      if (text.length > 256_000) {
+        chunks.push(Buffer.from(text));
+        text = '';
+      }
+    }
+    chunks.push(Buffer.from(text));
+    await db.destroy();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const started = performance.now();
+    await client.query('BEGIN');
+    await client.query('SET LOCAL synchronous_commit = off');
+    await pipeline(Readable.from(chunks), client.query(copyFrom('COPY ami_intervals FROM STDIN')));
+    await client.query('COMMIT');
+    report(n, started);
+    await client.end();
+    return;
+  }
+  const values: (string | number)[][] = [];
+  for (const [meterId, iv] of rows()) values.push([meterId, iv.startAt, iv.seconds, iv.value]);
+  n = values.length;
+  await db.destroy();
+  const sqlite = new Database(path.join(dir, 'store-raw.sqlite'));
+  sqlite.pragma('journal_mode = WAL');
+  const insert = sqlite.prepare(
+    'INSERT INTO ami_intervals (meter_id, channel, start_at, seconds, value, quality, flags, batch_id) ' +
+      "VALUES (?, 1, ?, ?, ?, 'A', NULL, 1)",
+  );
+  const started = performance.now();
+  sqlite.transaction(() => {
+    for (const v of values) insert.run(v);
+  })();
+  report(n, started);
+  sqlite.close();
 }
 
 /** The naive way: the whole document in memory through xml2js, then one knex insert per interval. */
@@ -209,6 +306,8 @@ async function baselineCase(dialect: string, dir: string): Promise<void> {
 
 if (cmd === 'prepare') await prepare(args[0]!, Number(args[1]), Number(args[2]));
 else if (cmd === 'prepare-large') await prepareLarge(args[0]!, Number(args[1]));
+else if (cmd === 'raw') await rawCase(args[0]!, args[1]!);
+else if (cmd === 'import-split') await importSplitCase(args[0] as 'cmep' | 'espi', args[1]!, args[2]!);
 else if (cmd === 'import') await importCase(args[0] as 'cmep' | 'espi' | 'espi-large', args[1]!, args[2]!);
 else if (cmd === 'baseline') await baselineCase(args[0]!, args[1]!);
 else throw new Error(`unknown case ${cmd}`);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -14,16 +14,56 @@ import { exportRoute } from '../../src/flows/routes/export-route.js';
 import { FieldDevice } from '../../src/flows/sim/field-device/device.js';
 
 /**
- * End-to-end MQTT ingest, one case per process: `node mqtt-cases.js <gateways>`. 100 simulated
- * devices each send one route's readings in batches at QoS 1 through the broker at MQTT_URL;
- * 1 or 2 gateway processes (shared subscription) store them in PostgreSQL and acknowledge.
- * Prints { readings, seconds, rate, p50Ms, p99Ms } where latency is publish → ack at the device.
+ * End-to-end MQTT ingest, one case per process: `node mqtt-cases.js <gateways> [kill]`. 100
+ * simulated devices each send one route's readings in batches at QoS 1 through the broker at
+ * MQTT_URL; 1, 2 or 3 gateway processes (one shared-subscription group) store them in one
+ * PostgreSQL store and acknowledge. Prints { readings, seconds, rate, p50Ms, p99Ms } where
+ * latency is publish → ack at the device, and the CPU seconds the gateways (summed) and
+ * PostgreSQL spent. With `kill`, the first gateway is killed (SIGKILL) once 30% of the readings
+ * are stored: the others must store every reading exactly once, and the time until they have
+ * is measured (the killed gateway's unacknowledged batches come back by the devices' resend).
  */
 const DEVICES = Number(process.env.BENCH_MQTT_DEVICES ?? 100);
 const PER_DEVICE = Number(process.env.BENCH_MQTT_READINGS ?? 200);
 const BATCH = Number(process.env.BENCH_MQTT_BATCH ?? 100);
 
 const gateways = Number(process.argv[2] ?? 1);
+const kill = process.argv[3] === 'kill';
+const SESSION_EXPIRY = Number(process.env.BENCH_MQTT_SESSION_EXPIRY ?? 10);
+const RESEND_MS = kill ? Number(process.env.BENCH_MQTT_RESEND_MS ?? 15_000) : 120_000;
+
+/** CPU seconds (user + system) a process has used, from /proc; 0 once it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of every PostgreSQL process now, by pid. */
+function postgresCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/stat`, 'utf8').includes('(postgres)')) continue;
+      out.set(Number(d), cpuSeconds(Number(d)));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** What PostgreSQL's processes spent since `before` (processes started since count whole). */
+function postgresSpent(before: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, now] of postgresCpu()) sum += now - (before.get(pid) ?? 0);
+  return sum;
+}
 const mqttUrl = process.env.MQTT_URL;
 const dbUrl = process.env.DATABASE_URL;
 if (!mqttUrl || !dbUrl) {
@@ -38,7 +78,7 @@ async function admin(sql: string[]): Promise<void> {
   await c.end();
 }
 
-const tag = `g${gateways}`;
+const tag = `g${gateways}${kill ? 'k' : ''}`;
 const at = (name: string) => Object.assign(new URL(dbUrl), { pathname: `/${name}` }).toString();
 const storeUrl = at(`fg_bench_mq_store_${tag}`);
 const billingUrl = at(`fg_bench_mq_billing_${tag}`);
@@ -69,6 +109,7 @@ try {
   });
   await prepare(ctx);
   const prefix = `fgbench/${randomBytes(3).toString('hex')}`;
+  const group = `bench${randomBytes(3).toString('hex')}`;
   for (let n = 0; n < gateways; n++) {
     const file = path.join(dir, `gw${n}.json`);
     writeFileSync(
@@ -80,7 +121,13 @@ try {
         auth: { createDemoToken: false, createDemoUsers: false },
         log: { level: 'warn', format: 'json' },
         billing: { url: billingUrl, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
-        mqtt: { url: mqttUrl, prefix, sharedGroup: `bench${randomBytes(3).toString('hex')}`, outboxPollMs: 50 },
+        mqtt: {
+          url: mqttUrl,
+          prefix,
+          sharedGroup: group,
+          outboxPollMs: 50,
+          ...(kill ? { sessionExpirySeconds: SESSION_EXPIRY } : {}),
+        },
         jobs: { schedules: { 'post-readings': { cron: '0 3 * * *', enabled: false } } },
       }),
     );
@@ -117,7 +164,7 @@ try {
           dir: path.join(dir, `dev${i}`),
           batchSize: BATCH,
           window: 1,
-          resendMs: 120_000,
+          resendMs: RESEND_MS,
           protocolVersion: 5,
           reading: {
             routeLayout: ctx.layout('route-v1'),
@@ -168,9 +215,25 @@ try {
   });
   // The routes are read beforehand; the clock starts when the devices begin to publish.
   for (const d of devices) d.readRoutes({ send: false });
+  const gatewayCpu0 = children.map((c) => cpuSeconds(c.pid!));
+  const pg0 = postgresCpu();
+  let killedAt: number | null = null;
+  let killedCpu = 0;
+  if (kill) {
+    const watch = setInterval(() => {
+      if (killedAt !== null || stored < expected * 0.3) return;
+      killedCpu = cpuSeconds(children[0]!.pid!) - gatewayCpu0[0]!;
+      children[0]!.kill('SIGKILL');
+      killedAt = performance.now();
+    }, 20);
+    void done.then(() => clearInterval(watch));
+  }
   const started = performance.now();
   for (const d of devices) d.flush();
   await done;
+  const gatewaysCpu =
+    children.reduce((sum, c, i) => sum + (kill && i === 0 ? 0 : cpuSeconds(c.pid!) - gatewayCpu0[i]!), 0) + killedCpu;
+  const postgresCpuSeconds = postgresSpent(pg0);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
   const seconds = (lastAck - started) / 1000;
@@ -186,12 +249,27 @@ try {
       rate: stored / seconds,
       p50Ms: pct(0.5),
       p99Ms: pct(0.99),
+      exactlyOnce: inStore === expected,
+      gatewaysCpu,
+      postgresCpu: postgresCpuSeconds,
+      ...(kill
+        ? {
+            killedAfterSeconds: (killedAt! - started) / 1000,
+            recoveredSeconds: (lastAck - killedAt!) / 1000,
+            sessionExpirySeconds: SESSION_EXPIRY,
+            resendSeconds: RESEND_MS / 1000,
+          }
+        : {}),
     }),
   );
 } finally {
   await Promise.all(devices.map((d) => d.stop()));
   for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+  await Promise.all(
+    children.map(
+      (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))),
+    ),
+  );
   await closeContext(ctx);
   await admin([
     `drop database if exists fg_bench_mq_store_${tag} with (force)`,

@@ -6,7 +6,8 @@ import { pastDue } from '../../jobs/past-due.js';
 import { postFieldWork } from '../../jobs/post-field-work.js';
 import { postReadings } from '../../jobs/post-readings.js';
 import { pullServiceOrders } from '../../jobs/pull-service-orders.js';
-import { runAmiImport } from '../../src/flows/ami/import-runner.js';
+import { importLanes, runAmiImport } from '../../src/flows/ami/import-runner.js';
+import { inTurn } from '../../src/core/in-turn.js';
 import { prepare } from '../../src/entry/gateway.js';
 import { closeContext, openContext } from '../../src/flows/context.js';
 import type { FieldWorkUploadRow } from '../../src/infra/billing/queries.js';
@@ -26,15 +27,19 @@ import { cmepLine } from '../tools/ami-fixtures.js';
 
 /**
  * A night at a large utility on PostgreSQL (`node nightly-cases.js <dir>`): billing seeded with
- * BENCH_NIGHT_ACCOUNTS (100,000) accounts; the day's input made ready (10,000 hand-held readings
- * in route files, a CMEP file of 100,000 meters × 96 intervals, 2,000 completed work orders);
- * then the night's work timed step by step, each through the product's own code. One JSON line.
+ * BENCH_NIGHT_ACCOUNTS (100,000) accounts; the day's input made ready (the hand-held readings of
+ * 20 routes in route files; a CMEP day of every meter, 96 intervals each, in files of
+ * BENCH_NIGHT_FILE_METERS (100,000) meters by meter range, as a head-end sends them; one
+ * completed work order per 50 accounts); then the night's work timed step by step, each through
+ * the product's own code, in this one process as the gateway runs it. One JSON line, with the
+ * process's peak RSS.
  */
 const [dir] = process.argv.slice(2) as [string];
 const ACCOUNTS = Number(process.env.BENCH_NIGHT_ACCOUNTS ?? 100_000);
-const HANDHELD = Number(process.env.BENCH_NIGHT_READINGS ?? 10_000);
-const AMI_METERS = Number(process.env.BENCH_NIGHT_AMI_METERS ?? 100_000);
-const COMPLETIONS = Number(process.env.BENCH_NIGHT_COMPLETIONS ?? 2_000);
+const HANDHELD_ROUTES = Number(process.env.BENCH_NIGHT_ROUTES ?? 20);
+const AMI_METERS = Number(process.env.BENCH_NIGHT_AMI_METERS ?? ACCOUNTS);
+const FILE_METERS = Number(process.env.BENCH_NIGHT_FILE_METERS ?? 100_000);
+const COMPLETIONS = Number(process.env.BENCH_NIGHT_COMPLETIONS ?? Math.round(ACCOUNTS / 50));
 const NOW = new Date('2026-11-23T23:00:00Z');
 // Local midnight in Chicago on the 22nd: one whole local day of 15-minute intervals.
 const DAY_START = Date.UTC(2026, 10, 22, 6) / 1000;
@@ -88,6 +93,8 @@ const config = loadConfig({
     billing: { url: urls.billing, demo: { seedOnFirstRun: false, accounts: 1, routes: 1, seed: 1 } },
     log: { level: 'error', format: 'json' },
     dataDir: dir,
+    // The head-end's files are split by meter range: two at a time, one per core.
+    ami: { parallelImports: 2 },
   },
 });
 const ctx = openContext(config, silentLogger(), () => NOW);
@@ -99,11 +106,10 @@ try {
   await prepare(ctx);
   log(`seeded in ${((performance.now() - t) / 1000).toFixed(0)} s; preparing the day's input…`);
 
-  // The day: routes read by hand-helds until HANDHELD readings, waiting as files.
+  // The day: routes read by hand-helds, waiting as files.
   const readFiles: { route: string; file: string; lines: number }[] = [];
   let readings = 0;
-  for (const route of await ctx.billing.listRoutes()) {
-    if (readings >= HANDHELD) break;
+  for (const route of (await ctx.billing.listRoutes()).slice(0, HANDHELD_ROUTES)) {
     const exported = await exportRoute(ctx, { routeCode: route.code, actor: 'bench' });
     const day = readRoute(exported.content.toString('latin1'), {
       routeLayout: ctx.layout('route-v1'),
@@ -120,19 +126,40 @@ try {
     readings += day.lines.length;
   }
 
-  // AMI: one CMEP file, one whole day of every AMI meter.
-  const meters = (await ctx.billing
-    .db('cis_registers')
-    .select('meter_id', 'uom')
-    .where({ register_no: 1 })
-    .orderBy('meter_id')
-    .limit(AMI_METERS)) as { meter_id: string; uom: string }[];
-  const cmepFile = path.join(dir, 'night.cmep.csv');
-  const out = createWriteStream(cmepFile);
-  for (let m = 0; m < meters.length; m++)
-    if (!out.write(`${cmepLine(meters[m]!.meter_id, meters[m]!.uom, meterDay(m))}\n`)) await once(out, 'drain');
-  out.end();
-  await once(out, 'finish');
+  // AMI: one whole day of every AMI meter, in CMEP files of FILE_METERS meters by meter range
+  // (billing's meters read page by page, so this process never holds a million of them).
+  const cmepFiles: string[] = [];
+  let amiMeters = 0;
+  let after = '';
+  let out: ReturnType<typeof createWriteStream> | null = null;
+  while (amiMeters < AMI_METERS) {
+    const page = (await ctx.billing
+      .db('cis_registers')
+      .select('meter_id', 'uom')
+      .where({ register_no: 1 })
+      .andWhere('meter_id', '>', after)
+      .orderBy('meter_id')
+      .limit(Math.min(10_000, AMI_METERS - amiMeters))) as { meter_id: string; uom: string }[];
+    if (page.length === 0) break;
+    for (const m of page) {
+      if (amiMeters % FILE_METERS === 0) {
+        if (out) {
+          out.end();
+          await once(out, 'finish');
+        }
+        const file = path.join(dir, `night-${String(cmepFiles.length + 1).padStart(3, '0')}.cmep.csv`);
+        cmepFiles.push(file);
+        out = createWriteStream(file);
+      }
+      if (!out!.write(`${cmepLine(m.meter_id, m.uom, meterDay(amiMeters))}\n`)) await once(out!, 'drain');
+      amiMeters++;
+    }
+    after = page[page.length - 1]!.meter_id;
+  }
+  if (out) {
+    out.end();
+    await once(out, 'finish');
+  }
 
   // The technicians' day: completed orders waiting for billing.
   const completions: FieldWorkUploadRow[] = Array.from({ length: COMPLETIONS }, (_, i) => ({
@@ -159,7 +186,8 @@ try {
   );
   log(
     `input ready: ${readings.toLocaleString('en-US')} readings in ${readFiles.length} files, ` +
-      `${(meters.length * 96).toLocaleString('en-US')} intervals, ${COMPLETIONS.toLocaleString('en-US')} ` +
+      `${(amiMeters * 96).toLocaleString('en-US')} intervals in ${cmepFiles.length} files, ` +
+      `${COMPLETIONS.toLocaleString('en-US')} ` +
       `completions; the night starts`,
   );
 
@@ -188,16 +216,24 @@ try {
       ).lines;
     return stored;
   });
+  let heapRetries = 0;
   await timed(
-    'AMI import: CMEP → VEE → store → daily reads (worker)',
+    `AMI import: CMEP → VEE → store → daily reads (${cmepFiles.length} files, ${importLanes(config)} at a time)`,
     'intervals',
-    async () =>
-      (
-        await runAmiImport(config, cmepFile, {
+    async () => {
+      let received = 0;
+      await inTurn(cmepFiles, importLanes(config), async (file) => {
+        const r = await runAmiImport(config, file, {
           format: 'cmep',
-          onHeapRetry: (from, to) => log(`  the import outgrew ${from} MB of heap; again with ${to} MB`),
-        })
-      ).received,
+          onHeapRetry: (from, to) => {
+            heapRetries++;
+            log(`  ${path.basename(file)} outgrew ${from} MB of heap; again with ${to} MB`);
+          },
+        });
+        received += r.received;
+      });
+      return received;
+    },
   );
   await timed('pull-service-orders', 'orders', () =>
     job(pullServiceOrders, (c) => Object.values(c).reduce((a, b) => a + b, 0)),
@@ -212,7 +248,25 @@ try {
     const cycle = (await ctx.store.db('routes').select('cycle').first()) as { cycle: string };
     return (await new LedgerService(ctx, 0, 0).ledger(cycle.cycle)).rows.length;
   });
-  console.log(JSON.stringify({ accounts: ACCOUNTS, steps }));
+  const setting = async (name: string) =>
+    ((await ctx.store.db.raw(`select current_setting('${name}') as v`)) as { rows: { v: string }[] }).rows[0]!.v;
+  const postgres = Object.fromEntries(
+    await Promise.all(
+      ['shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'synchronous_commit'].map(
+        async (n) => [n, await setting(n)] as const,
+      ),
+    ),
+  );
+  console.log(
+    JSON.stringify({
+      accounts: ACCOUNTS,
+      steps,
+      postgres,
+      heapRetries,
+      workerHeapMb: config.ami.workerHeapMb,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
 } finally {
   await closeContext(ctx);
   if (!process.env.BENCH_NIGHT_KEEP) {

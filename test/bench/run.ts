@@ -99,6 +99,8 @@ if ((only === undefined || only === 'mqtt') && process.env.MQTT_URL && process.e
       'p50 ms',
       'p99 ms',
       'vs one gateway',
+      'gateway CPU s / 1,000',
+      'PostgreSQL CPU s / 1,000',
     ],
     mqttRows(),
   );
@@ -114,6 +116,7 @@ if (only === undefined || only === 'ami') {
       'intervals/s',
       'peak RSS MB',
       'vs baseline',
+      "of the store's limit",
     ],
     amiRows(),
   );
@@ -141,18 +144,34 @@ function amiRows(): string[][] {
       r.peakRssMb.toFixed(0),
     ];
     for (const dialect of ['sqlite', ...(process.env.DATABASE_URL ? ['postgres'] : [])]) {
-      process.stderr.write(`[ami] ${dialect}: baseline, CMEP, ESPI…\n`);
+      process.stderr.write(`[ami] ${dialect}: the store's limit, baseline, CMEP, ESPI…\n`);
+      const raw = ami('raw', dialect, dir);
       const base = ami('baseline', dialect, dir);
+      const share = (r: Result) => `${((100 * r.rate) / raw.rate).toFixed(0)}%`;
       for (const format of ['cmep', 'espi']) {
         const r = ami('import', format, dialect, dir);
-        out.push([`${format.toUpperCase()} into ${dialect}`, ...fmt(r), `${(r.rate / base.rate).toFixed(0)}×`]);
+        const split = ami('import-split', format, dialect, dir);
+        out.push([
+          `${format.toUpperCase()} into ${dialect}`,
+          ...fmt(r),
+          `${(r.rate / base.rate).toFixed(0)}×`,
+          share(r),
+        ]);
+        out.push([
+          `${format.toUpperCase()} into ${dialect}, two files by meter range at once`,
+          ...fmt(split),
+          `${(split.rate / base.rate).toFixed(0)}×`,
+          share(split),
+        ]);
       }
-      out.push([`  baseline: xml2js whole document, knex row by row (${dialect})`, ...fmt(base), '1×']);
+      out.push([`  baseline: xml2js whole document, knex row by row (${dialect})`, ...fmt(base), '1×', share(base)]);
+      const limit = dialect === 'postgres' ? 'raw COPY, rows made in memory' : 'raw prepared insert, one transaction';
+      out.push([`  the store's limit: ${limit} (${dialect})`, ...fmt(raw), '', '100%']);
     }
     process.stderr.write('[ami] a 300 MB ESPI file…\n');
     const large = ami('prepare-large', dir, process.env.BENCH_AMI_LARGE_MB ?? '300');
     const r = ami('import', 'espi-large', 'sqlite', dir);
-    out.push([`ESPI file of ${Math.round(large.items).toLocaleString('en-US')} MB into sqlite`, ...fmt(r), '']);
+    out.push([`ESPI file of ${Math.round(large.items).toLocaleString('en-US')} MB into sqlite`, ...fmt(r), '', '']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -399,7 +418,13 @@ function consoleRows(): string[][] {
 if ((only === undefined || only === 'nightly') && process.env.DATABASE_URL) {
   console.log('');
   printTable(
-    ['a night at 100,000 accounts on PostgreSQL', 'items', 'seconds', 'items/s', 'share of the night'],
+    [
+      `a night at ${Number(process.env.BENCH_NIGHT_ACCOUNTS ?? 100_000).toLocaleString('en-US')} accounts on PostgreSQL`,
+      'items',
+      'seconds',
+      'items/s',
+      'share of the night',
+    ],
     nightlyRows(),
   );
 }
@@ -410,6 +435,10 @@ function nightlyRows(): string[][] {
   try {
     const r = caseResult<unknown>('nightly-cases.js', dir) as {
       steps: { step: string; items: number; unit: string; seconds: number }[];
+      heapRetries: number;
+      workerHeapMb: number;
+      peakRssMb: number;
+      postgres: Record<string, string>;
     };
     const total = r.steps.reduce((s, x) => s + x.seconds, 0);
     const rows = r.steps.map((x) => [
@@ -420,6 +449,22 @@ function nightlyRows(): string[][] {
       `${((100 * x.seconds) / total).toFixed(0)}%`,
     ]);
     rows.push(['the whole night', '', total.toFixed(1), '', `${(total / 60).toFixed(1)} min of the 10-minute target`]);
+    rows.push([
+      `peak RSS of the process (imports' workers at ${r.workerHeapMb} MB heap, ${r.heapRetries} run again)`,
+      `${r.peakRssMb.toFixed(0)} MB`,
+      '',
+      '',
+      'of the 1 GB target',
+    ]);
+    rows.push([
+      `PostgreSQL: ${Object.entries(r.postgres)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+      '',
+      '',
+      '',
+      '',
+    ]);
     return rows;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -428,20 +473,29 @@ function nightlyRows(): string[][] {
 
 interface MqttRun {
   readings: number;
+  inStore: number;
+  expected: number;
+  exactlyOnce: boolean;
   seconds: number;
   rate: number;
   p50Ms: number;
   p99Ms: number;
+  gatewaysCpu: number;
+  postgresCpu: number;
+  killedAfterSeconds?: number;
+  recoveredSeconds?: number;
+  sessionExpirySeconds?: number;
+  resendSeconds?: number;
 }
 
 /** End to end: device publish → stored → ack received by the device; one gateway, then two sharing the work. */
 function mqttRows(): string[][] {
-  const run = (gateways: number): MqttRun => {
-    process.stderr.write(`[mqtt] ${gateways} gateway(s)…\n`);
-    return caseResult<MqttRun>('mqtt-cases.js', String(gateways));
+  const run = (gateways: number, kill = false): MqttRun => {
+    process.stderr.write(`[mqtt] ${gateways} gateway(s)${kill ? ', one killed mid-run' : ''}…\n`);
+    return caseResult<MqttRun>('mqtt-cases.js', String(gateways), ...(kill ? ['kill'] : []));
   };
   const one = run(1);
-  const two = run(2);
+  const per1000 = (cpu: number, r: MqttRun) => ((1000 * cpu) / r.readings).toFixed(3);
   const row = (name: string, r: MqttRun) => [
     name,
     r.readings.toLocaleString('en-US'),
@@ -450,8 +504,22 @@ function mqttRows(): string[][] {
     Math.round(r.p50Ms).toLocaleString('en-US'),
     Math.round(r.p99Ms).toLocaleString('en-US'),
     `${(r.rate / one.rate).toFixed(2)}×`,
+    per1000(r.gatewaysCpu, r),
+    per1000(r.postgresCpu, r),
   ];
-  return [row('one gateway (4 consumer connections)', one), row('two gateways, shared subscription', two)];
+  const killed = run(3, true);
+  return [
+    row('one gateway (4 consumer connections)', one),
+    row('two gateways, shared subscription', run(2)),
+    row('three gateways, shared subscription', run(3)),
+    row(
+      `three gateways, one killed at ${killed.killedAfterSeconds!.toFixed(1)} s: ` +
+        `${killed.inStore.toLocaleString('en-US')} of ${killed.expected.toLocaleString('en-US')} stored ` +
+        `${killed.exactlyOnce ? 'exactly once' : 'NOT exactly once'}, ${killed.recoveredSeconds!.toFixed(1)} s ` +
+        `after the kill (devices resend after ${killed.resendSeconds} s, session expiry ${killed.sessionExpirySeconds} s)`,
+      killed,
+    ),
+  ];
 }
 
 /**

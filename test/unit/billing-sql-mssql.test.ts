@@ -40,6 +40,7 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectAccountsMeters(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
     expect(sql(q.selectPastDueAccounts(mssql, mapping, '2026-11-05', 25))).toMatchSnapshot();
     expect(sql(q.selectAccountStanding(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
+    expect(sql(q.selectMeterRegistersNamed(mssql, mapping, 'radioId', ['12345678', '87654321']))).toMatchSnapshot();
   });
   it('writes the upload batch and reads with Date parameters', () => {
     expect(

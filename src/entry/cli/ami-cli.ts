@@ -3,7 +3,8 @@ import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { AmiFormat, AmiImportResult } from '../../flows/ami/import-ami.js';
-import { heapRetryWarning, runAmiImport } from '../../flows/ami/import-runner.js';
+import { heapRetryWarning, importLanes, runAmiImport } from '../../flows/ami/import-runner.js';
+import { inTurn } from '../../core/in-turn.js';
 import type { CliKit } from './dock-cli.js';
 import { importOutcome } from '../../flows/ami/describe.js';
 import { AppError, errorMessage } from '../../errors.js';
@@ -29,8 +30,9 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
     .action(async (files: string[], opts: { format?: AmiFormat; json?: boolean }, cmd: Command) =>
       kit.withContext(cmd, async (ctx) => {
         // Every file, whatever became of the one before: a night's folder is not stopped by one bad file.
+        // Files are imported side by side (ami.parallelImports); the outcomes are listed in the files' order.
         const outcomes: FileOutcome[] = [];
-        for (const file of files) {
+        await inTurn(files, importLanes(ctx.config), async (file, i) => {
           try {
             await access(file, constants.R_OK);
             const result = await runAmiImport(ctx.config, file, {
@@ -39,13 +41,13 @@ export function registerAmiCommands(program: Command, kit: CliKit): void {
               onHeapRetry: heapRetryWarning(ctx.log, file),
             });
             const { ok, reason } = importOutcome(result);
-            outcomes.push({ file, state: ok ? 'done' : 'failed', reason, result });
+            outcomes[i] = { file, state: ok ? 'done' : 'failed', reason, result };
           } catch (err) {
             if (!isFileProblem(err)) throw err;
             const why = err instanceof AppError ? err.message : `cannot read ${file}: ${errorMessage(err)}`;
-            outcomes.push({ file, state: 'failed', reason: why, result: null });
+            outcomes[i] = { file, state: 'failed', reason: why, result: null };
           }
-        }
+        });
         if (outcomes.some((o) => o.state === 'failed')) kit.fail();
         kit.print(Boolean(opts.json), outcomes.length === 1 ? outcomes[0] : outcomes, () =>
           [

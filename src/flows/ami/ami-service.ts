@@ -6,7 +6,7 @@ import { recordException } from '../../infra/store/exceptions-repo.js';
 import { OFF, type Component } from '../lifecycle.js';
 import type { AdapterHealth } from '../../../adapters/adapter.js';
 import { importOutcome } from './describe.js';
-import { heapRetryWarning, runAmiImport } from './import-runner.js';
+import { heapRetryWarning, importLanes, runAmiImport } from './import-runner.js';
 
 /**
  * AMI files arriving in the drop folder (config ami.dropDir under dataDir), imported like
@@ -32,6 +32,7 @@ export class AmiService implements Component {
       (file, signal) => this.importDropped(file, signal),
       dropPollMs,
       stopTimeoutMs,
+      importLanes(this.ctx.config),
     );
     this.folder.on('file', (name, outcome) =>
       this.ctx.log[outcome.ok ? 'info' : 'warn'](`AMI drop file ${outcome.ok ? 'done' : 'failed'}`, {

@@ -38,6 +38,8 @@ export interface DerivedRead {
   meterId: string;
   channel: number;
   date: string;
+  /** The end of the local day (epoch seconds): when billing's read is taken. */
+  dayEnd: number;
   value: number;
   consumption: number;
   readType: 'A' | 'E';
@@ -80,6 +82,7 @@ export function deriveRegisterDays(
       meterId: reg.meterId,
       channel: reg.registerNo,
       date: day.date,
+      dayEnd: day.dayEnd,
       value,
       consumption: day.total,
       readType: day.estimated > 0 || !chained ? 'E' : 'A',
@@ -103,7 +106,6 @@ export function deriveRegisterDays(
 export async function deriveDailyReads(
   db: Knex,
   registers: readonly RegisterDays[],
-  lookup: (meterId: string, channel: number) => AmiRegister | null,
   opts: { zone: string; vee: VeeConfig; now: string; withRegisterReads: ReadonlySet<string>; batchId: number },
 ): Promise<DerivationResult> {
   const all: DerivationResult = { reads: [], findings: [] };
@@ -111,8 +113,8 @@ export async function deriveDailyReads(
     const part = registers.slice(i, i + 500);
     const previous = await previousReads(db, part, opts.zone, opts.vee.daily.historyDays);
     for (const r of part) {
-      const reg = lookup(r.meterId, r.channel);
-      if (!reg || r.days.length === 0) continue;
+      const reg = r.register;
+      if (r.days.length === 0) continue;
       const incomplete = r.days.some((d) => d.intervals !== intervalsInDay(d, r.seconds));
       const from = r.days[0]!.dayStart;
       const to = r.days[r.days.length - 1]!.dayEnd;
@@ -136,7 +138,7 @@ export async function deriveDailyReads(
         );
     }
   }
-  await storeDerivedReads(db, all.reads, opts.zone, opts.now);
+  await storeDerivedReads(db, all.reads, opts.now);
   return all;
 }
 
@@ -168,7 +170,7 @@ async function previousReads(
   return out;
 }
 
-async function storeDerivedReads(db: Knex, reads: readonly DerivedRead[], zone: string, now: string): Promise<void> {
+async function storeDerivedReads(db: Knex, reads: readonly DerivedRead[], now: string): Promise<void> {
   if (reads.length === 0) return;
   await db.transaction(async (trx) => {
     // In parts: rows and payloads for a whole file's meter-days at once (100,000 of them) outgrew
@@ -194,7 +196,7 @@ async function storeDerivedReads(db: Knex, reads: readonly DerivedRead[], zone: 
       await enqueueNew(
         trx,
         BILLING_READ,
-        part.map((r) => ({ key: readKey(r), payload: uploadRow(r, zone) })),
+        part.map((r) => ({ key: readKey(r), payload: uploadRow(r) })),
         now,
       );
     }
@@ -240,13 +242,14 @@ export function readKey(r: Pick<DerivedRead, 'meterId' | 'channel' | 'date'>): s
   return `AMI:${r.meterId}:${r.channel}:${r.date}`;
 }
 
-function uploadRow(r: DerivedRead, zone: string): ReadUploadRow {
+function uploadRow(r: DerivedRead): ReadUploadRow {
   return {
     readKey: readKey(r),
     meterId: r.meterId,
     registerNo: r.channel,
     readValue: Math.floor(r.value),
-    readAt: DateTime.fromISO(r.date, { zone }).plus({ days: 1 }).toUTC().toISO()!,
+    // The day's end as the ledger computed it (luxon per read was an eighth of a large import).
+    readAt: new Date(r.dayEnd * 1000).toISOString(),
     readType: r.readType === 'A' ? 'actual' : 'estimated',
     source: 'AMI',
     readerId: null,

@@ -1,5 +1,6 @@
 import type { DayTotal } from '../../core/vee/rules/daily.js';
 import { round6 } from '../../core/vee/types.js';
+import type { AmiRegister } from './meter-directory.js';
 
 /** One meter register's local day, as far as this import has delivered it. */
 export interface LedgerDay extends DayTotal {
@@ -9,6 +10,8 @@ export interface LedgerDay extends DayTotal {
 }
 
 export interface RegisterDays {
+  /** Billing's register, as the import matched it (its derived reads need its dials and last read). */
+  register: AmiRegister;
   meterId: string;
   channel: number;
   seconds: number;
@@ -24,10 +27,11 @@ export interface RegisterDays {
 export class DayLedger {
   private readonly registers = new Map<string, RegisterDays>();
 
-  add(meterId: string, channel: number, seconds: number, totals: readonly DayTotal[]): void {
+  add(register: AmiRegister, seconds: number, totals: readonly DayTotal[]): void {
+    const { meterId, registerNo: channel } = register;
     const key = `${meterId}|${channel}`;
     let reg = this.registers.get(key);
-    if (!reg) this.registers.set(key, (reg = { meterId, channel, seconds, days: [], dirty: false }));
+    if (!reg) this.registers.set(key, (reg = { register, meterId, channel, seconds, days: [], dirty: false }));
     for (const t of totals) {
       // Flushes arrive in time order for a register, so the day to add to is nearly always the last.
       const d = reg.days.findLast((x) => x.date === t.date);
@@ -47,9 +51,24 @@ export class DayLedger {
     }
   }
 
-  all(): RegisterDays[] {
-    const out = [...this.registers.values()];
-    for (const r of out) r.days.sort((a, b) => a.dayStart - b.dayStart);
+  get size(): number {
+    return this.registers.size;
+  }
+
+  /** Every register held, days in order, and the ledger emptied. */
+  takeAll(): RegisterDays[] {
+    return this.takeExcept(new Set());
+  }
+
+  /** The registers whose keys are not in `keep` ("meter|register"), days in order, no longer held. */
+  takeExcept(keep: ReadonlySet<string>): RegisterDays[] {
+    const out: RegisterDays[] = [];
+    for (const [key, r] of this.registers) {
+      if (keep.has(key)) continue;
+      r.days.sort((a, b) => a.dayStart - b.dayStart);
+      out.push(r);
+      this.registers.delete(key);
+    }
     return out;
   }
 }

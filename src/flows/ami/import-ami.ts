@@ -19,7 +19,7 @@ import { beginKeyedBatch, markBatchFailed, setBatchCounts } from '../../infra/st
 import { deriveDailyReads } from './daily-reads.js';
 import { ExceptionLog } from './exception-log.js';
 import { intervalWriter, type IntervalRun } from '../../infra/store/interval-writer.js';
-import { isByUnitChannel, MeterDirectory, type AmiRegister } from './meter-directory.js';
+import { BillingMeterLookup, isByUnitChannel, type AmiRegister, type MeterLookup } from './meter-directory.js';
 import { noteHeard } from './silent-meters.js';
 import { claimsList, parkRows, type ParkedRow } from '../../infra/store/suspense-repo.js';
 import { storedMeterId } from '../../core/meter-id.js';
@@ -35,8 +35,8 @@ export interface AmiImportContext {
   config: Config;
   log: Logger;
   clock: () => Date;
-  /** A directory already loaded (the drop-folder watcher keeps one); loaded from billing if absent. */
-  directory?: MeterDirectory;
+  /** A directory already loaded (the live radio sources keep one); else billing is asked per part of the file. */
+  directory?: MeterLookup;
 }
 
 export interface AmiImportResult {
@@ -117,7 +117,7 @@ export async function importAmiBatch(
     batch.name,
     batch.source,
     batchId,
-    ctx.directory ?? (await MeterDirectory.load(ctx.billing, await claimsList(ctx.db))),
+    ctx.directory ?? new BillingMeterLookup(ctx.billing, await claimsList(ctx.db)),
   );
   let result;
   try {
@@ -144,8 +144,13 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
   private readonly writer;
   private readonly exceptions: ExceptionLog;
   private readonly ledger = new DayLedger();
-  /** The last stored interval of each series, so a gap across a flush is still seen. */
-  private readonly tails = new Map<string, Interval>();
+  /** Register reads as fed, matched to billing when their part is flushed (the names are looked up then). */
+  private pendingReads: { ch: SourceChannel; readAt: number; value: number; line: number }[] = [];
+  /** The source channels whose matching raised findings (a unit, a multiplier): raised once, however often matched. */
+  private readonly reportedMatches = new Set<string>();
+  /** The last stored interval of each series (with its register), so a gap across a flush is still seen. */
+  private readonly tails = new Map<string, { register: string; last: Interval }>();
+  private dailyReads = 0;
   /** Each meter's first and last data in this batch (epoch seconds), for silent-meter watch. */
   private readonly heard = new Map<string, { firstAt: number; lastAt: number }>();
   /** Unknown meters' data waiting for the next write, to be parked in suspense. */
@@ -172,7 +177,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     private readonly fileName: string,
     private readonly source: AmiSource,
     private readonly batchId: number,
-    private readonly directory: MeterDirectory,
+    private readonly directory: MeterLookup,
   ) {
     this.writer = intervalWriter(ctx.db);
     this.exceptions = new ExceptionLog(`ami-${source}`, batchId, ctx.config.ami.maxExceptionsPerFile);
@@ -185,18 +190,23 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
   }
 
   register(ch: SourceChannel, readAt: number, value: number, line: number): void {
+    this.pendingReads.push({ ch, readAt, value, line });
+  }
+
+  /** A register read, matched to billing (the flush prepared its names). */
+  private registerRead(ch: SourceChannel, readAt: number, value: number, line: number): string | null {
     const target = this.resolve(ch, line);
     if (!target) {
       const u = this.unstored(ch);
       if (u) u.reads++;
       if (this.unknown.has(ch.meterRef)) this.park(ch, 'R', readAt, 0, value, 'A', null);
-      return;
+      return null;
     }
     const scaled = value * target.factor;
     const misfit = checkRegisterFits(scaled, target.reg.dials, readAt);
     if (misfit) {
       this.finding(misfit, target.reg.meterId, line);
-      return;
+      return null;
     }
     this.counts.registerReads++;
     this.heardAt(target.reg.meterId, readAt, readAt);
@@ -208,7 +218,9 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
       source: this.source,
       batch_id: this.batchId,
     });
-    this.withRegisterReads.add(`${target.reg.meterId}|${target.reg.registerNo}`);
+    const key = `${target.reg.meterId}|${target.reg.registerNo}`;
+    this.withRegisterReads.add(key);
+    return key;
   }
 
   issue(i: ParseIssue): void {
@@ -224,7 +236,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
   }
 
   async flushIfFull(): Promise<void> {
-    if (this.buffer.size + this.registerRows.length >= this.ctx.config.ami.flushIntervals) await this.flush();
+    if (this.buffer.size + this.pendingReads.length >= this.ctx.config.ami.flushIntervals) await this.flush();
   }
 
   /** Everything fed so far, validated and committed. */
@@ -269,23 +281,9 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
           `in billing; its ${unstoredData(m)} were not stored`,
       });
     }
-    const derived = await deriveDailyReads(
-      db,
-      this.ledger.all(),
-      (meterId, channel) => this.directory.find([meterId], channel).register,
-      {
-        zone: this.zone,
-        vee: this.ctx.config.ami.vee,
-        now,
-        withRegisterReads: this.withRegisterReads,
-        batchId: this.batchId,
-      },
-    );
-    for (const f of derived.findings) this.finding(f, f.meterId, null);
+    await this.settle(new Set());
     this.summariseFindings();
-    const dailyReads = derived.reads.length;
     await this.exceptions.flush(db, now, true);
-    await noteHeard(db, this.source, this.heard, { now, by: this.fileName });
     await setBatchCounts(db, this.batchId, {
       state: 'done',
       lines: this.counts.received,
@@ -297,7 +295,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     return {
       ...this.counts,
       unknownMeters: this.unknown.size,
-      dailyReads,
+      dailyReads: this.dailyReads,
       exceptions: this.exceptions.total,
       exceptionsByKind: Object.fromEntries(this.exceptions.byKind),
     };
@@ -372,12 +370,26 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
    * two overlap. `final` waits for the last write.
    */
   private async flush(final = false): Promise<void> {
+    const series = this.buffer.take();
+    const reads = this.pendingReads;
+    this.pendingReads = [];
+    await this.directory.prepare(meterNames([...series.map((x) => x.channel), ...reads.map((r) => r.ch)]));
     const registers = new Set<string>();
-    for (const s of this.buffer.take()) {
-      const key = await this.processSeries(s);
+    const readRegisters = new Set<string>();
+    for (const r of reads) {
+      const key = this.registerRead(r.ch, r.readAt, r.value, r.line);
+      if (key) readRegisters.add(key);
+    }
+    for (const x of series) {
+      const key = await this.processSeries(x);
       if (key) registers.add(key);
     }
     await this.waitForWrite();
+    // Earlier parts are committed now: what they alone touched is settled (beside this part's write).
+    const settling =
+      this.ledger.size > this.ctx.config.ami.settleAfterRegisters
+        ? this.settle(new Set([...registers, ...readRegisters]))
+        : null;
     const rows = this.writer.pending;
     const runs = this.writer.pendingRuns();
     const registerRows = this.registerRows;
@@ -396,11 +408,53 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
       await this.exceptions.flush(this.ctx.db, this.ctx.clock().toISOString());
     });
     // Held with its outcome, so a failure surfaces at the next wait and is never unhandled.
-    this.inflight = write.then(
+    this.inflight = Promise.all([write, settling]).then(
       () => null,
       (err: unknown) => err,
     );
     if (final) await this.waitForWrite();
+  }
+
+  /**
+   * The registers not in `keep` ("meter|register": those the part being written still touches)
+   * are done with: their daily reads are derived and stored, their meters noted as heard, and
+   * what the run held for them let go of. So a run holds state for the meters of a few parts,
+   * however many meters the file has; a meter that comes back later in the file is read back from
+   * the store for its days (its ledger is incomplete) and its derived reads are replaced.
+   * What it lets go of is taken at once: the next part is validated while the store works.
+   */
+  private settle(keep: ReadonlySet<string>): Promise<void> {
+    const registers = this.ledger.takeExcept(keep);
+    const withRegisterReads = new Set<string>();
+    for (const k of this.withRegisterReads)
+      if (!keep.has(k)) {
+        withRegisterReads.add(k);
+        this.withRegisterReads.delete(k);
+      }
+    const keepMeters = new Set([...keep].map((k) => k.slice(0, k.lastIndexOf('|'))));
+    const heard = new Map<string, { firstAt: number; lastAt: number }>();
+    for (const [meterId, h] of this.heard)
+      if (!keepMeters.has(meterId)) {
+        heard.set(meterId, h);
+        this.heard.delete(meterId);
+      }
+    for (const [k, t] of this.tails) if (!keep.has(t.register)) this.tails.delete(k);
+    // Matching again costs a map lookup in the directory, which holds the next part's names.
+    this.resolved.clear();
+    return (async () => {
+      const db = this.ctx.db;
+      const now = this.ctx.clock().toISOString();
+      const derived = await deriveDailyReads(db, registers, {
+        zone: this.zone,
+        vee: this.ctx.config.ami.vee,
+        now,
+        withRegisterReads,
+        batchId: this.batchId,
+      });
+      for (const f of derived.findings) this.finding(f, f.meterId, null);
+      this.dailyReads += derived.reads.length;
+      await noteHeard(db, this.source, heard, { now, by: this.fileName });
+    })();
   }
 
   private inflight: Promise<unknown> | null = null;
@@ -467,7 +521,7 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     const { reg, factor } = target;
     const key = seriesKey(s.channel);
     const input = factor === 1 ? s.intervals : s.intervals.map((iv) => ({ ...iv, value: round6(iv.value * factor) }));
-    const tail = this.tails.get(key);
+    const tail = this.tails.get(key)?.last;
     if (tail) input.unshift(tail);
     input.sort((a, b) => a.startAt - b.startAt);
     const vee = this.ctx.config.ami.vee;
@@ -482,9 +536,10 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     const last = fresh[fresh.length - 1]!;
     this.heardAt(reg.meterId, fresh[0]!.startAt, last.startAt + last.seconds);
     this.writer.add(reg.meterId, reg.registerNo, fresh, this.batchId);
-    this.tails.set(key, fresh[fresh.length - 1]!);
-    this.ledger.add(reg.meterId, reg.registerNo, s.channel.seconds, dailyTotals(fresh, this.zone));
-    return `${reg.meterId}|${reg.registerNo}`;
+    const register = `${reg.meterId}|${reg.registerNo}`;
+    this.tails.set(key, { register, last: fresh[fresh.length - 1]! });
+    this.ledger.add(reg, s.channel.seconds, dailyTotals(fresh, this.zone));
+    return register;
   }
 
   /** Where a channel's data that cannot be stored is counted: its unknown meter, or its missing register. */
@@ -510,9 +565,11 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
       if (!this.missingRegisters.has(k)) this.missingRegisters.set(k, { intervals: 0, reads: 0, line, ch });
     } else {
       const unit = ch.unit === null ? { factor: 1, findings: [] } : checkUnit(ch.unit, found.register.uom);
-      for (const f of unit.findings) this.finding(f, found.register.meterId, line);
-      for (const f of checkMultiplier(ch.constant, found.register.multiplier))
-        this.finding(f, found.register.meterId, line);
+      const findings = [...unit.findings, ...checkMultiplier(ch.constant, found.register.multiplier)];
+      if (findings.length > 0 && !this.reportedMatches.has(key)) {
+        this.reportedMatches.add(key);
+        for (const f of findings) this.finding(f, found.register.meterId, line);
+      }
       if (unit.factor !== null) target = { reg: found.register, factor: unit.factor };
     }
     this.resolved.set(key, target);
@@ -568,6 +625,16 @@ export class AmiImportRun implements AmiFeed, AmiFileRun {
     ).map((iv) => ({ ...iv, flags: null }));
     return historicalProfile([...stored, ...input], this.zone);
   }
+}
+
+/** The names a part's channels give their meters, for the directory to prepare. */
+function meterNames(channels: readonly SourceChannel[]): Set<string> {
+  const names = new Set<string>();
+  for (const ch of channels) {
+    names.add(ch.meterRef);
+    for (const alt of ch.altRefs ?? []) names.add(alt);
+  }
+  return names;
 }
 
 /** Whether a sorted run has a gap longer than linear interpolation may fill. */

@@ -7,6 +7,7 @@
  */
 
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../infra/config/schema.js';
@@ -29,6 +30,11 @@ export function heapRetryWarning(log: Pick<Logger, 'warn'>, file: string): NonNu
     log.warn(`import of ${file} outgrew ${from} MB of heap; running it again with ${to} MB (set ami.workerHeapMb)`, {
       module: 'ami',
     });
+}
+
+/** How many AMI files to import at once: ami.parallelImports, and never more than the cores. */
+export function importLanes(config: Config): number {
+  return Math.max(1, Math.min(config.ami.parallelImports, availableParallelism()));
 }
 
 /** Past this, an import that still runs out of heap is reported, not retried. */

@@ -33,12 +33,28 @@ export interface AmiRegister {
   lastReadDate: string;
 }
 
+/** How an import finds billing's register for a source's meter name: `prepare` the names, then look up. */
+export interface MeterLookup {
+  /** Makes the names (and their claims) ready for the lookups that follow; a whole directory has nothing to do. */
+  prepare(refs: Iterable<string>): Promise<void>;
+  find(refs: readonly string[], channel: number): { register: AmiRegister | null; meterKnown: boolean };
+  findByUnit(refs: readonly string[], unit: string): { register: AmiRegister | null; meterKnown: boolean };
+  meterOf(refs: readonly string[]): string | null;
+}
+
+/** A source's name as billing may hold it: as given, and without leading zeros. */
+function spellings(ref: string): string[] {
+  const bare = ref.replace(/^0+/, '');
+  return bare === ref || bare === '' ? [ref] : [ref, bare];
+}
+
 /**
  * Billing's meters, looked up by the names AMI sources use: the meter id, the radio (ERT) id or
  * the serial (a meter id always wins over another meter's alias).
- * Loaded once per import (a few MB even for a large utility), so matching costs a map lookup.
+ * A whole directory: for the live radio sources and suspense, which match a few names at a time
+ * all day. An AMI file uses BillingMeterLookup, which holds only the meters of the part it is on.
  */
-export class MeterDirectory {
+export class MeterDirectory implements MeterLookup {
   private readonly byRef = new Map<string, Map<number, AmiRegister>>();
 
   /** Billing's meters, and the names CSRs claimed for them (`fieldgate ami claim`). */
@@ -46,9 +62,17 @@ export class MeterDirectory {
     billing: Billing,
     claims: readonly { meter_ref: string; meter_id: string }[] = [],
   ): Promise<MeterDirectory> {
+    return MeterDirectory.fromRows(await billing.meterRegisters(), claims);
+  }
+
+  /** A directory of these billing rows (in meter order) and claims, by the precedence rules above. */
+  static fromRows(
+    rows: readonly Record<string, unknown>[],
+    claims: readonly { meter_ref: string; meter_id: string }[],
+  ): MeterDirectory {
     const dir = new MeterDirectory();
     const aliases: [string, AmiRegister][] = [];
-    for (const r of await billing.meterRegisters()) {
+    for (const r of rows) {
       const reg = amiRegister(r);
       dir.add(reg.meterId, reg);
       // A source may name the meter by its radio (ERT) id, or by its serial (a NEM12 200 record's MeterSerialNumber).
@@ -67,6 +91,13 @@ export class MeterDirectory {
       if (regs && !dir.byRef.has(c.meter_ref)) for (const reg of regs.values()) dir.add(c.meter_ref, reg);
     }
     return dir;
+  }
+
+  async prepare(): Promise<void> {}
+
+  /** The registers a name maps to exactly as given (no leading-zero retry), if any. */
+  registersOf(ref: string): ReadonlyMap<number, AmiRegister> | undefined {
+    return this.byRef.get(ref);
   }
 
   add(ref: string, reg: AmiRegister): void {
@@ -89,10 +120,7 @@ export class MeterDirectory {
     for (const ref of refs) {
       const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
       if (!regs) continue;
-      const fits = [...regs.values()]
-        .filter((r) => unitFactor(unit, r.uom) !== null)
-        .sort((a, b) => a.registerNo - b.registerNo);
-      return { register: fits[0] ?? null, meterKnown: true };
+      return { register: lowestFitting(regs, unit), meterKnown: true };
     }
     return { register: null, meterKnown: false };
   }
@@ -132,6 +160,108 @@ export class MeterDirectory {
       return held!.dir;
     };
   }
+}
+
+/**
+ * Billing's meters looked up as an import needs them: before each part of a file is validated,
+ * the names in it that are not held yet are asked of billing by meter id, then the rest by radio
+ * id and serial (indexed lookups, a few per part), then claims. What is held is bounded by
+ * `maxNames`, not by billing's size: a 1,000,000-meter utility's directory is about 900 MB, a part's
+ * meters a few hundred kB. The answers are those of a whole directory: a meter id wins over
+ * another meter's alias, an alias belongs to the first meter in meter order that has it, and a
+ * claim counts only for a name billing does not use.
+ */
+export class BillingMeterLookup implements MeterLookup {
+  /** Each name asked for, with the registers it maps to (null: billing has no such name). */
+  private readonly held = new Map<string, ReadonlyMap<number, AmiRegister> | null>();
+  private readonly claims = new Map<string, string>();
+
+  constructor(
+    private readonly billing: Pick<Billing, 'meterRegistersNamed'>,
+    claims: readonly { meter_ref: string; meter_id: string }[] = [],
+    private readonly maxNames = 100_000,
+  ) {
+    for (const c of claims) this.claims.set(c.meter_ref, c.meter_id);
+  }
+
+  async prepare(refs: Iterable<string>): Promise<void> {
+    const wanted = new Set<string>();
+    for (const ref of refs) for (const name of spellings(ref)) if (!this.held.has(name)) wanted.add(name);
+    if (wanted.size === 0) return;
+    if (this.held.size + wanted.size > this.maxNames) this.held.clear();
+    const names = [...wanted];
+    const byId = await this.billing.meterRegistersNamed('meterId', names);
+    const ids = new Set(byId.map((r) => String(r.meterId)));
+    const others = names.filter((n) => !ids.has(n));
+    const byAlias =
+      others.length === 0
+        ? []
+        : [
+            ...(await this.billing.meterRegistersNamed('radioId', others)),
+            ...(await this.billing.meterRegistersNamed('serial', others)),
+          ];
+    const aliased = new Set(byAlias.flatMap((r) => [String(r.radioId ?? '').trim(), String(r.serial ?? '').trim()]));
+    const claimed = others.filter((n) => !aliased.has(n) && this.claims.has(n));
+    const byClaim = claimed.length
+      ? await this.billing.meterRegistersNamed(
+          'meterId',
+          claimed.map((n) => this.claims.get(n)!),
+        )
+      : [];
+    const rows = uniqueRows([...byId, ...byAlias, ...byClaim]);
+    const dir = MeterDirectory.fromRows(
+      rows,
+      claimed.map((n) => ({ meter_ref: n, meter_id: this.claims.get(n)! })),
+    );
+    // Only the names asked for are kept: an alias of a meter fetched by its id may belong to another meter.
+    for (const name of names) this.held.set(name, dir.registersOf(name) ?? null);
+  }
+
+  find(refs: readonly string[], channel: number): { register: AmiRegister | null; meterKnown: boolean } {
+    const regs = this.registers(refs);
+    return regs ? { register: regs.get(channel) ?? null, meterKnown: true } : { register: null, meterKnown: false };
+  }
+
+  findByUnit(refs: readonly string[], unit: string): { register: AmiRegister | null; meterKnown: boolean } {
+    const regs = this.registers(refs);
+    return regs ? { register: lowestFitting(regs, unit), meterKnown: true } : { register: null, meterKnown: false };
+  }
+
+  meterOf(refs: readonly string[]): string | null {
+    return this.registers(refs)?.values().next().value?.meterId ?? null;
+  }
+
+  private registers(refs: readonly string[]): ReadonlyMap<number, AmiRegister> | null {
+    for (const ref of refs) {
+      for (const name of spellings(ref)) {
+        if (!this.held.has(name)) throw new Error(`meter name '${name}' was looked up before it was prepared`);
+        const regs = this.held.get(name);
+        if (regs) return regs;
+      }
+    }
+    return null;
+  }
+}
+
+/** Rows fetched by more than one name once, still in meter and register order. */
+function uniqueRows(rows: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+  const seen = new Map<string, Record<string, unknown>>();
+  for (const r of rows) seen.set(`${String(r.meterId)}|${String(r.registerNo)}`, r);
+  return [...seen.values()].sort((a, b) =>
+    a.meterId === b.meterId
+      ? Number(a.registerNo) - Number(b.registerNo)
+      : String(a.meterId) < String(b.meterId)
+        ? -1
+        : 1,
+  );
+}
+
+/** The meter's lowest-numbered register whose unit the source's unit converts to. */
+function lowestFitting(regs: ReadonlyMap<number, AmiRegister>, unit: string): AmiRegister | null {
+  const fits = [...regs.values()]
+    .filter((r) => unitFactor(unit, r.uom) !== null)
+    .sort((a, b) => a.registerNo - b.registerNo);
+  return fits[0] ?? null;
 }
 
 function amiRegister(r: Record<string, unknown>): AmiRegister {

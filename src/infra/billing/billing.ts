@@ -270,6 +270,29 @@ export class Billing {
     return this.run(() => q.selectMeterRegisters(this.db, this.mapping));
   }
 
+  /**
+   * The meters named `names` by id, radio id or serial, with their registers: for an AMI import
+   * that looks up only the meters of its file (an index lookup per part, whatever billing's size).
+   */
+  async meterRegistersNamed(
+    by: 'meterId' | 'radioId' | 'serial',
+    names: readonly string[],
+  ): Promise<Record<string, unknown>[]> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(names)], (part) =>
+        q.selectMeterRegistersNamed(this.db, this.mapping, by, part),
+      );
+      // selectWhereIn's parts may come back in any order: meter order, as meterRegisters gives.
+      return rows.sort((a, b) =>
+        a.meterId === b.meterId
+          ? Number(a.registerNo) - Number(b.registerNo)
+          : String(a.meterId) < String(b.meterId)
+            ? -1
+            : 1,
+      );
+    });
+  }
+
   /** Posts reads in one transaction: one upload-batch row, then the reads billing does not hold yet. */
   async postReads(rows: readonly q.ReadUploadRow[], opts: { source: string; now: Date }): Promise<PostResult> {
     const t = this.mapping.readUpload;

@@ -115,6 +115,19 @@ export function selectMeterRegisters(db: Db, m: BillingMapping): Knex.QueryBuild
     .orderBy([col(m, 'meters', 'meterId', 'mt'), col(m, 'registers', 'registerNo', 'rg')]);
 }
 
+/** The meters (and their registers) whose id, radio id or serial is one of `names`, in meter order. */
+export function selectMeterRegistersNamed(
+  db: Db,
+  m: BillingMapping,
+  by: 'meterId' | 'radioId' | 'serial',
+  names: readonly string[],
+): Knex.QueryBuilder {
+  const q = selectMeterRegisters(db, m).whereIn(col(m, 'meters', by, 'mt'), names);
+  // By id, the registers are looked up by their own key too: an index lookup on both tables
+  // whatever the planner thinks of the join.
+  return by === 'meterId' ? q.whereIn(col(m, 'registers', 'meterId', 'rg'), names) : q;
+}
+
 /** Active accounts owing at least `minBalance` since on or before `dueOnOrBefore`, with where to send the notice. */
 export function selectPastDueAccounts(
   db: Db,

@@ -262,6 +262,17 @@ export const configSchema = z.strictObject({
     flushIntervals: z.number().int().min(100).max(1_000_000),
     /** Heap of the worker thread each import runs in (MB): the import streams, so this bounds memory, not file size. */
     workerHeapMb: z.number().int().min(48).max(16_384),
+    /**
+     * Meter registers an import holds day totals for before it settles those it is done with (derives their daily
+     * reads, notes them heard, lets them go): what an import holds per meter, whatever the file's meter count.
+     */
+    settleAfterRegisters: z.number().int().min(1).max(1_000_000),
+    /**
+     * AMI files imported at once (the drop folder, `fieldgate ami import`), each in its own worker, at most one per
+     * core: one file's parsing overlaps another's writes. For files split by meter range (as head-ends send a night);
+     * two files holding parts of the same meters' days may each find those days incomplete and derive no read for them.
+     */
+    parallelImports: z.number().int().min(1).max(16),
     /** Findings kept as exceptions per file; the rest are counted in one summary exception. */
     maxExceptionsPerFile: z.number().int().min(1),
     /**

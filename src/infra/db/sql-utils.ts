@@ -59,20 +59,31 @@ export async function selectWhereIn<T, V extends string | number = string>(
   return out;
 }
 
+/**
+ * What a bulk insert does with a row whose key is taken: nothing (no `update`), or the `update`
+ * assignments (SQL, `excluded.` naming the new row), as PostgreSQL and SQLite both write them.
+ */
+export interface OnConflict {
+  columns: readonly string[];
+  update?: string;
+}
+
 /** Inserts many rows in statements sized for the dialect, inside the caller's transaction. */
 export async function insertMany<T extends string>(
   trx: Knex | Knex.Transaction,
   table: T,
   rows: readonly NoInfer<InsertRow<T>>[],
+  opts: { onConflict?: OnConflict } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
   const dialect = dialectOf(trx as Knex);
+  const conflict = opts.onConflict ? conflictClause(trx, opts.onConflict) : '';
   if (dialect === 'postgres') {
     // One JSON parameter per batch: PostgreSQL parses it far faster than thousands of placeholders.
     const list = columns.map(() => '??').join(', ');
     for (const part of chunk(rows, 5000)) {
-      await trx.raw(`insert into ?? (${list}) select ${list} from json_populate_recordset(null::??, ?)`, [
+      await trx.raw(`insert into ?? (${list}) select ${list} from json_populate_recordset(null::??, ?)${conflict}`, [
         table,
         ...columns,
         ...columns,
@@ -84,15 +95,26 @@ export async function insertMany<T extends string>(
   }
   if (dialect === 'sqlite') {
     // Same idea on SQLite: json_each over one parameter, instead of a statement with thousands of placeholders.
+    // (`where true`: SQLite reads an ON CONFLICT after a bare SELECT's FROM as a join's ON.)
     const list = columns.map(() => '??').join(', ');
     const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(', ');
     for (const part of chunk(rows, 5000)) {
       const json = JSON.stringify(part.map((r) => columns.map((c) => sqliteValue((r as Record<string, unknown>)[c]))));
-      await trx.raw(`insert into ?? (${list}) select ${values} from json_each(?)`, [table, ...columns, json]);
+      await trx.raw(`insert into ?? (${list}) select ${values} from json_each(?) where true${conflict}`, [
+        table,
+        ...columns,
+        json,
+      ]);
     }
     return;
   }
+  if (opts.onConflict) throw new Error(`insertMany with onConflict runs on PostgreSQL and SQLite, not ${dialect}`);
   for (const part of chunk(rows, rowsPerStatement(columns.length))) await trx(table).insert(part);
+}
+
+function conflictClause(db: Knex | Knex.Transaction, c: OnConflict): string {
+  const target = c.columns.map((col) => db.raw('??', [col]).toQuery()).join(', ');
+  return ` on conflict (${target}) ${c.update ? `do update set ${c.update}` : 'do nothing'}`;
 }
 
 /**

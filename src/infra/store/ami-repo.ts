@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { insertMany } from '../db/sql-utils.js';
 import type { AmiDailyReadsRow, AmiRegisterReadsInsert } from './tables.js';
 import type { Interval } from '../../core/vee/types.js';
 import { dialectOf } from '../db/connect.js';
@@ -98,12 +99,15 @@ export type DailyReadRow = AmiDailyReadsRow;
 
 /** Derived daily reads stored, replacing the same meter-day's. */
 export async function upsertDailyReads(trx: Knex | Knex.Transaction, rows: readonly DailyReadRow[]): Promise<void> {
-  for (let i = 0; i < rows.length; i += 500) {
-    await trx('ami_daily_reads')
-      .insert(rows.slice(i, i + 500))
-      .onConflict(['meter_id', 'channel', 'read_date'])
-      .merge();
-  }
+  await insertMany(trx, 'ami_daily_reads', rows, {
+    onConflict: {
+      columns: ['meter_id', 'channel', 'read_date'],
+      update:
+        'value = excluded.value, consumption = excluded.consumption, read_type = excluded.read_type, ' +
+        'flags = excluded.flags, intervals = excluded.intervals, estimated = excluded.estimated, ' +
+        'derived_at = excluded.derived_at',
+    },
+  });
 }
 
 /** Derived reads of these meters from `since` to before `until` (YYYY-MM-DD). */
@@ -186,33 +190,32 @@ export async function noteMetersHeard(
   db: Knex,
   heard: readonly { meterId: string; source: string; firstAt: number; lastAt: number }[],
 ): Promise<void> {
-  for (let i = 0; i < heard.length; i += 500) {
-    await db('ami_meters_heard')
-      .insert(
-        heard.slice(i, i + 500).map((h) => ({
-          meter_id: h.meterId,
-          source: h.source,
-          first_at: h.firstAt,
-          last_at: h.lastAt,
-          silent_noted_at: null,
-        })),
-      )
-      .onConflict('meter_id')
-      .merge({
-        first_at: db.raw(
-          'CASE WHEN excluded.first_at < ami_meters_heard.first_at THEN excluded.first_at ELSE ami_meters_heard.first_at END',
-        ),
-        source: db.raw(
-          'CASE WHEN excluded.last_at >= ami_meters_heard.last_at THEN excluded.source ELSE ami_meters_heard.source END',
-        ),
-        silent_noted_at: db.raw(
-          'CASE WHEN excluded.last_at > ami_meters_heard.last_at THEN NULL ELSE ami_meters_heard.silent_noted_at END',
-        ),
-        last_at: db.raw(
-          'CASE WHEN excluded.last_at > ami_meters_heard.last_at THEN excluded.last_at ELSE ami_meters_heard.last_at END',
-        ),
-      });
-  }
+  await insertMany(
+    db,
+    'ami_meters_heard',
+    heard.map((h) => ({
+      meter_id: h.meterId,
+      source: h.source,
+      first_at: h.firstAt,
+      last_at: h.lastAt,
+      silent_noted_at: null,
+    })),
+    {
+      onConflict: {
+        columns: ['meter_id'],
+        // All four from the row as it was: a later hearing moves the last time (and its source) on.
+        update:
+          'first_at = CASE WHEN excluded.first_at < ami_meters_heard.first_at THEN excluded.first_at ' +
+          'ELSE ami_meters_heard.first_at END, ' +
+          'source = CASE WHEN excluded.last_at >= ami_meters_heard.last_at THEN excluded.source ' +
+          'ELSE ami_meters_heard.source END, ' +
+          'silent_noted_at = CASE WHEN excluded.last_at > ami_meters_heard.last_at THEN NULL ' +
+          'ELSE ami_meters_heard.silent_noted_at END, ' +
+          'last_at = CASE WHEN excluded.last_at > ami_meters_heard.last_at THEN excluded.last_at ' +
+          'ELSE ami_meters_heard.last_at END',
+      },
+    },
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
  */
 
 import type { Knex } from 'knex';
+import { dialectOf } from '../db/connect.js';
 import { insertMany, whereIdIn } from '../db/sql-utils.js';
 
 type Db = Knex | Knex.Transaction;
@@ -24,18 +25,19 @@ export async function enqueue(
   items: readonly { key: string; payload: unknown }[],
   now: string,
 ): Promise<void> {
-  await insertMany(
-    trx,
-    'outbox',
-    items.map((i) => ({
-      kind,
-      key: i.key,
-      payload: JSON.stringify(i.payload),
-      status: 'pending',
-      attempts: 0,
-      created_at: now,
-    })),
-  );
+  await insertMany(trx, 'outbox', outboxRows(kind, items, now));
+}
+
+/** New pending outbox rows for these items. */
+function outboxRows(kind: string, items: readonly { key: string; payload: unknown }[], now: string) {
+  return items.map((i) => ({
+    kind,
+    key: i.key,
+    payload: JSON.stringify(i.payload),
+    status: 'pending',
+    attempts: 0,
+    created_at: now,
+  }));
 }
 
 export async function nextPending<T>(db: Db, kind: string, limit: number, afterId = 0): Promise<OutboxItem<T>[]> {
@@ -110,7 +112,15 @@ export async function claimPending<T>(
     .andWhere(claimable)
     .orderBy('id')
     .limit(limit);
-  await db('outbox').whereIn('id', candidates).andWhere(claimable).update({ claimed_by: holder, claimed_at: at });
+  // Gateways sharing a PostgreSQL store skip the rows another is claiming instead of queueing
+  // behind its lock (SQLite has one writer at a time anyway).
+  if (dialectOf(db) === 'postgres') candidates.forUpdate().skipLocked();
+  const claimed = await db('outbox')
+    .whereIn('id', candidates)
+    .andWhere(claimable)
+    .update({ claimed_by: holder, claimed_at: at });
+  // Nothing to send (a poll of a quiet outbox, every outboxPollMs on every gateway): one statement.
+  if (claimed === 0) return [];
   const rows = await db('outbox')
     .select('id', 'kind', 'key', 'payload', 'attempts')
     .where({ kind, status: 'pending', claimed_by: holder, claimed_at: at })
@@ -168,21 +178,7 @@ export async function enqueueNew(
   items: readonly { key: string; payload: unknown }[],
   now: string,
 ): Promise<void> {
-  for (let i = 0; i < items.length; i += 500) {
-    await trx('outbox')
-      .insert(
-        items.slice(i, i + 500).map((it) => ({
-          kind,
-          key: it.key,
-          payload: JSON.stringify(it.payload),
-          status: 'pending',
-          attempts: 0,
-          created_at: now,
-        })),
-      )
-      .onConflict(['kind', 'key'])
-      .ignore();
-  }
+  await insertMany(trx, 'outbox', outboxRows(kind, items, now), { onConflict: { columns: ['kind', 'key'] } });
 }
 
 /** Takes back an item queued and not sent yet (a changed value replaces it). */

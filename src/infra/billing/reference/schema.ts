@@ -149,6 +149,26 @@ const arrangements: Migration = {
   },
 };
 
+/**
+ * AMI sources name meters by radio id or serial as well as by meter id; an import looks each
+ * file's meters up by these, so they are indexed (a real CIS's mapped columns want the same).
+ */
+const meterNames: Migration = {
+  name: 'cis_003_meter_name_indexes',
+  up: async (db) => {
+    await db.schema.alterTable('cis_meters', (t) => {
+      t.index(['radio_id'], 'cis_meters_radio_id_index');
+      t.index(['serial_no'], 'cis_meters_serial_no_index');
+    });
+  },
+  down: async (db) => {
+    await db.schema.alterTable('cis_meters', (t) => {
+      t.dropIndex(['radio_id'], 'cis_meters_radio_id_index');
+      t.dropIndex(['serial_no'], 'cis_meters_serial_no_index');
+    });
+  },
+};
+
 export const REFERENCE_MIGRATIONS: readonly Migration[] = [
   {
     name: 'cis_001_reference_schema',
@@ -160,4 +180,5 @@ export const REFERENCE_MIGRATIONS: readonly Migration[] = [
     },
   },
   arrangements,
+  meterNames,
 ];

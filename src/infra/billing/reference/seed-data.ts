@@ -179,7 +179,34 @@ function seasonal(type: MeterType, month: number): number {
 const addDays = (iso: string, n: number) => new Date(Date.parse(iso) + n * 86_400_000).toISOString().slice(0, 10);
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
 
+/** The whole reference utility at once: for the demo and tests (a million accounts want the chunks). */
 export function generateReferenceData(opts: SeedOptions): SeedData {
+  const all = emptyData();
+  for (const part of referenceDataChunks(opts))
+    for (const k of Object.keys(all) as (keyof SeedData)[]) for (const row of part[k]) all[k].push(row);
+  return all;
+}
+
+function emptyData(): SeedData {
+  return {
+    routes: [],
+    premises: [],
+    rates: [],
+    accounts: [],
+    meters: [],
+    registers: [],
+    history: [],
+    serviceOrders: [],
+  };
+}
+
+/**
+ * The same utility in parts of `chunkAccounts` accounts (the first part also holds the routes and
+ * rates), drawn from one random sequence, so the parts together are exactly generateReferenceData.
+ * What a part holds is bounded by the chunk, not by the utility: a million accounts and their 24
+ * million history rows seed in flat memory.
+ */
+export function* referenceDataChunks(opts: SeedOptions, chunkAccounts = 10_000): Generator<SeedData> {
   const rnd = prng(opts.seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
   const between = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
@@ -195,19 +222,15 @@ export function generateReferenceData(opts: SeedOptions): SeedData {
     next_read_date: addDays(opts.today, 1 + Math.floor((i * 20) / Math.max(1, opts.routes))),
   }));
 
-  const data: SeedData = {
-    routes,
-    premises: [],
-    rates: RATES,
-    accounts: [],
-    meters: [],
-    registers: [],
-    history: [],
-    serviceOrders: [],
-  };
+  let data: SeedData = { ...emptyData(), routes, rates: RATES };
+  let serviceOrders = 0;
   const perRoute = Math.ceil(opts.accounts / opts.routes);
 
   for (let i = 0; i < opts.accounts; i++) {
+    if (i > 0 && i % chunkAccounts === 0) {
+      yield data;
+      data = emptyData();
+    }
     const route = routes[Math.floor(i / perRoute)]!;
     const premiseId = `P${pad(i + 1, 8)}`;
     const commercial = rnd() < 0.06;
@@ -305,7 +328,7 @@ export function generateReferenceData(opts: SeedOptions): SeedData {
 
     if (rnd() < 0.004) {
       data.serviceOrders.push({
-        order_no: `SO${pad(data.serviceOrders.length + 1, 6)}`,
+        order_no: `SO${pad(++serviceOrders, 6)}`,
         account_no: accountNo,
         meter_id: meterId,
         order_type: pick(['TURN_ON', 'TURN_OFF', 'RE_READ', 'INVESTIGATE', 'EXCHANGE']),
@@ -322,5 +345,5 @@ export function generateReferenceData(opts: SeedOptions): SeedData {
       });
     }
   }
-  return data;
+  yield data;
 }
