@@ -44,4 +44,33 @@ describe.each(availableDialects())('outbox claims on $name', (dialect) => {
       ).toEqual(['k2']);
     },
   );
+
+  it('gateways claiming at once each get their own rows, every row once', async () => {
+    const db = gw.ctx.store.db;
+    const t = new Date('2026-11-23T21:00:00.000Z');
+    const keys = Array.from({ length: 300 }, (_, i) => `k${String(i).padStart(3, '0')}`);
+    await enqueue(
+      db,
+      'test.race',
+      keys.map((key) => ({ key, payload: { key } })),
+      t.toISOString(),
+    );
+    const claimers = ['gw-1', 'gw-2', 'gw-3'];
+    const got: string[][] = claimers.map(() => []);
+    // Each claims pages of 40 until nothing is left, all three at the same time.
+    await Promise.all(
+      claimers.map(async (holder, n) => {
+        for (let page = 0; ; page++) {
+          const items = await claimPending(db, 'test.race', 40, holder, new Date(t.getTime() + page), 30_000);
+          if (items.length === 0) return;
+          got[n]!.push(...items.map((i) => i.key));
+        }
+      }),
+    );
+    const all = got.flat();
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.sort()).toEqual(keys);
+    // A quiet outbox answers nothing.
+    expect(await claimPending(db, 'test.race', 40, 'gw-1', new Date(t.getTime() + 999), 30_000)).toEqual([]);
+  });
 });
