@@ -55,11 +55,6 @@ export class DayLedger {
     return this.registers.size;
   }
 
-  /** Every register held, days in order, and the ledger emptied. */
-  takeAll(): RegisterDays[] {
-    return this.takeExcept(new Set());
-  }
-
   /** The registers whose keys are not in `keep` ("meter|register"), days in order, no longer held. */
   takeExcept(keep: ReadonlySet<string>): RegisterDays[] {
     const out: RegisterDays[] = [];

@@ -1,6 +1,6 @@
 /** A billing meter register as AMI data needs it. */
 
-import type { Billing } from '../../infra/billing/billing.js';
+import { byMeterAndRegister, type Billing } from '../../infra/billing/billing.js';
 import { normaliseUnit, unitFactor } from '../../core/vee/rules/units.js';
 
 /**
@@ -42,6 +42,31 @@ export interface MeterLookup {
   meterOf(refs: readonly string[]): string | null;
 }
 
+/** The lookups both directories answer the same way, from the registers a source's names map to. */
+abstract class NamedRegisters implements MeterLookup {
+  abstract prepare(refs: Iterable<string>): Promise<void>;
+
+  /** The registers of the first of the names (as given, then without leading zeros) billing knows. */
+  protected abstract registers(refs: readonly string[]): ReadonlyMap<number, AmiRegister> | null;
+
+  /** The register a source's channel maps to, trying each name the source gives. */
+  find(refs: readonly string[], channel: number): { register: AmiRegister | null; meterKnown: boolean } {
+    const regs = this.registers(refs);
+    return regs ? { register: regs.get(channel) ?? null, meterKnown: true } : { register: null, meterKnown: false };
+  }
+
+  /** The meter's lowest-numbered register whose unit the source's unit converts to (M3 → a GAL register). */
+  findByUnit(refs: readonly string[], unit: string): { register: AmiRegister | null; meterKnown: boolean } {
+    const regs = this.registers(refs);
+    return regs ? { register: lowestFitting(regs, unit), meterKnown: true } : { register: null, meterKnown: false };
+  }
+
+  /** The billing meter the first known name belongs to, whatever its registers. */
+  meterOf(refs: readonly string[]): string | null {
+    return this.registers(refs)?.values().next().value?.meterId ?? null;
+  }
+}
+
 /** A source's name as billing may hold it: as given, and without leading zeros. */
 function spellings(ref: string): string[] {
   const bare = ref.replace(/^0+/, '');
@@ -54,7 +79,7 @@ function spellings(ref: string): string[] {
  * A whole directory: for the live radio sources and suspense, which match a few names at a time
  * all day. An AMI file uses BillingMeterLookup, which holds only the meters of the part it is on.
  */
-export class MeterDirectory implements MeterLookup {
+export class MeterDirectory extends NamedRegisters {
   private readonly byRef = new Map<string, Map<number, AmiRegister>>();
 
   /** Billing's meters, and the names CSRs claimed for them (`fieldgate ami claim`). */
@@ -106,32 +131,8 @@ export class MeterDirectory implements MeterLookup {
     this.byRef.set(ref, regs);
   }
 
-  /** The register a source's channel maps to, trying each name the source gives. */
-  find(refs: readonly string[], channel: number): { register: AmiRegister | null; meterKnown: boolean } {
-    for (const ref of refs) {
-      const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
-      if (regs) return { register: regs.get(channel) ?? null, meterKnown: true };
-    }
-    return { register: null, meterKnown: false };
-  }
-
-  /** The meter's lowest-numbered register whose unit the source's unit converts to (M3 → a GAL register). */
-  findByUnit(refs: readonly string[], unit: string): { register: AmiRegister | null; meterKnown: boolean } {
-    for (const ref of refs) {
-      const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
-      if (!regs) continue;
-      return { register: lowestFitting(regs, unit), meterKnown: true };
-    }
-    return { register: null, meterKnown: false };
-  }
-
-  /** The billing meter the first known name belongs to, whatever its registers. */
-  meterOf(refs: readonly string[]): string | null {
-    for (const ref of refs) {
-      const regs = this.byRef.get(ref) ?? this.byRef.get(ref.replace(/^0+/, ''));
-      const first = regs?.values().next().value;
-      if (first) return first.meterId;
-    }
+  protected registers(refs: readonly string[]): ReadonlyMap<number, AmiRegister> | null {
+    for (const ref of refs) for (const name of spellings(ref)) if (this.byRef.has(name)) return this.byRef.get(name)!;
     return null;
   }
 
@@ -171,7 +172,7 @@ export class MeterDirectory implements MeterLookup {
  * another meter's alias, an alias belongs to the first meter in meter order that has it, and a
  * claim counts only for a name billing does not use.
  */
-export class BillingMeterLookup implements MeterLookup {
+export class BillingMeterLookup extends NamedRegisters {
   /** Each name asked for, with the registers it maps to (null: billing has no such name). */
   private readonly held = new Map<string, ReadonlyMap<number, AmiRegister> | null>();
   private readonly claims = new Map<string, string>();
@@ -181,6 +182,7 @@ export class BillingMeterLookup implements MeterLookup {
     claims: readonly { meter_ref: string; meter_id: string }[] = [],
     private readonly maxNames = 100_000,
   ) {
+    super();
     for (const c of claims) this.claims.set(c.meter_ref, c.meter_id);
   }
 
@@ -217,21 +219,7 @@ export class BillingMeterLookup implements MeterLookup {
     for (const name of names) this.held.set(name, dir.registersOf(name) ?? null);
   }
 
-  find(refs: readonly string[], channel: number): { register: AmiRegister | null; meterKnown: boolean } {
-    const regs = this.registers(refs);
-    return regs ? { register: regs.get(channel) ?? null, meterKnown: true } : { register: null, meterKnown: false };
-  }
-
-  findByUnit(refs: readonly string[], unit: string): { register: AmiRegister | null; meterKnown: boolean } {
-    const regs = this.registers(refs);
-    return regs ? { register: lowestFitting(regs, unit), meterKnown: true } : { register: null, meterKnown: false };
-  }
-
-  meterOf(refs: readonly string[]): string | null {
-    return this.registers(refs)?.values().next().value?.meterId ?? null;
-  }
-
-  private registers(refs: readonly string[]): ReadonlyMap<number, AmiRegister> | null {
+  protected registers(refs: readonly string[]): ReadonlyMap<number, AmiRegister> | null {
     for (const ref of refs) {
       for (const name of spellings(ref)) {
         if (!this.held.has(name)) throw new Error(`meter name '${name}' was looked up before it was prepared`);
@@ -247,13 +235,7 @@ export class BillingMeterLookup implements MeterLookup {
 function uniqueRows(rows: readonly Record<string, unknown>[]): Record<string, unknown>[] {
   const seen = new Map<string, Record<string, unknown>>();
   for (const r of rows) seen.set(`${String(r.meterId)}|${String(r.registerNo)}`, r);
-  return [...seen.values()].sort((a, b) =>
-    a.meterId === b.meterId
-      ? Number(a.registerNo) - Number(b.registerNo)
-      : String(a.meterId) < String(b.meterId)
-        ? -1
-        : 1,
-  );
+  return [...seen.values()].sort(byMeterAndRegister);
 }
 
 /** The meter's lowest-numbered register whose unit the source's unit converts to. */

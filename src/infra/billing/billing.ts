@@ -73,6 +73,12 @@ interface PostSteps {
   insertRows(rows: readonly Record<string, unknown>[]): Promise<void>;
 }
 
+/** Meter-register rows in meterRegisters' order: by meter id, then register number. */
+export function byMeterAndRegister(a: Record<string, unknown>, b: Record<string, unknown>): number {
+  if (a.meterId === b.meterId) return Number(a.registerNo) - Number(b.registerNo);
+  return String(a.meterId) < String(b.meterId) ? -1 : 1;
+}
+
 export class Billing {
   constructor(
     readonly db: Knex,
@@ -283,13 +289,7 @@ export class Billing {
         q.selectMeterRegistersNamed(this.db, this.mapping, by, part),
       );
       // selectWhereIn's parts may come back in any order: meter order, as meterRegisters gives.
-      return rows.sort((a, b) =>
-        a.meterId === b.meterId
-          ? Number(a.registerNo) - Number(b.registerNo)
-          : String(a.meterId) < String(b.meterId)
-            ? -1
-            : 1,
-      );
+      return rows.sort(byMeterAndRegister);
     });
   }
 
