@@ -7,6 +7,7 @@ import { pastDue } from './past-due.js';
 import { silentMeters } from './silent-meters.js';
 import { reprocessSuspenseJob } from './reprocess-suspense.js';
 import { amiPartitions } from './ami-partitions.js';
+import { usageAlertsJob } from './usage-alerts.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
 export const ALL_JOBS: readonly JobDefinition[] = [
@@ -18,6 +19,7 @@ export const ALL_JOBS: readonly JobDefinition[] = [
   silentMeters,
   reprocessSuspenseJob,
   amiPartitions,
+  usageAlertsJob,
 ];
 
 export function findJob(name: string): JobDefinition | undefined {

@@ -19,6 +19,9 @@ export const LEDGER_FLAGS = [
   'held',
   'rollover',
   'corrected',
+  // Consumption far from what the account's history expects, whatever the read type (a rollover
+  // read of 464,600 units at a hardware store is a misread or a meter problem, not a big month).
+  'unusual',
 ] as const;
 export type LedgerFlag = (typeof LEDGER_FLAGS)[number];
 
@@ -63,6 +66,18 @@ export interface LedgerRow {
   estimatedCharge: number | null;
 }
 
+export interface LedgerOptions {
+  flagZero: boolean;
+  /** Consumption more than this many times history's expectation, or less than its share, is `unusual`. */
+  unusualFactor: number;
+}
+
+/** Far from history: at least `factor` times what history expects, or at most its 1/factor share. */
+export function farFromHistory(units: number, expected: number | null, factor: number): boolean {
+  if (expected === null || expected < 1) return false;
+  return units >= expected * factor || (units >= 0 && units * factor <= expected);
+}
+
 const cents = (n: number) => Math.round(n * 100) / 100;
 
 /** Units expected when there is no read: from history, else the middle of the high/low window. */
@@ -77,7 +92,7 @@ export function ledgerRow(
   line: LedgerLine,
   reading: LedgerReading | undefined,
   meter: LedgerMeterInfo | undefined,
-  opts: { flagZero: boolean; chargeFixed: boolean },
+  opts: LedgerOptions & { chargeFixed: boolean },
 ): LedgerRow {
   const flags: LedgerFlag[] = [];
   let current: number | null;
@@ -104,6 +119,7 @@ export function ledgerRow(
     }
     if (reading.readType === 'corrected') flags.push('corrected');
     if (reading.status === 'held') flags.push('held');
+    if (farFromHistory(units, line.expectedUnits, opts.unusualFactor)) flags.push('unusual');
   }
   const multiplier = meter?.multiplier ?? 1;
   const billed = units * multiplier;
@@ -138,7 +154,7 @@ export function buildLedger(
   lines: readonly LedgerLine[],
   readingOf: (line: LedgerLine) => LedgerReading | undefined,
   meterOf: (meterId: string) => LedgerMeterInfo | undefined,
-  opts: { flagZero: boolean },
+  opts: LedgerOptions,
 ): LedgerRow[] {
   const charged = new Set<string>();
   const ordered = [...lines].sort((a, b) =>
@@ -147,7 +163,7 @@ export function buildLedger(
   return ordered.map((line) => {
     const first = !charged.has(line.account);
     charged.add(line.account);
-    return ledgerRow(line, readingOf(line), meterOf(line.meterId), { flagZero: opts.flagZero, chargeFixed: first });
+    return ledgerRow(line, readingOf(line), meterOf(line.meterId), { ...opts, chargeFixed: first });
   });
 }
 

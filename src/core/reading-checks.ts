@@ -170,6 +170,10 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
   const low = consumption(line.prevRead, line.lowLimit, line.dials).units;
   const high = consumption(line.prevRead, line.highLimit, line.dials).units;
   const confirmed = str(record.read_code);
+  // Units against units: the limits are register readings, and a CSR compares what was used.
+  const since = `${used.units} units used since the last read of ${line.prevRead}`;
+  const aboveHigh = `${since}; the high limit allows ${high} (a reading up to ${line.highLimit})`;
+  const belowLow = `${since}; the low limit expects at least ${low} (a reading of ${line.lowLimit} or more)`;
   if (used.negative) {
     add(
       'NEGATIVE_CONSUMPTION',
@@ -183,18 +187,18 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
         'HIGH_READ_CONFIRMED',
         'reading',
         reading,
-        `${used.units} units, above the high limit ${line.highLimit}; confirmed by the reader`,
+        `${aboveHigh}; confirmed by the reader`,
       );
-    else add('HIGH_READ', 'reading', reading, `${used.units} units, above the high limit ${line.highLimit}`);
+    else add('HIGH_READ', 'reading', reading, aboveHigh);
   } else if (used.units < low) {
     if (confirmed === 'LC')
       add(
         'LOW_READ_CONFIRMED',
         'reading',
         reading,
-        `${used.units} units, below the low limit ${line.lowLimit}; confirmed by the reader`,
+        `${belowLow}; confirmed by the reader`,
       );
-    else add('LOW_READ', 'reading', reading, `${used.units} units, below the low limit ${line.lowLimit}`);
+    else add('LOW_READ', 'reading', reading, belowLow);
   }
   const held = findings.some((f) => severityOf(f.kind) === 'hold');
   return {

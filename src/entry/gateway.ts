@@ -25,6 +25,8 @@ import { HealthTracker, healthText, startAll, stopAll, type Component } from '..
 import { DockService } from '../flows/dock/dock-service.js';
 import { FieldService } from '../flows/field/field-service.js';
 import { AmiService } from '../flows/ami/ami-service.js';
+import { seedDemoUsage } from '../flows/ami/demo-usage.js';
+import { checkUsageAlerts } from '../flows/ami/usage-alerts.js';
 
 /**
  * Makes the databases ready: migrates the store; on the embedded demo (SQLite billing with
@@ -50,10 +52,29 @@ export async function prepare(ctx: GatewayContext): Promise<{ seeded: boolean }>
       });
       ctx.log.info('demo billing seeded', { module: 'billing', ...summary });
       seeded = true;
+      if (demo.usageMeters > 0) await seedUsage(ctx);
     }
   }
   await ctx.billing.verify();
   return { seeded };
+}
+
+/** The demo's AMI usage, and the alerts it raises, so the first start has charts and a leak to look at. */
+async function seedUsage(ctx: GatewayContext): Promise<void> {
+  const demo = ctx.config.billing.demo;
+  const { plan, result } = await seedDemoUsage(
+    { db: ctx.store.db, billing: ctx.billing, config: ctx.config, log: ctx.log, clock: ctx.clock },
+    { meters: demo.usageMeters, days: demo.usageDays, seed: demo.seed },
+  );
+  const alerts = await checkUsageAlerts(ctx, { now: ctx.clock(), meterIds: plan.map((p) => p.meterId) });
+  ctx.log.info('demo usage seeded', {
+    module: 'ami',
+    meters: plan.length,
+    intervals: result.stored,
+    dailyReads: result.dailyReads,
+    alerts: alerts.opened,
+    stories: Object.fromEntries(plan.filter((p) => p.story !== 'normal').map((p) => [p.meterId, p.story])),
+  });
 }
 
 export interface DemoCredentials {

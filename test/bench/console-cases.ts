@@ -153,6 +153,7 @@ async function startGateway(
       prebill: {
         reviewBeforePosting: false,
         flagZero: true,
+        unusualFactor: 3,
         cacheSeconds,
         maxAgeSeconds: cacheSeconds === 0 ? 0 : 300,
       },

@@ -34,7 +34,7 @@ const water: LedgerMeterInfo = {
   multiplier: 1,
   rate: { code: 'W-RES', fixedCharge: 14.5, unitCharge: 0.0061 },
 };
-const opts = { flagZero: true, chargeFixed: true };
+const opts = { flagZero: true, unusualFactor: 3, chargeFixed: true };
 
 describe('pre-bill ledger rows', () => {
   it('counts a rollover forward on the dials and charges fixed plus usage', () => {
@@ -62,7 +62,7 @@ describe('pre-bill ledger rows', () => {
   });
 
   it("flags high, low, zero and negative against the route's limits", () => {
-    const l = line({ prevRead: 1_000, lowLimit: 1_010, highLimit: 1_100, dials: 5 });
+    const l = line({ prevRead: 1_000, lowLimit: 1_010, highLimit: 1_100, dials: 5, expectedUnits: null });
     expect(ledgerRow(l, read(1_500), water, opts).flags).toEqual(['high']);
     expect(ledgerRow(l, read(1_005), water, opts).flags).toEqual(['low']);
     expect(ledgerRow(l, read(1_000), water, opts).flags).toEqual(['low', 'zero']);
@@ -71,6 +71,19 @@ describe('pre-bill ledger rows', () => {
     expect(back).toMatchObject({ units: -10, flags: ['negative'] });
     // Nothing is charged for running backwards: only the fixed charge.
     expect(back.estimatedCharge).toBe(14.5);
+  });
+
+  it("flags consumption far from the account's history whatever the read type, a rollover included", () => {
+    // A hardware store that uses about 2,000 units a period: a rollover read of 464,600 units.
+    const store = line({ dials: 7, prevRead: 9_990_000, lowLimit: 9_991_000, highLimit: 9_996_000, expectedUnits: 2_000 });
+    const rolled = ledgerRow(store, read(454_600), water, opts);
+    expect(rolled).toMatchObject({ units: 464_600, flags: ['rollover', 'high', 'unusual'] });
+    // Within the high limit, but estimated at a tenth of the usual: unusual, and estimated.
+    const low = ledgerRow(store, read(9_990_200, { readType: 'estimated' }), water, opts);
+    expect(low.flags).toEqual(['low', 'estimated', 'unusual']);
+    expect(ledgerRow(store, read(9_992_500), water, opts).flags).toEqual([]);
+    // Without history to compare, nothing is unusual.
+    expect(ledgerRow({ ...store, expectedUnits: null }, read(454_600), water, opts).flags).toEqual(['rollover', 'high']);
   });
 
   it('estimates a skipped or missing read from the units history expects, and says so', () => {
@@ -125,7 +138,7 @@ describe("a cycle's ledger", () => {
       lines,
       (l) => (l.meterId === 'W3' ? undefined : read(30)),
       () => water,
-      { flagZero: true },
+      { flagZero: true, unusualFactor: 3 },
     );
     expect(rows.map((r) => `${r.route}/${r.sequence}`)).toEqual(['R01/1', 'R01/2', 'R02/1']);
     expect(rows.map((r) => r.estimatedCharge)).toEqual([14.99, 0.49, 14.87]);

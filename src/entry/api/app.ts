@@ -23,10 +23,12 @@ import { LedgerService } from '../../flows/prebill/ledger-service.js';
 import { ROLES } from '../../infra/store/tokens-repo.js';
 import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
+import { accountRouter } from './account-routes.js';
+import { portalRegisterRouter, portalRouter } from './portal-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
 import { readerRouter } from './reader-routes.js';
-import { fieldAppRouter } from './field-app.js';
+import { fieldAppRouter, portalAppRouter } from './field-app.js';
 import { createMetrics } from './metrics.js';
 import type { FieldService } from '../../flows/field/field-service.js';
 import type { AmiService } from '../../flows/ami/ami-service.js';
@@ -116,6 +118,7 @@ export function createApi(deps: ApiDeps): express.Express {
   );
   const api = express.Router();
   api.use(loginRouter(ctx, registry));
+  api.use(portalRegisterRouter(ctx, registry));
   api.use(authenticate(db, ctx.clock));
   // A readings file is the one body that is not JSON.
   api.use('/readings/import', express.raw({ type: () => true, limit: '50mb' }));
@@ -280,6 +283,8 @@ export function createApi(deps: ApiDeps): express.Express {
 
   api.use(dockRouter(deps.dock, registry));
   api.use(usageRouter(ctx, registry));
+  api.use(accountRouter(ctx, registry));
+  api.use(portalRouter(ctx, registry));
   api.use(exceptionRouter(ctx, registry, () => ledgers.invalidate()));
   api.use(workOrderRouter(ctx, registry));
   api.use(readerRouter(ctx, registry, () => ledgers.invalidate()));
@@ -302,6 +307,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.locals.operations = registry.operations;
   app.use('/console', consoleRouter(db, ctx.clock));
   app.use('/field', fieldAppRouter());
+  app.use('/portal', portalAppRouter());
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));
   return app;

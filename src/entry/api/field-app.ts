@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import express from 'express';
 import { packageRoot } from '../../infra/config/paths.js';
@@ -20,6 +21,26 @@ export function fieldAppRouter(): express.Router {
     res.type('application/manifest+json');
     res.sendFile(path.join(dir, 'manifest.webmanifest'));
   });
+  r.use(
+    express.static(dir, {
+      index: 'index.html',
+      fallthrough: true,
+      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
+    }),
+  );
+  return r;
+}
+
+/**
+ * The customer usage portal (`/portal/`): its own pages, phone-first, public files like the
+ * field app's; what they show comes from /api/portal with the customer's session.
+ */
+export function portalAppRouter(): express.Router {
+  const r = express.Router();
+  const dir = path.join(packageRoot, 'src', 'entry', 'web', 'portal');
+  const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
+  r.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.esm.js')));
+  r.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.min.css')));
   r.use(
     express.static(dir, {
       index: 'index.html',

@@ -27,6 +27,7 @@ import { backupStore, restoreStore } from '../../infra/store/backup.js';
 import { configReference } from '../../infra/config/reference.js';
 import { registerAmiCommands } from './ami-cli.js';
 import { registerUserCommands } from './user-cli.js';
+import { registerPortalCommands } from './portal-cli.js';
 import { registerReportCommand } from './report-cli.js';
 import { registerDockCommands, type CliKit } from './dock-cli.js';
 import { registerSimHandheld } from './sim-handheld-cli.js';
@@ -368,6 +369,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDockCommands(program, kit);
   registerAmiCommands(program, kit);
   registerUserCommands(program, kit);
+  registerPortalCommands(program, kit);
   registerReportCommand(program, kit);
 
   const sim = program.command('sim').description('simulators for trying fieldgate without field hardware');

@@ -27,7 +27,7 @@ import { SeriesBuffer, seriesKey, type BufferedSeries } from './series-buffer.js
 
 export type { AmiFormat } from './ami-file.js';
 /** Where a batch came from: a file format, or a live source (head-end API pages, rtlamr radio reads). */
-export type AmiSource = AmiFormat | 'headend' | 'rtlamr' | 'wmbusmeters' | 'suspense';
+export type AmiSource = AmiFormat | 'headend' | 'rtlamr' | 'wmbusmeters' | 'suspense' | 'demo';
 
 export interface AmiImportContext {
   db: Knex;

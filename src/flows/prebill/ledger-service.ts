@@ -178,7 +178,7 @@ async function computeLedger(ctx: GatewayContext, cycle: string): Promise<CycleL
     lines,
     (l) => readings.get(`${l.route}|${l.meterId}|${l.register}`),
     (id) => meters.get(id),
-    { flagZero: ctx.config.prebill.flagZero },
+    { flagZero: ctx.config.prebill.flagZero, unusualFactor: ctx.config.prebill.unusualFactor },
   );
   return {
     cycle,

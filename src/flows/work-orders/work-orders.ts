@@ -398,6 +398,7 @@ export interface OrderFilter {
   technician?: string;
   type?: WorkOrderType;
   area?: string;
+  accountNo?: string;
   limit?: number;
   offset?: number;
 }
@@ -409,6 +410,7 @@ export async function listWorkOrders(db: Db, f: OrderFilter, zone: string, now: 
     technician: f.technician,
     type: f.type,
     area: f.area,
+    accountNo: f.accountNo,
     limit: f.limit ?? 500,
     offset: f.offset ?? 0,
   });

@@ -240,6 +240,17 @@ export class Billing {
     });
   }
 
+  /** Which of some accounts billing counts as active (mapping values.activeAccountStatuses). */
+  async activeAccounts(accountNos: readonly string[]): Promise<Set<string>> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(accountNos)], (part) =>
+        q.selectAccountStanding(this.db, this.mapping, part),
+      );
+      const active = this.mapping.values.activeAccountStatuses;
+      return new Set(rows.filter((r) => active.includes(String(r.status))).map((r) => String(r.accountNo)));
+    });
+  }
+
   /** The meter ids on an account (empty when billing does not know the account). */
   async accountMeters(accountNo: string): Promise<string[]> {
     return (await this.run(() => q.selectAccountMeters(this.db, this.mapping, accountNo))).map((r) =>
@@ -268,6 +279,102 @@ export class Billing {
       for (const list of out.values())
         list.sort((a, b) => (a.meterId < b.meterId ? -1 : a.meterId > b.meterId ? 1 : 0));
       return out;
+    });
+  }
+
+  /** Accounts matching a CSR's search: account number, meter id or serial, name or address (see searchAccounts). */
+  async searchAccounts(term: string, limit: number): Promise<AccountMatch[]> {
+    const rows = await this.run(() => q.searchAccounts(this.db, this.mapping, term, limit));
+    return rows.map((r) => ({
+      accountNo: String(r.accountNo),
+      customerName: String(r.customerName),
+      status: String(r.status),
+      active: this.mapping.values.activeAccountStatuses.includes(String(r.status)),
+      address: String(r.address),
+      city: String(r.city),
+    }));
+  }
+
+  /** One account as billing holds it: customer, premise, standing, rate, meters and registers; null if unknown. */
+  async account(accountNo: string): Promise<BillingAccount | null> {
+    return this.guard(async () => {
+      const [head] = (await q.selectAccount(this.db, this.mapping, accountNo)) as Record<string, unknown>[];
+      if (!head) return null;
+      const rows = (await q.selectAccountMeterRegisters(this.db, this.mapping, accountNo)) as Record<string, unknown>[];
+      const meters = new Map<string, BillingAccount['meters'][number]>();
+      for (const r of rows) {
+        const id = String(r.meterId);
+        let meter = meters.get(id);
+        if (!meter) {
+          meter = {
+            meterId: id,
+            serial: String(r.serial),
+            meterType: String(r.meterType),
+            dials: Number(r.dials),
+            multiplier: Number(r.multiplier),
+            radioId: r.radioId == null ? null : String(r.radioId),
+            routeCode: r.routeCode == null ? null : String(r.routeCode),
+            routeSeq: r.routeSeq == null ? null : Number(r.routeSeq),
+            location: r.location == null ? null : String(r.location),
+            status: String(r.status),
+            active: this.mapping.values.activeMeterStatuses.includes(String(r.status)),
+            registers: [],
+          };
+          meters.set(id, meter);
+        }
+        if (r.registerNo != null)
+          meter.registers.push({
+            registerNo: Number(r.registerNo),
+            uom: String(r.uom),
+            lastReadValue: Number(r.lastReadValue),
+            lastReadDate: isoDate(r.lastReadDate),
+          });
+      }
+      const status = String(head.status);
+      return {
+        ...toStanding(head),
+        customerName: String(head.customerName),
+        status,
+        active: this.mapping.values.activeAccountStatuses.includes(status),
+        premiseId: String(head.premiseId),
+        address: String(head.address),
+        city: String(head.city),
+        rate:
+          head.rateCode == null
+            ? null
+            : {
+                code: String(head.rateCode),
+                description: String(head.rateDescription),
+                fixedCharge: Number(head.fixedCharge),
+                unitCharge: Number(head.unitCharge),
+              },
+        meters: [...meters.values()],
+      };
+    });
+  }
+
+  /** Billing's read history of some meters since a date, oldest first per register. */
+  async readHistory(meterIds: readonly string[], sinceDate: string): Promise<BillingHistoryRead[]> {
+    return this.guard(async () => {
+      const rows = await selectWhereIn<Record<string, unknown>>(this.db, [...new Set(meterIds)], (part) =>
+        q.selectHistory(this.db, this.mapping, part, sinceDate),
+      );
+      return rows
+        .map((h) => ({
+          meterId: String(h.meterId),
+          registerNo: Number(h.registerNo),
+          readDate: isoDate(h.readDate),
+          readValue: Number(h.readValue),
+          readType: String(h.readType),
+          consumption: Number(h.consumption),
+        }))
+        .sort((a, b) =>
+          a.meterId !== b.meterId
+            ? a.meterId < b.meterId
+              ? -1
+              : 1
+            : a.registerNo - b.registerNo || a.readDate.localeCompare(b.readDate),
+        );
     });
   }
 
@@ -458,6 +565,49 @@ export interface AccountStanding {
   customerName?: string;
   address?: string;
   city?: string;
+}
+
+export interface AccountMatch {
+  accountNo: string;
+  customerName: string;
+  status: string;
+  active: boolean;
+  address: string;
+  city: string;
+}
+
+export interface BillingAccount extends AccountStanding {
+  customerName: string;
+  status: string;
+  active: boolean;
+  premiseId: string;
+  address: string;
+  city: string;
+  rate: { code: string; description: string; fixedCharge: number; unitCharge: number } | null;
+  meters: {
+    meterId: string;
+    serial: string;
+    meterType: string;
+    dials: number;
+    multiplier: number;
+    radioId: string | null;
+    routeCode: string | null;
+    routeSeq: number | null;
+    location: string | null;
+    status: string;
+    active: boolean;
+    registers: { registerNo: number; uom: string; lastReadValue: number; lastReadDate: string }[];
+  }[];
+}
+
+export interface BillingHistoryRead {
+  meterId: string;
+  registerNo: number;
+  readDate: string;
+  readValue: number;
+  /** Billing's own code (A actual, E estimated, …). */
+  readType: string;
+  consumption: number;
 }
 
 function toStanding(r: Record<string, unknown>): AccountStanding {

@@ -84,6 +84,8 @@ export function selectHistory(
       meterId: col(m, 'readHistory', 'meterId'),
       registerNo: col(m, 'readHistory', 'registerNo'),
       readDate: col(m, 'readHistory', 'readDate'),
+      readValue: col(m, 'readHistory', 'readValue'),
+      readType: col(m, 'readHistory', 'readType'),
       consumption: col(m, 'readHistory', 'consumption'),
     })
     .whereIn(col(m, 'readHistory', 'meterId'), meterIds as string[])
@@ -160,6 +162,7 @@ export function selectAccountStanding(db: Db, m: BillingMapping, accountNos: rea
       balanceDue: col(m, 'accounts', 'balanceDue'),
       dueDate: col(m, 'accounts', 'dueDate'),
       arrangementUntil: col(m, 'accounts', 'arrangementUntil'),
+      status: col(m, 'accounts', 'status'),
     })
     .whereIn(col(m, 'accounts', 'accountNo'), accountNos as string[]);
 }
@@ -182,6 +185,88 @@ export function selectAccountsMeters(db: Db, m: BillingMapping, accountNos: read
     })
     .whereIn(col(m, 'meters', 'accountNo'), [...accountNos])
     .orderBy([col(m, 'meters', 'accountNo'), col(m, 'meters', 'meterId')]);
+}
+
+/** `%term%` for LIKE, with the term's own % and _ taken literally (escaped with \\). */
+export function likeTerm(term: string): string {
+  return `%${term.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Accounts a CSR may mean by `term`: the account number or a meter id or serial exactly, or the
+ * customer's name or the premise's address containing it (any case). At most `limit`, by account.
+ */
+export function searchAccounts(db: Db, m: BillingMapping, term: string, limit: number): Knex.QueryBuilder {
+  const like = likeTerm(term);
+  const onMeter = db(m.meters.table)
+    .select(col(m, 'meters', 'accountNo'))
+    .where(col(m, 'meters', 'meterId'), term)
+    .orWhere(col(m, 'meters', 'serial'), term);
+  return db({ ac: m.accounts.table })
+    .join({ pr: m.premises.table }, col(m, 'premises', 'id', 'pr'), col(m, 'accounts', 'premiseId', 'ac'))
+    .select({
+      accountNo: col(m, 'accounts', 'accountNo', 'ac'),
+      customerName: col(m, 'accounts', 'customerName', 'ac'),
+      status: col(m, 'accounts', 'status', 'ac'),
+      address: col(m, 'premises', 'address', 'pr'),
+      city: col(m, 'premises', 'city', 'pr'),
+    })
+    .where((w) =>
+      w
+        .where(col(m, 'accounts', 'accountNo', 'ac'), term)
+        .orWhereRaw(`lower(??) like ? escape '\\'`, [col(m, 'accounts', 'customerName', 'ac'), like])
+        .orWhereRaw(`lower(??) like ? escape '\\'`, [col(m, 'premises', 'address', 'pr'), like])
+        .orWhereIn(col(m, 'accounts', 'accountNo', 'ac'), onMeter),
+    )
+    .orderBy(col(m, 'accounts', 'accountNo', 'ac'))
+    .limit(limit);
+}
+
+/** One account with its premise and rate: the head of the CSR's account page. */
+export function selectAccount(db: Db, m: BillingMapping, accountNo: string): Knex.QueryBuilder {
+  return db({ ac: m.accounts.table })
+    .join({ pr: m.premises.table }, col(m, 'premises', 'id', 'pr'), col(m, 'accounts', 'premiseId', 'ac'))
+    .leftJoin({ rt: m.rates.table }, col(m, 'rates', 'rateCode', 'rt'), col(m, 'accounts', 'rateCode', 'ac'))
+    .select({
+      accountNo: col(m, 'accounts', 'accountNo', 'ac'),
+      customerName: col(m, 'accounts', 'customerName', 'ac'),
+      status: col(m, 'accounts', 'status', 'ac'),
+      balanceDue: col(m, 'accounts', 'balanceDue', 'ac'),
+      dueDate: col(m, 'accounts', 'dueDate', 'ac'),
+      arrangementUntil: col(m, 'accounts', 'arrangementUntil', 'ac'),
+      premiseId: col(m, 'premises', 'id', 'pr'),
+      address: col(m, 'premises', 'address', 'pr'),
+      city: col(m, 'premises', 'city', 'pr'),
+      rateCode: col(m, 'rates', 'rateCode', 'rt'),
+      rateDescription: col(m, 'rates', 'description', 'rt'),
+      fixedCharge: col(m, 'rates', 'fixedCharge', 'rt'),
+      unitCharge: col(m, 'rates', 'unitCharge', 'rt'),
+    })
+    .where(col(m, 'accounts', 'accountNo', 'ac'), accountNo);
+}
+
+/** The meters of one account with their registers, in meter and register order. */
+export function selectAccountMeterRegisters(db: Db, m: BillingMapping, accountNo: string): Knex.QueryBuilder {
+  return db({ mt: m.meters.table })
+    .leftJoin({ rg: m.registers.table }, col(m, 'registers', 'meterId', 'rg'), col(m, 'meters', 'meterId', 'mt'))
+    .select({
+      meterId: col(m, 'meters', 'meterId', 'mt'),
+      serial: col(m, 'meters', 'serial', 'mt'),
+      meterType: col(m, 'meters', 'meterType', 'mt'),
+      dials: col(m, 'meters', 'dials', 'mt'),
+      multiplier: col(m, 'meters', 'multiplier', 'mt'),
+      radioId: col(m, 'meters', 'radioId', 'mt'),
+      routeCode: col(m, 'meters', 'routeCode', 'mt'),
+      routeSeq: col(m, 'meters', 'routeSeq', 'mt'),
+      location: col(m, 'meters', 'location', 'mt'),
+      status: col(m, 'meters', 'status', 'mt'),
+      registerNo: col(m, 'registers', 'registerNo', 'rg'),
+      uom: col(m, 'registers', 'uom', 'rg'),
+      lastReadValue: col(m, 'registers', 'lastReadValue', 'rg'),
+      lastReadDate: col(m, 'registers', 'lastReadDate', 'rg'),
+    })
+    .where(col(m, 'meters', 'accountNo', 'mt'), accountNo)
+    .orderBy([col(m, 'meters', 'meterId', 'mt'), col(m, 'registers', 'registerNo', 'rg')]);
 }
 
 /** What the preliminary billing ledger needs of some meters: account, customer, multiplier and the account's rate. */

@@ -22,6 +22,11 @@ const codeTable = z.record(
   z.string(),
 );
 
+/** One usage-alert rule's settings: what it does when it fires, and its thresholds. */
+function alertRule<T extends z.ZodRawShape>(thresholds: T) {
+  return z.strictObject({ enabled: z.boolean(), exception: z.boolean(), workOrder: z.boolean(), ...thresholds });
+}
+
 export const configSchema = z.strictObject({
   timeZone: z
     .string()
@@ -35,6 +40,10 @@ export const configSchema = z.strictObject({
       accounts: z.number().int().min(1).max(1_000_000),
       routes: z.number().int().min(1).max(10_000),
       seed: z.number().int(),
+      /** Meters given AMI usage on the demo's first run (a few leak, one stops, one uses three times its usual). */
+      usageMeters: z.number().int().min(0).max(10_000),
+      /** Days of that usage, up to the hour of the first start. */
+      usageDays: z.number().int().min(1).max(400),
     }),
     postBatchSize: z.number().int().min(1).max(100_000),
     /** SQL Server only: a batch of at least this many rows is bulk-loaded (the mssql package) rather than inserted. */
@@ -86,6 +95,11 @@ export const configSchema = z.strictObject({
     reviewBeforePosting: z.boolean(),
     /** Flag a consumption of zero as `zero` (water and gas sit idle more often than electric). */
     flagZero: z.boolean(),
+    /**
+     * Flag consumption at least this many times what the account's history expects for the period, or at most its
+     * 1/this share, as `unusual`, whatever the read type (a rollover or estimated read included).
+     */
+    unusualFactor: z.number().min(1.1).max(100),
     /**
      * How often a kept ledger asks the store whether its data changed (changes through this gateway drop it at once).
      */
@@ -252,6 +266,53 @@ export const configSchema = z.strictObject({
     /** A DisconnectWarning order (door hanger) with each notice. */
     warningOrders: z.boolean(),
     cutPriority: z.number().int().min(1).max(5),
+  }),
+  /** The customer usage portal (`/portal/`, docs/portal.md). */
+  portal: z.strictObject({
+    /** Days an invitation code is good for. */
+    inviteDays: z.number().int().min(1).max(365),
+  }),
+  /**
+   * Usage alerts from AMI intervals (src/core/usage-alerts.ts; the usage-alerts job checks every meter heard
+   * recently). Each rule: `enabled`, `exception` (opens a CSR exception, resolved when the condition ends),
+   * `workOrder` (also opens an Investigation order for the meter), and its own thresholds.
+   */
+  alerts: z.strictObject({
+    /** Water with no interval of zero for this many hours. */
+    continuousFlow: alertRule({
+      hours: z
+        .number()
+        .min(1)
+        .max(24 * 14),
+    }),
+    /** Water at least `minPerHour` (per register unit) in every hour from `fromHour` to `toHour`, `nights` in a row. */
+    nightFlow: alertRule({
+      fromHour: z.number().int().min(0).max(23),
+      toHour: z.number().int().min(1).max(24),
+      nights: z.number().int().min(1).max(14),
+      minPerHour: z.record(
+        z.string().regex(/^[A-Z0-9]{1,8}$/, 'a register unit in capitals, such as GAL'),
+        z.number().positive(),
+      ),
+    }),
+    /** An interval below -`tolerance`, or a register reading lower than the last, in the last `days`. */
+    reverseFlow: alertRule({ days: z.number().int().min(1).max(90), tolerance: z.number().min(0) }),
+    /** Nothing recorded for `days` complete days on an active account. */
+    stoppedMeter: alertRule({ days: z.number().int().min(1).max(90) }),
+    /** The last `days` days' daily average at least `factor` times that of the `baselineDays` before them. */
+    highUsage: alertRule({
+      days: z.number().int().min(1).max(31),
+      baselineDays: z.number().int().min(7).max(365),
+      minBaselineDays: z.number().int().min(1).max(365),
+      factor: z.number().min(1.1).max(100),
+    }),
+    /** No data from an active account's meter for this many hours. */
+    goneQuiet: alertRule({
+      hours: z
+        .number()
+        .min(1)
+        .max(24 * 90),
+    }),
   }),
   ami: z.strictObject({
     /** Drop folder for AMI files (relative to dataDir); processed files move to done/ or failed/. */

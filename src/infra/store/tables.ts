@@ -12,6 +12,48 @@ export type SqlBoolean = boolean | 0 | 1;
 /** What knex reads, inserts and updates (an update may set a column from SQL: attempts + 1). */
 type Table<Row, Insert> = Knex.CompositeTableType<Row, Insert, { [K in keyof Insert]?: Insert[K] | Knex.Raw }>;
 
+/** A row of `alert_deliveries`. */
+export interface AlertDeliveriesRow {
+  id: number;
+  alert_id: number;
+  user_id: number;
+  channel: string;
+  status: string;
+  error: string | null;
+  at: string;
+}
+
+/** A new row of `alert_deliveries`: what the database fills in (an id, a default, a null) may be left out. */
+export interface AlertDeliveriesInsert {
+  id?: number;
+  alert_id: number;
+  user_id: number;
+  channel: string;
+  status: string;
+  error?: string | null;
+  at: string;
+}
+
+/** A row of `alert_preferences`. */
+export interface AlertPreferencesRow {
+  user_id: number;
+  email: string | null;
+  phone: string | null;
+  by_email: SqlBoolean;
+  by_sms: SqlBoolean;
+  updated_at: string;
+}
+
+/** A new row of `alert_preferences`: what the database fills in (an id, a default, a null) may be left out. */
+export interface AlertPreferencesInsert {
+  user_id?: number;
+  email?: string | null;
+  phone?: string | null;
+  by_email: SqlBoolean;
+  by_sms: SqlBoolean;
+  updated_at: string;
+}
+
 /** A row of `ami_claims`. */
 export interface AmiClaimsRow {
   meter_ref: string;
@@ -256,6 +298,20 @@ export interface ChangeCountersRow {
 export interface ChangeCountersInsert {
   name?: string;
   version: number;
+}
+
+/** A row of `customer_accounts`. */
+export interface CustomerAccountsRow {
+  user_id: number;
+  account_no: string;
+  linked_at: string;
+}
+
+/** A new row of `customer_accounts`: what the database fills in (an id, a default, a null) may be left out. */
+export interface CustomerAccountsInsert {
+  user_id?: number;
+  account_no: string;
+  linked_at: string;
 }
 
 /** A row of `cycle_reviews`. */
@@ -580,6 +636,30 @@ export interface OutboxSentInsert {
   sent_at: string;
 }
 
+/** A row of `portal_invites`. */
+export interface PortalInvitesRow {
+  id: number;
+  account_no: string;
+  code_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+  used_by: number | null;
+}
+
+/** A new row of `portal_invites`: what the database fills in (an id, a default, a null) may be left out. */
+export interface PortalInvitesInsert {
+  id?: number;
+  account_no: string;
+  code_hash: string;
+  created_by: string;
+  created_at: string;
+  expires_at: string;
+  used_at?: string | null;
+  used_by?: number | null;
+}
+
 /** A row of `posted_batches`. */
 export interface PostedBatchesRow {
   batch_id: string;
@@ -774,6 +854,40 @@ export interface SessionsInsert {
   expires_at: string;
 }
 
+/** A row of `usage_alerts`. */
+export interface UsageAlertsRow {
+  id: number;
+  meter_id: string;
+  channel: number;
+  account_no: string | null;
+  rule: string;
+  since_at: number;
+  measured: number;
+  message: string;
+  exception_id: number | null;
+  work_order_id: number | null;
+  opened_at: string;
+  seen_at: string;
+  cleared_at: string | null;
+}
+
+/** A new row of `usage_alerts`: what the database fills in (an id, a default, a null) may be left out. */
+export interface UsageAlertsInsert {
+  id?: number;
+  meter_id: string;
+  channel: number;
+  account_no?: string | null;
+  rule: string;
+  since_at: number;
+  measured: number;
+  message: string;
+  exception_id?: number | null;
+  work_order_id?: number | null;
+  opened_at: string;
+  seen_at: string;
+  cleared_at?: string | null;
+}
+
 /** A row of `users`. */
 export interface UsersRow {
   id: number;
@@ -870,6 +984,8 @@ export interface WorkOrdersInsert {
 
 declare module 'knex/types/tables.js' {
   interface Tables {
+    alert_deliveries: Table<AlertDeliveriesRow, AlertDeliveriesInsert>;
+    alert_preferences: Table<AlertPreferencesRow, AlertPreferencesInsert>;
     ami_claims: Table<AmiClaimsRow, AmiClaimsInsert>;
     ami_cursors: Table<AmiCursorsRow, AmiCursorsInsert>;
     ami_daily_reads: Table<AmiDailyReadsRow, AmiDailyReadsInsert>;
@@ -881,6 +997,7 @@ declare module 'knex/types/tables.js' {
     attachments: Table<AttachmentsRow, AttachmentsInsert>;
     audit_log: Table<AuditLogRow, AuditLogInsert>;
     change_counters: Table<ChangeCountersRow, ChangeCountersInsert>;
+    customer_accounts: Table<CustomerAccountsRow, CustomerAccountsInsert>;
     cycle_reviews: Table<CycleReviewsRow, CycleReviewsInsert>;
     devices: Table<DevicesRow, DevicesInsert>;
     disconnect_notices: Table<DisconnectNoticesRow, DisconnectNoticesInsert>;
@@ -893,12 +1010,14 @@ declare module 'knex/types/tables.js' {
     mqtt_accounts: Table<MqttAccountsRow, MqttAccountsInsert>;
     outbox: Table<OutboxRow, OutboxInsert>;
     outbox_sent: Table<OutboxSentRow, OutboxSentInsert>;
+    portal_invites: Table<PortalInvitesRow, PortalInvitesInsert>;
     posted_batches: Table<PostedBatchesRow, PostedBatchesInsert>;
     readings: Table<ReadingsRow, ReadingsInsert>;
     route_events: Table<RouteEventsRow, RouteEventsInsert>;
     route_lines: Table<RouteLinesRow, RouteLinesInsert>;
     routes: Table<RoutesRow, RoutesInsert>;
     sessions: Table<SessionsRow, SessionsInsert>;
+    usage_alerts: Table<UsageAlertsRow, UsageAlertsInsert>;
     users: Table<UsersRow, UsersInsert>;
     work_order_events: Table<WorkOrderEventsRow, WorkOrderEventsInsert>;
     work_orders: Table<WorkOrdersRow, WorkOrdersInsert>;

@@ -52,6 +52,7 @@ export interface OrderRowFilter {
   technician?: string;
   type?: string;
   area?: string;
+  accountNo?: string;
   limit: number;
   offset: number;
 }
@@ -67,6 +68,7 @@ export async function orderRows(db: Db, f: OrderRowFilter): Promise<WorkOrderRow
   if (f.technician) q.where('technician', f.technician);
   if (f.type) q.where('type', f.type);
   if (f.area) q.where('area', f.area);
+  if (f.accountNo) q.where('account_no', f.accountNo);
   return q;
 }
 

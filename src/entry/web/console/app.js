@@ -21,6 +21,7 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 const PAGES = [
+  ['account.html', 'Accounts'],
   ['docks.html', 'Docks'],
   ['routes.html', 'Routes'],
   ['exceptions.html', 'Exceptions'],
@@ -238,6 +239,16 @@ export function fillTable(tbody, rows, render, empty = 'Nothing to show.') {
           ),
         ]),
   );
+}
+
+/** A link to the account page (every page that shows an account or a meter uses it). */
+export function accountLink(accountNo, text = accountNo) {
+  return el('a', { href: `account.html?account=${encodeURIComponent(accountNo)}`, class: 'account-link' }, text);
+}
+
+/** A link to the account page by meter (it finds the meter's account). */
+export function meterLink(meterId, text = meterId) {
+  return el('a', { href: `account.html?q=${encodeURIComponent(meterId)}`, class: 'account-link' }, text);
 }
 
 /** Marks the page ready (its data loaded and its handlers attached): tests and the curious can tell. */

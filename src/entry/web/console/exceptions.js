@@ -1,4 +1,4 @@
-import { $, ready, ago, api, ask, el, fillTable, photoGallery, say, sayError, shell, when } from './app.js';
+import { $, ready, ago, api, ask, el, fillTable, meterLink, photoGallery, say, sayError, shell, when } from './app.js';
 
 // The exception queue. Filter it, walk it with the keyboard (j/k, x to select), and act:
 // accept, correct (the value before and after are kept in the audit log), estimate, or send
@@ -100,7 +100,7 @@ function render() {
         el('td', {}, String(x.id)),
         el('td', { title: when(x.created_at) }, ago(x.created_at)),
         el('td', {}, x.route_code ?? ''),
-        el('td', {}, x.meter_id ?? ''),
+        el('td', {}, x.meter_id ? meterLink(x.meter_id) : ''),
         el('td', {}, el('span', { class: `badge ${x.severity}` }, x.kind)),
         el('td', {}, x.message),
         el(

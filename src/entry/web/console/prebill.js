@@ -1,9 +1,9 @@
-import { $, ready, api, el, fillTable, money, num, say, sayError, shell, when } from './app.js';
+import { $, ready, accountLink, api, el, fillTable, money, num, say, sayError, shell, when } from './app.js';
 
 // Pre-bill review: the cycle's preliminary billing ledger, sorted and filtered on the gateway,
 // exported as CSV, and signed off by the CSR before the cycle's reads post to billing.
 await shell('prebill.html');
-const FLAGS = ['high', 'low', 'zero', 'negative', 'estimated', 'skipped', 'missing', 'held', 'rollover', 'corrected'];
+const FLAGS = ['high', 'low', 'zero', 'negative', 'estimated', 'skipped', 'missing', 'held', 'rollover', 'corrected', 'unusual'];
 const PAGE = 100;
 let offset = 0;
 let sort = 'route';
@@ -67,7 +67,7 @@ async function load() {
           'tr',
           { 'data-account': r.accountNo },
           el('td', {}, r.route),
-          el('td', {}, r.accountNo),
+          el('td', {}, accountLink(r.accountNo)),
           el('td', {}, r.customerName ?? ''),
           el('td', {}, `${r.meterId}${r.register > 1 ? ` / ${r.register}` : ''}`),
           el('td', { class: 'num' }, num(r.prevRead)),

@@ -1,4 +1,4 @@
-import { $, ready, api, ask, el, photoGallery, say, sayError, shell, when } from './app.js';
+import { $, ready, accountLink, api, ask, el, photoGallery, say, sayError, shell, when } from './app.js';
 
 // The work-order board: open orders in columns by state, each with its technician, due date and
 // whether it is overdue; dispatch, cancel (with a reason) and create orders.
@@ -125,9 +125,9 @@ async function showHistory(orderNo) {
       el(
         'p',
         { class: 'meta' },
-        [o.accountNo && `account ${o.accountNo}`, o.meterId && `meter ${o.meterId}`, o.technician]
-          .filter(Boolean)
-          .join(' · '),
+        o.accountNo ? ['account ', accountLink(o.accountNo), ' · '] : '',
+        o.meterId ? [`meter ${o.meterId}`, ' · '] : '',
+        o.technician ?? 'unassigned',
       ),
       c
         ? el(
@@ -225,5 +225,8 @@ $('create').addEventListener('submit', async (e) => {
 });
 for (const id of ['f-tech', 'f-type', 'f-overdue']) $(id).addEventListener('change', render);
 await load();
+// Linked from the account page: one order's history opened.
+const linked = new URLSearchParams(location.search).get('order');
+if (linked) await showHistory(linked);
 setInterval(load, 30_000);
 ready();

@@ -8,6 +8,7 @@ import consoleSecurity from './007-console-security.js';
 import amiIdentity from './008-ami-identity.js';
 import attachments from './009-attachments.js';
 import intervalPartitions from './010-interval-partitions.js';
+import customers from './011-customers.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -26,6 +27,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   amiIdentity,
   attachments,
   intervalPartitions,
+  customers,
 ];
 
 export { listSource, runMigrations, type Migration } from './migration.js';
