@@ -42,7 +42,10 @@ export const ERROR_CATALOG = {
   HTTP: { status: 400, meaning: 'an outside HTTP service answered with an error' },
   INVALID_DEVICE_ID: { status: 400, meaning: 'a device, tablet or receiver name outside the pattern' },
   INVALID_INPUT: { status: 400, meaning: 'input that does not validate, naming the field' },
-  INVITE_NO_MATCH: { status: 400, meaning: 'a portal registration whose account number and code match no open invitation' },
+  INVITE_NO_MATCH: {
+    status: 400,
+    meaning: 'a portal registration whose account number and code match no open invitation',
+  },
   JOB_RUNNING: { status: 409, meaning: 'the job is running already' },
   NOT_A_FILE: { status: 400, meaning: 'a path that is not a regular file' },
   NOT_A_STORE: { status: 400, meaning: 'a database that is not a fieldgate store' },

@@ -115,7 +115,8 @@ export function explainBill(input: ExplainerInput): BillExplanation | null {
   if (previous) sentences.push(`${describe('Last period', previous)}${changeText(changeFromPrevious)}`);
   if (lastYear) sentences.push(`${describe('Same period last year', lastYear)}${changeText(changeFromLastYear)}`);
   else sentences.push('No period a year ago to compare with.');
-  if (input.multiplier !== 1) sentences.push(`The meter's multiplier is ${input.multiplier}: ${grouped(billedUnits)} ${unit} billed.`);
+  if (input.multiplier !== 1)
+    sentences.push(`The meter's multiplier is ${input.multiplier}: ${grouped(billedUnits)} ${unit} billed.`);
   if (charge !== null && input.rate)
     sentences.push(
       `Estimated charge $${charge.toFixed(2)} (${input.rate.code}: $${input.rate.fixedCharge.toFixed(2)} a period plus ` +

@@ -182,22 +182,10 @@ export function checkRead(record: FixedRecord, line: RouteLine, ctx: CheckContex
       `reading ${reading} is below the previous read ${line.prevRead} (${used.units} units)`,
     );
   } else if (used.units > high) {
-    if (confirmed === 'HC')
-      add(
-        'HIGH_READ_CONFIRMED',
-        'reading',
-        reading,
-        `${aboveHigh}; confirmed by the reader`,
-      );
+    if (confirmed === 'HC') add('HIGH_READ_CONFIRMED', 'reading', reading, `${aboveHigh}; confirmed by the reader`);
     else add('HIGH_READ', 'reading', reading, aboveHigh);
   } else if (used.units < low) {
-    if (confirmed === 'LC')
-      add(
-        'LOW_READ_CONFIRMED',
-        'reading',
-        reading,
-        `${belowLow}; confirmed by the reader`,
-      );
+    if (confirmed === 'LC') add('LOW_READ_CONFIRMED', 'reading', reading, `${belowLow}; confirmed by the reader`);
     else add('LOW_READ', 'reading', reading, belowLow);
   }
   const held = findings.some((f) => severityOf(f.kind) === 'hold');

@@ -249,7 +249,9 @@ export function reverseFlow(s: AlertSubject, opts: { days: number; tolerance: nu
       measured: total,
       message:
         `the meter ran backwards (${fmt(total)} ${unit} since ${localStamp(since, s.zone)}): ` +
-        (isWater(s) ? 'water flowing back into the main (backflow) or a tampered meter' : `${what} fed back or a tampered meter`),
+        (isWater(s)
+          ? 'water flowing back into the main (backflow) or a tampered meter'
+          : `${what} fed back or a tampered meter`),
     };
   }
   return {

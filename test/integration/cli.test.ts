@@ -155,6 +155,7 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'silent-meters', cron: '17 * * * *', enabled: true }),
       expect.objectContaining({ job: 'reprocess-suspense', cron: '*/5 * * * *', enabled: true }),
       expect.objectContaining({ job: 'ami-partitions', cron: '41 0 * * *', enabled: true }),
+      expect.objectContaining({ job: 'usage-alerts', cron: '23 * * * *', enabled: true }),
     ]);
   });
 });

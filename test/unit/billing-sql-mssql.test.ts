@@ -42,6 +42,12 @@ describe('billing SQL for SQL Server', () => {
     expect(sql(q.selectAccountStanding(mssql, mapping, ['A100', 'A101']))).toMatchSnapshot();
     expect(sql(q.selectMeterRegistersNamed(mssql, mapping, 'radioId', ['12345678', '87654321']))).toMatchSnapshot();
   });
+  it("reads a CSR's account search and the account page", () => {
+    // A % or _ in what a CSR types is a character, not a wildcard.
+    expect(sql(q.searchAccounts(mssql, mapping, '50% Oak_St', 25))).toMatchSnapshot();
+    expect(sql(q.selectAccount(mssql, mapping, 'A100'))).toMatchSnapshot();
+    expect(sql(q.selectAccountMeterRegisters(mssql, mapping, 'A100'))).toMatchSnapshot();
+  });
   it('writes the upload batch and reads with Date parameters', () => {
     expect(
       sql(

@@ -96,7 +96,8 @@ describe('night flow', () => {
   it('is quiet when one hour of one night drops below the rate', () => {
     const list = series('2026-06-01T05:00:00Z', 4 * 96, 15, leaky);
     // 03:00-04:00 local on June 3 (08:00Z): the toilet was fixed for an hour.
-    for (const i of list) if (i.startAt >= at('2026-06-03T08:00:00Z') && i.startAt < at('2026-06-03T09:00:00Z')) i.value = 0;
+    for (const i of list)
+      if (i.startAt >= at('2026-06-03T08:00:00Z') && i.startAt < at('2026-06-03T09:00:00Z')) i.value = 0;
     expect(nightFlow(subject(list), opts)).toBeNull();
   });
 
@@ -186,7 +187,9 @@ describe('high usage', () => {
   const opts = { days: 7, baselineDays: 30, minBaselineDays: 14, factor: 2 };
 
   it('finds a week at three times the usual month, in plain words', () => {
-    const list = series('2026-05-01T05:00:00Z', 37 * 96, 15, (t) => (t >= at('2026-05-31T05:00:00Z') ? 0.9375 : 0.3125));
+    const list = series('2026-05-01T05:00:00Z', 37 * 96, 15, (t) =>
+      t >= at('2026-05-31T05:00:00Z') ? 0.9375 : 0.3125,
+    );
     const alert = highUsage(subject(list), opts);
     expect(alert?.measured).toBe(3);
     expect(alert?.message).toBe(
@@ -219,7 +222,9 @@ describe('gone quiet', () => {
     const alert = goneQuiet(subject(list, { now: at('2026-06-04T07:00:00Z') }), { hours: 48 });
     expect(alert?.message).toBe('the meter has sent no readings since Jun 2 at 12 AM (50 hours)');
     expect(goneQuiet(subject(list, { now: at('2026-06-02T20:00:00Z') }), { hours: 48 })).toBeNull();
-    expect(goneQuiet(subject(list, { now: at('2026-06-04T07:00:00Z'), accountActive: false }), { hours: 48 })).toBeNull();
+    expect(
+      goneQuiet(subject(list, { now: at('2026-06-04T07:00:00Z'), accountActive: false }), { hours: 48 }),
+    ).toBeNull();
   });
 });
 

@@ -22,6 +22,8 @@ export interface Operation {
   tag: string;
   /** Who may call it; admin always may. */
   roles: Role[];
+  /** Needs no credentials at all (logging in, registering with an invitation code). */
+  public?: boolean;
   params?: z.ZodObject;
   query?: Schema;
   body?: Schema;

@@ -38,6 +38,7 @@ export function portalRegisterRouter(ctx: GatewayContext, registry: ApiRegistry)
     summary: 'Register for the usage portal with an account number and an invitation code',
     tag: 'portal',
     roles: [],
+    public: true,
     body: registration,
     status: 201,
   });
@@ -94,7 +95,13 @@ export function portalRouter(ctx: GatewayContext, registry: ApiRegistry): expres
 
   registry.route(
     r,
-    { method: 'get', path: '/portal/me', summary: "The customer and the accounts they registered", tag: 'portal', roles: ['customer'] },
+    {
+      method: 'get',
+      path: '/portal/me',
+      summary: 'The customer and the accounts they registered',
+      tag: 'portal',
+      roles: ['customer'],
+    },
     async (_input, _req, res) => {
       const user = await userOf(res);
       return {
@@ -154,7 +161,10 @@ export function portalRouter(ctx: GatewayContext, registry: ApiRegistry): expres
       await own(res, params.accountNo);
       const chunks = await customerUsageExport(ctx, params.accountNo, query);
       const name = `usage-${params.accountNo}-${query.from}-${query.to}.${query.format === 'csv' ? 'csv' : 'xml'}`;
-      res.setHeader('content-type', query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/atom+xml; charset=utf-8');
+      res.setHeader(
+        'content-type',
+        query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/atom+xml; charset=utf-8',
+      );
       res.setHeader('content-disposition', `attachment; filename="${name}"`);
       for await (const c of chunks) if (!res.write(c)) await new Promise((resolve) => res.once('drain', resolve));
       res.end();
@@ -171,7 +181,12 @@ export function portalRouter(ctx: GatewayContext, registry: ApiRegistry): expres
     },
     async (_input, _req, res) => {
       const p = await alertPreferences(db, (await userOf(res)).id);
-      return { email: p?.email ?? null, phone: p?.phone ?? null, byEmail: Boolean(p?.by_email), bySms: Boolean(p?.by_sms) };
+      return {
+        email: p?.email ?? null,
+        phone: p?.phone ?? null,
+        byEmail: Boolean(p?.by_email),
+        bySms: Boolean(p?.by_sms),
+      };
     },
   );
   registry.route(
@@ -186,9 +201,18 @@ export function portalRouter(ctx: GatewayContext, registry: ApiRegistry): expres
     },
     async ({ body }, _req, res) => {
       if (body.byEmail && !body.email)
-        throw new z.ZodError([{ code: 'custom', path: ['email'], message: 'an e-mail address, to send alerts by e-mail', input: body.email }]);
+        throw new z.ZodError([
+          {
+            code: 'custom',
+            path: ['email'],
+            message: 'an e-mail address, to send alerts by e-mail',
+            input: body.email,
+          },
+        ]);
       if (body.bySms && !body.phone)
-        throw new z.ZodError([{ code: 'custom', path: ['phone'], message: 'a phone number, to send alerts by SMS', input: body.phone }]);
+        throw new z.ZodError([
+          { code: 'custom', path: ['phone'], message: 'a phone number, to send alerts by SMS', input: body.phone },
+        ]);
       const user = await userOf(res);
       await saveAlertPreferences(db, {
         user_id: user.id,

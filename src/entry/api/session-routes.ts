@@ -45,6 +45,7 @@ export function loginRouter(ctx: GatewayContext, registry: ApiRegistry): express
     summary: 'Log in to the console (sets the session cookie; returns the CSRF token)',
     tag: 'session',
     roles: [],
+    public: true,
     body: credentials,
   });
   r.post('/session', express.json({ limit: '4kb' }), async (req: Request, res: Response) => {

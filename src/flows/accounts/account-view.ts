@@ -180,7 +180,12 @@ async function usageWithLastYear(ctx: Ctx, meterId: string, channel: number, tod
 /** Where the account stands: current, past due, noticed (with its shut-off date), cut. */
 function pastDueState(
   account: BillingAccount,
-  notices: readonly { status: string; shut_off_date: string; cut_order_no: string | null; reconnect_order_no: string | null }[],
+  notices: readonly {
+    status: string;
+    shut_off_date: string;
+    cut_order_no: string | null;
+    reconnect_order_no: string | null;
+  }[],
   today: string,
 ) {
   const open = notices.find((n) => ['noticed', 'cut_ordered', 'cut'].includes(n.status));

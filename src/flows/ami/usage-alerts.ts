@@ -57,7 +57,9 @@ export async function checkUsageAlerts(
       const reg = lookup.find([meterId], 1).register;
       return reg ? [{ meterId, reg }] : [];
     });
-    const active = await ctx.billing.activeAccounts(registers.flatMap((r) => (r.reg.accountNo ? [r.reg.accountNo] : [])));
+    const active = await ctx.billing.activeAccounts(
+      registers.flatMap((r) => (r.reg.accountNo ? [r.reg.accountNo] : [])),
+    );
     const open = groupBy(await openAlertsOfMeters(db, page), (a) => `${a.meter_id}|${a.channel}`);
     for (const { meterId, reg } of registers) {
       for (const channel of await meterChannels(db, meterId)) {

@@ -71,7 +71,13 @@ export async function customerUsage(
   const { registers } = await accountRegisters(ctx, accountNo);
   const zone = ctx.config.timeZone;
   const usage = async (reg: (typeof registers)[number], from: string, to: string) => {
-    const u = await registerUsage(ctx.store.db, reg.meterId, reg.channel, { from, to, zone }, q.grain === 'hour' ? 'interval' : 'day');
+    const u = await registerUsage(
+      ctx.store.db,
+      reg.meterId,
+      reg.channel,
+      { from, to, zone },
+      q.grain === 'hour' ? 'interval' : 'day',
+    );
     return q.grain === 'hour' ? byHour(u.points) : u.points;
   };
   const items = [];

@@ -45,7 +45,8 @@ export async function createInvite(
   by: string,
 ): Promise<{ code: string; accountNo: string; expiresAt: string }> {
   const account = await ctx.billing.account(accountNo);
-  if (!account) throw new AppError('NOT_FOUND', `billing has no account ${accountNo}`, { status: 404, field: 'accountNo' });
+  if (!account)
+    throw new AppError('NOT_FOUND', `billing has no account ${accountNo}`, { status: 404, field: 'accountNo' });
   const now = ctx.clock();
   const code = drawInviteCode();
   const expiresAt = new Date(now.getTime() + ctx.config.portal.inviteDays * 86_400_000).toISOString();
@@ -56,7 +57,11 @@ export async function createInvite(
     created_at: now.toISOString(),
     expires_at: expiresAt,
   });
-  await audit(ctx.store.db, { actor: by, action: 'portal.invite', target: `account:${accountNo}`, detail: { expiresAt } }, now);
+  await audit(
+    ctx.store.db,
+    { actor: by, action: 'portal.invite', target: `account:${accountNo}`, detail: { expiresAt } },
+    now,
+  );
   return { code, accountNo, expiresAt };
 }
 
@@ -88,7 +93,11 @@ export async function registerCustomer(
   const attempt = await beginLogin(db, { username: `invite:${r.accountNo}`, ip }, ctx.config.auth.login, now);
   const invite = await findOpenInvite(db, r.accountNo, inviteCodeHash(r.code), now.toISOString());
   if (!invite) {
-    ctx.log.warn('portal registration refused: no matching invitation', { module: 'portal', accountNo: r.accountNo, ip });
+    ctx.log.warn('portal registration refused: no matching invitation', {
+      module: 'portal',
+      accountNo: r.accountNo,
+      ip,
+    });
     throw NO_MATCH();
   }
   const username = r.username.toLowerCase();
@@ -110,6 +119,10 @@ export async function registerCustomer(
   if (!used) throw NO_MATCH();
   await linkCustomerAccount(db, user.id, r.accountNo, now.toISOString());
   await loginSucceeded(db, attempt);
-  await audit(db, { actor: `customer:${username}`, action: 'portal.register', target: `account:${r.accountNo}`, detail: { ip } }, now);
+  await audit(
+    db,
+    { actor: `customer:${username}`, action: 'portal.register', target: `account:${r.accountNo}`, detail: { ip } },
+    now,
+  );
   return { username, accounts: await accountsOfCustomer(db, user.id), created };
 }

@@ -36,7 +36,10 @@ export async function linkCustomerAccount(db: Db, userId: number, accountNo: str
 }
 
 export async function accountsOfCustomer(db: Db, userId: number): Promise<string[]> {
-  const rows = (await db('customer_accounts').select('account_no').where({ user_id: userId }).orderBy('account_no')) as {
+  const rows = (await db('customer_accounts')
+    .select('account_no')
+    .where({ user_id: userId })
+    .orderBy('account_no')) as {
     account_no: string;
   }[];
   return rows.map((r) => r.account_no);
@@ -49,7 +52,9 @@ export async function customerHasAccount(db: Db, userId: number, accountNo: stri
 
 /** The customers of an account (who hears of its alerts). */
 export async function customersOfAccount(db: Db, accountNo: string): Promise<number[]> {
-  const rows = (await db('customer_accounts').select('user_id').where({ account_no: accountNo })) as { user_id: number }[];
+  const rows = (await db('customer_accounts').select('user_id').where({ account_no: accountNo })) as {
+    user_id: number;
+  }[];
   return rows.map((r) => Number(r.user_id));
 }
 

@@ -15,9 +15,11 @@ export async function openAlertsOfMeters(db: Db, meterIds: readonly string[]): P
   const out: UsageAlertRow[] = [];
   for (let i = 0; i < meterIds.length; i += 500)
     out.push(
-      ...((await db('usage_alerts')
-        .whereIn('meter_id', meterIds.slice(i, i + 500))
-        .whereNull('cleared_at')) as UsageAlertRow[]).map(normal),
+      ...(
+        (await db('usage_alerts')
+          .whereIn('meter_id', meterIds.slice(i, i + 500))
+          .whereNull('cleared_at')) as UsageAlertRow[]
+      ).map(normal),
     );
   return out;
 }

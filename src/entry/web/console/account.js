@@ -58,7 +58,9 @@ async function search(event) {
 function head(d) {
   const a = d.account;
   const p = d.pastDue;
-  const cut = p.cutOrderNo ? el('a', { href: `work-orders.html?order=${encodeURIComponent(p.cutOrderNo)}` }, p.cutOrderNo) : null;
+  const cut = p.cutOrderNo
+    ? el('a', { href: `work-orders.html?order=${encodeURIComponent(p.cutOrderNo)}` }, p.cutOrderNo)
+    : null;
   const reconnect = p.reconnectOrderNo
     ? el('a', { href: `work-orders.html?order=${encodeURIComponent(p.reconnectOrderNo)}` }, p.reconnectOrderNo)
     : null;
@@ -154,12 +156,18 @@ function explainer(d) {
       if (!r.explainer) continue;
       parts.push(
         el('h3', {}, `${m.meterId} register ${r.registerNo} (${r.uom})`),
-        el('ul', {}, r.explainer.sentences.map((s) => el('li', {}, s))),
+        el(
+          'ul',
+          {},
+          r.explainer.sentences.map((s) => el('li', {}, s)),
+        ),
       );
     }
   const open = d.alerts.filter((a) => a.open);
   if (open.length) parts.push(el('p', {}, el('b', {}, 'Alerts: '), open.map((a) => a.message).join('; ')));
-  $('explain').replaceChildren(...(parts.length ? parts : [el('p', { class: 'muted' }, 'No billed period to explain yet.')]));
+  $('explain').replaceChildren(
+    ...(parts.length ? parts : [el('p', { class: 'muted' }, 'No billed period to explain yet.')]),
+  );
 }
 
 function meters(d) {
@@ -174,7 +182,11 @@ function meters(d) {
         el('td', {}, m.radioId ?? ''),
         el('td', {}, m.routeCode ? `${m.routeCode} #${m.routeSeq ?? ''}` : ''),
         el('td', {}, m.location ?? ''),
-        el('td', {}, r ? `${r.registerNo} (${r.uom}, ${m.dials} dials${m.multiplier !== 1 ? `, ×${m.multiplier}` : ''})` : ''),
+        el(
+          'td',
+          {},
+          r ? `${r.registerNo} (${r.uom}, ${m.dials} dials${m.multiplier !== 1 ? `, ×${m.multiplier}` : ''})` : '',
+        ),
         el('td', { class: 'num' }, r ? `${num(r.lastReadValue)} on ${r.lastReadDate}` : ''),
         el('td', {}, el('span', { class: `badge ${m.active ? 'ok' : 'skipped'}` }, m.active ? 'active' : m.status)),
       ),
@@ -213,13 +225,19 @@ function historyCharts(d) {
       const periods = [];
       for (let i = 1; i < r.history.length; i++) {
         const days = Math.max(1, (noon(r.history[i].readDate) - noon(r.history[i - 1].readDate)) / DAY);
-        periods.push({ at: noon(r.history[i].readDate), perDay: r.history[i].consumption / days, est: r.history[i].estimated });
+        periods.push({
+          at: noon(r.history[i].readDate),
+          perDay: r.history[i].consumption / days,
+          est: r.history[i].estimated,
+        });
       }
       if (periods.length === 0) continue;
       const yearAgo = Date.now() / 1000 - 365 * DAY;
       const recent = periods.filter((p) => p.at >= yearAgo);
       const before = periods.filter((p) => p.at < yearAgo && p.at >= yearAgo - 365 * DAY);
-      const xs = [...new Set([...recent.map((p) => p.at), ...before.map((p) => p.at + 365 * DAY)])].sort((a, b) => a - b);
+      const xs = [...new Set([...recent.map((p) => p.at), ...before.map((p) => p.at + 365 * DAY)])].sort(
+        (a, b) => a - b,
+      );
       const at = (list, shift) => xs.map((x) => list.find((p) => p.at + shift === x)?.perDay ?? null);
       lineChart(
         box,
@@ -227,7 +245,14 @@ function historyCharts(d) {
         xs,
         [
           { label: 'this year', stroke: '#1c7ed6', width: 2, spanGaps: true, data: at(recent, 0) },
-          { label: 'a year before', stroke: '#adb5bd', width: 2, dash: [6, 4], spanGaps: true, data: at(before, 365 * DAY) },
+          {
+            label: 'a year before',
+            stroke: '#adb5bd',
+            width: 2,
+            dash: [6, 4],
+            spanGaps: true,
+            data: at(before, 365 * DAY),
+          },
         ],
         `${r.uom} a day`,
       );
@@ -239,7 +264,16 @@ function historyTable(d) {
   for (const m of d.meters)
     for (const r of m.registers) {
       for (const h of r.history)
-        rows.push({ date: h.readDate, meter: `${m.meterId}/${r.registerNo}`, reading: h.readValue, used: h.consumption, type: h.estimated ? 'estimated' : 'actual', codes: '', by: 'billing', how: '' });
+        rows.push({
+          date: h.readDate,
+          meter: `${m.meterId}/${r.registerNo}`,
+          reading: h.readValue,
+          used: h.consumption,
+          type: h.estimated ? 'estimated' : 'actual',
+          codes: '',
+          by: 'billing',
+          how: '',
+        });
       for (const x of r.reads)
         rows.push({
           date: x.readAt ? when(x.readAt) : '',
@@ -287,8 +321,19 @@ function usageCharts(d) {
         `${m.meterId} register ${r.registerNo}: ${r.usage.from} to ${r.usage.to}${r.usage.lastYear.length ? ', with the same days last year' : ''}`,
         xs,
         [
-          { label: `${r.uom.toLowerCase()} a day`, stroke: '#1c7ed6', width: 2, data: r.usage.days.map((p) => p.value) },
-          { label: 'same days last year', stroke: '#adb5bd', width: 2, dash: [6, 4], data: xs.map((x) => lastYear.get(x) ?? null) },
+          {
+            label: `${r.uom.toLowerCase()} a day`,
+            stroke: '#1c7ed6',
+            width: 2,
+            data: r.usage.days.map((p) => p.value),
+          },
+          {
+            label: 'same days last year',
+            stroke: '#adb5bd',
+            width: 2,
+            dash: [6, 4],
+            data: xs.map((x) => lastYear.get(x) ?? null),
+          },
         ],
         r.uom,
       );

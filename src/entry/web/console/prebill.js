@@ -3,7 +3,19 @@ import { $, ready, accountLink, api, el, fillTable, money, num, say, sayError, s
 // Pre-bill review: the cycle's preliminary billing ledger, sorted and filtered on the gateway,
 // exported as CSV, and signed off by the CSR before the cycle's reads post to billing.
 await shell('prebill.html');
-const FLAGS = ['high', 'low', 'zero', 'negative', 'estimated', 'skipped', 'missing', 'held', 'rollover', 'corrected', 'unusual'];
+const FLAGS = [
+  'high',
+  'low',
+  'zero',
+  'negative',
+  'estimated',
+  'skipped',
+  'missing',
+  'held',
+  'rollover',
+  'corrected',
+  'unusual',
+];
 const PAGE = 100;
 let offset = 0;
 let sort = 'route';

@@ -32,7 +32,12 @@ function chart(item) {
   const unit = item.unit.toLowerCase();
   box.append(
     el('h3', {}, `${item.kind[0].toUpperCase()}${item.kind.slice(1)}, meter ${item.meterId}`),
-    el('p', {}, el('span', { class: 'figure' }, `${Math.round(total).toLocaleString('en-US')} ${unit}`), grain === 'day' ? ' in 30 days' : ' in 2 days'),
+    el(
+      'p',
+      {},
+      el('span', { class: 'figure' }, `${Math.round(total).toLocaleString('en-US')} ${unit}`),
+      grain === 'day' ? ' in 30 days' : ' in 2 days',
+    ),
     item.lastYear.length
       ? el('p', { class: 'muted' }, `Same days last year: ${Math.round(lastYearTotal).toLocaleString('en-US')} ${unit}`)
       : el('p', { class: 'muted' }, 'No usage from the same days last year to compare with.'),
@@ -50,7 +55,12 @@ function chart(item) {
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), zone),
       series: [
         {},
-        { label: grain === 'day' ? `${unit} a day` : `${unit} an hour`, stroke: '#1864ab', fill: 'rgba(24,100,171,0.12)', width: 2 },
+        {
+          label: grain === 'day' ? `${unit} a day` : `${unit} an hour`,
+          stroke: '#1864ab',
+          fill: 'rgba(24,100,171,0.12)',
+          width: 2,
+        },
         { label: 'last year', stroke: '#adb5bd', width: 2, dash: [6, 4] },
       ],
       axes: [{}, { size: 50 }],
@@ -64,7 +74,9 @@ async function showUsage() {
   const accountNo = $('account').value;
   $('charts').replaceChildren(el('p', { class: 'muted' }, 'Loading…'));
   const from = grain === 'day' ? daysAgo(30) : daysAgo(1);
-  const usage = await api(`/portal/accounts/${encodeURIComponent(accountNo)}/usage?from=${from}&to=${today()}&grain=${grain}`);
+  const usage = await api(
+    `/portal/accounts/${encodeURIComponent(accountNo)}/usage?from=${from}&to=${today()}&grain=${grain}`,
+  );
   $('charts').replaceChildren();
   if (usage.items.length === 0) $('charts').append(el('p', { class: 'muted' }, 'Your meter does not send usage yet.'));
   for (const item of usage.items) chart(item);
@@ -80,8 +92,20 @@ async function showAccount() {
           el(
             'div',
             { class: 'card alert', role: 'alert' },
-            el('h2', {}, a.alerts.length === 1 ? 'Something needs your attention' : `${a.alerts.length} things need your attention`),
-            el('ul', {}, a.alerts.map((x) => el('li', { 'data-rule': x.rule }, `${x.message[0].toUpperCase()}${x.message.slice(1)}.`))),
+            el(
+              'h2',
+              {},
+              a.alerts.length === 1
+                ? 'Something needs your attention'
+                : `${a.alerts.length} things need your attention`,
+            ),
+            el(
+              'ul',
+              {},
+              a.alerts.map((x) =>
+                el('li', { 'data-rule': x.rule }, `${x.message[0].toUpperCase()}${x.message.slice(1)}.`),
+              ),
+            ),
           ),
         ]
       : [el('p', { class: 'ok' }, 'No alerts: nothing unusual in your usage.')]),
@@ -92,8 +116,13 @@ async function showAccount() {
 async function download(format) {
   const accountNo = $('account').value;
   try {
-    const res = await api(`/portal/accounts/${encodeURIComponent(accountNo)}/export?from=${$('from').value}&to=${$('to').value}&format=${format}`, { raw: true });
-    const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? `usage.${format === 'csv' ? 'csv' : 'xml'}`;
+    const res = await api(
+      `/portal/accounts/${encodeURIComponent(accountNo)}/export?from=${$('from').value}&to=${$('to').value}&format=${format}`,
+      { raw: true },
+    );
+    const name =
+      /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ??
+      `usage.${format === 'csv' ? 'csv' : 'xml'}`;
     const link = el('a', { href: URL.createObjectURL(await res.blob()), download: name });
     document.body.append(link);
     link.click();

@@ -31,7 +31,8 @@ export class PortalError extends Error {
 export async function api(path, { method = 'GET', body = undefined, raw = false } = {}) {
   const headers = { accept: 'application/json' };
   if (method !== 'GET') {
-    if (csrf === null && path !== '/session' && path !== '/portal/register') csrf = (await session())?.csrfToken ?? null;
+    if (csrf === null && path !== '/session' && path !== '/portal/register')
+      csrf = (await session())?.csrfToken ?? null;
     if (csrf) headers['x-csrf-token'] = csrf;
     if (body !== undefined) headers['content-type'] = 'application/json';
   }

@@ -66,7 +66,13 @@ const migration: Migration = {
     });
   },
   async down(db) {
-    for (const table of ['alert_deliveries', 'alert_preferences', 'portal_invites', 'customer_accounts', 'usage_alerts'])
+    for (const table of [
+      'alert_deliveries',
+      'alert_preferences',
+      'portal_invites',
+      'customer_accounts',
+      'usage_alerts',
+    ])
       await db.schema.dropTableIfExists(table);
   },
 };
