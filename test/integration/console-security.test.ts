@@ -167,9 +167,7 @@ describe.each(availableDialects())('API and console security on $name', (dialect
     const before = await snapshot();
     const auth = { authorization: `Bearer ${tokens.admin}` };
     const results: string[] = [];
-    for (const op of api.operations.filter(
-      (o) => !o.public && o.path !== '/dock/events',
-    )) {
+    for (const op of api.operations.filter((o) => !o.public && o.path !== '/dock/events')) {
       for (const bad of INJECTIONS) {
         const esc = encodeURIComponent(bad);
         if (op.params) {

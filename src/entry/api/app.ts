@@ -25,6 +25,7 @@ import { dockRouter } from './dock-routes.js';
 import { usageRouter } from './usage-routes.js';
 import { accountRouter } from './account-routes.js';
 import { portalRegisterRouter, portalRouter } from './portal-routes.js';
+import { connectApiRouter, connectPublicRouter } from './connect-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
 import { readerRouter } from './reader-routes.js';
@@ -285,6 +286,7 @@ export function createApi(deps: ApiDeps): express.Express {
   api.use(usageRouter(ctx, registry));
   api.use(accountRouter(ctx, registry));
   api.use(portalRouter(ctx, registry));
+  api.use(connectApiRouter(ctx, registry));
   api.use(exceptionRouter(ctx, registry, () => ledgers.invalidate()));
   api.use(workOrderRouter(ctx, registry));
   api.use(readerRouter(ctx, registry, () => ledgers.invalidate()));
@@ -308,6 +310,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use('/console', consoleRouter(db, ctx.clock));
   app.use('/field', fieldAppRouter());
   app.use('/portal', portalAppRouter());
+  app.use(connectPublicRouter(ctx));
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));
   return app;

@@ -35,12 +35,27 @@ function qualityCodes(iv: Interval): number[] {
   return codes;
 }
 
+/** A register's UsagePoint id in the feed's links: meter id and register. */
+export const usagePointId = (c: { meterId: string; channel: number }) =>
+  `${encodeURIComponent(c.meterId)}-${c.channel}`;
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Which resources of the feed to write (Connect My Data serves them one kind at a time). */
+export type EspiPart = 'UsagePoint' | 'MeterReading' | 'ReadingType' | 'IntervalBlock';
+
+export interface EspiFeedOptions {
+  /** The subscription the resources' links name (a Connect My Data grant; 1 for a customer's download). */
+  subscriptionId?: number;
+  /** Only these kinds of entry (all when absent). */
+  parts?: readonly EspiPart[];
+}
 
 export function* espiFeed(
   points: Iterable<{ channel: EspiChannel; blocks: Iterable<Interval[]> }>,
-  opts: { updated: string; title?: string },
+  opts: { updated: string; title?: string } & EspiFeedOptions,
 ): Generator<string> {
+  const wanted = (part: EspiPart) => !opts.parts || opts.parts.includes(part);
   yield (
     '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" ' +
     'xmlns:espi="http://naesb.org/espi">\n'
@@ -54,30 +69,34 @@ export function* espiFeed(
     n++;
     const u = UOM[channel.unit];
     if (!u) throw new RangeError(`unit ${channel.unit} cannot be written as ESPI`);
-    const up = `/espi/1_1/resource/Subscription/1/UsagePoint/${encodeURIComponent(channel.meterId)}-${channel.channel}`;
+    const up = `/espi/1_1/resource/Subscription/${opts.subscriptionId ?? 1}/UsagePoint/${usagePointId(channel)}`;
     const rt = `/espi/1_1/resource/ReadingType/${n}`;
     const entry = (self: string, body: string, extra = '', title = '') =>
       `<entry><id>urn:fieldgate:${esc(self)}</id><link rel="self" ` +
       `href="${esc(self)}"/>${extra}${title ? `<title>${esc(title)}</title>` : ''}<content>${body}</content>` +
       `<updated>${esc(opts.updated)}</updated></entry>\n`;
-    yield entry(
-      up,
-      `<espi:UsagePoint><espi:ServiceCategory><espi:kind>${u.kind}</espi:kind></espi:ServiceCategory>` +
-        `</espi:UsagePoint>`,
-      '',
-      channel.meterId,
-    );
-    yield entry(`${up}/MeterReading/1`, '<espi:MeterReading/>', `<link rel="related" href="${esc(rt)}"/>`);
-    yield entry(
-      rt,
-      `<espi:ReadingType><espi:accumulationBehaviour>4</espi:accumulationBehaviour>` +
-        `<espi:commodity>${u.commodity}</espi:commodity>` +
-        `<espi:flowDirection>${channel.channel === 2 ? 19 : 1}</espi:flowDirection>` +
-        `<espi:intervalLength>${channel.seconds}</espi:intervalLength>` +
-        `<espi:kind>12</espi:kind><espi:powerOfTenMultiplier>${u.power}</espi:powerOfTenMultiplier>` +
-        `<espi:uom>${u.code}</espi:uom></espi:ReadingType>`,
-    );
+    if (wanted('UsagePoint'))
+      yield entry(
+        up,
+        `<espi:UsagePoint><espi:ServiceCategory><espi:kind>${u.kind}</espi:kind></espi:ServiceCategory>` +
+          `</espi:UsagePoint>`,
+        '',
+        channel.meterId,
+      );
+    if (wanted('MeterReading'))
+      yield entry(`${up}/MeterReading/1`, '<espi:MeterReading/>', `<link rel="related" href="${esc(rt)}"/>`);
+    if (wanted('ReadingType'))
+      yield entry(
+        rt,
+        `<espi:ReadingType><espi:accumulationBehaviour>4</espi:accumulationBehaviour>` +
+          `<espi:commodity>${u.commodity}</espi:commodity>` +
+          `<espi:flowDirection>${channel.channel === 2 ? 19 : 1}</espi:flowDirection>` +
+          `<espi:intervalLength>${channel.seconds}</espi:intervalLength>` +
+          `<espi:kind>12</espi:kind><espi:powerOfTenMultiplier>${u.power}</espi:powerOfTenMultiplier>` +
+          `<espi:uom>${u.code}</espi:uom></espi:ReadingType>`,
+      );
     let b = 0;
+    if (!wanted('IntervalBlock')) continue;
     for (const block of blocks) {
       if (block.length === 0) continue;
       b++;

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
 import { dailyTotals, localDay } from '../../core/vee/rules/daily.js';
 import { isoAt, round6, type Interval } from '../../core/vee/types.js';
-import { espiFeed } from './espi-writer.js';
+import { espiFeed, type EspiFeedOptions } from './espi-writer.js';
 import { registerDayTotals, registerDerivedDays, registerIntervals } from '../../infra/store/ami-repo.js';
 
 export { meterChannels } from '../../infra/store/ami-repo.js';
@@ -182,10 +182,14 @@ export async function usageEspi(
   registers: readonly { meterId: string; channel: number; unit: string }[],
   r: UsageRange,
   updated: string,
+  opts: EspiFeedOptions & {
+    /** Instants (epoch seconds, end exclusive) instead of the range's local days: ESPI's published-min/max. */
+    seconds?: [number, number];
+  } = {},
 ): Promise<Generator<string>> {
   const points = [];
   for (const reg of registers) {
-    const intervals = await registerIntervals(db, reg.meterId, reg.channel, rangeSeconds(r));
+    const intervals = await registerIntervals(db, reg.meterId, reg.channel, opts.seconds ?? rangeSeconds(r));
     if (intervals.length === 0) continue;
     const blocks: Interval[][] = [];
     let k = 0;
@@ -198,5 +202,5 @@ export async function usageEspi(
       blocks,
     });
   }
-  return espiFeed(points, { updated, title: `usage ${r.from} to ${r.to}` });
+  return espiFeed(points, { updated, title: `usage ${r.from} to ${r.to}`, ...opts });
 }

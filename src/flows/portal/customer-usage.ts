@@ -4,7 +4,8 @@
  * caller has checked the account is theirs.
  */
 
-import { addDays } from '../../core/local-time.js';
+import { addDays, localDate } from '../../core/local-time.js';
+import { usagePointId, type EspiPart } from '../ami/espi-writer.js';
 import { isoAt, round6 } from '../../core/vee/types.js';
 import { NotFoundError } from '../../errors.js';
 import { meterChannels } from '../../infra/store/ami-repo.js';
@@ -17,7 +18,7 @@ type Ctx = Pick<GatewayContext, 'store' | 'billing' | 'config' | 'clock'>;
 const KIND: Record<string, string> = { W: 'water', E: 'electricity', G: 'gas' };
 
 /** The account's registers that have AMI data, with their unit. */
-async function accountRegisters(ctx: Ctx, accountNo: string) {
+export async function accountRegisters(ctx: Ctx, accountNo: string) {
   const account = await ctx.billing.account(accountNo);
   if (!account) throw new NotFoundError('account', accountNo);
   const out: { meterId: string; channel: number; unit: string; kind: string }[] = [];
@@ -102,4 +103,25 @@ export async function customerUsageExport(
   return q.format === 'csv'
     ? usageCsv(ctx.store.db, registers, range)
     : usageEspi(ctx.store.db, registers, range, ctx.clock().toISOString());
+}
+
+/**
+ * A Connect My Data subscription's usage as ESPI: all of it (the Batch), or one kind of resource,
+ * or one UsagePoint's; the intervals from `published-min` to `published-max` (instants).
+ */
+export async function subscriptionUsage(
+  ctx: Ctx,
+  grant: { accountNo: string; subscriptionId: number },
+  q: { min: number; max: number; parts?: readonly EspiPart[]; usagePoint?: string },
+): Promise<Iterable<string>> {
+  const { registers } = await accountRegisters(ctx, grant.accountNo);
+  const chosen = q.usagePoint === undefined ? registers : registers.filter((r) => usagePointId(r) === q.usagePoint);
+  if (chosen.length === 0) throw new NotFoundError('UsagePoint', q.usagePoint ?? '');
+  const zone = ctx.config.timeZone;
+  const range = { from: localDate(new Date(q.min * 1000), zone), to: localDate(new Date(q.max * 1000), zone), zone };
+  return usageEspi(ctx.store.db, chosen, range, ctx.clock().toISOString(), {
+    subscriptionId: grant.subscriptionId,
+    parts: q.parts,
+    seconds: [q.min, q.max],
+  });
 }

@@ -271,6 +271,15 @@ export const configSchema = z.strictObject({
   portal: z.strictObject({
     /** Days an invitation code is good for. */
     inviteDays: z.number().int().min(1).max(365),
+    /** Green Button Connect My Data: how long what the OAuth 2 flow issues is good for. */
+    connect: z.strictObject({
+      accessTokenMinutes: z
+        .number()
+        .min(0.01)
+        .max(24 * 60),
+      refreshTokenDays: z.number().min(0.01).max(3650),
+      codeSeconds: z.number().int().min(10).max(600),
+    }),
   }),
   /**
    * Usage alerts from AMI intervals (src/core/usage-alerts.ts; the usage-alerts job checks every meter heard

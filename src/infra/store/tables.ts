@@ -428,6 +428,28 @@ export interface DockCommandsInsert {
   done_at?: string | null;
 }
 
+/** A row of `espi_subscriptions`. */
+export interface EspiSubscriptionsRow {
+  id: number;
+  client_id: string;
+  user_id: number;
+  account_no: string;
+  scope: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** A new row of `espi_subscriptions`: what the database fills in (an id, a default, a null) may be left out. */
+export interface EspiSubscriptionsInsert {
+  id?: number;
+  client_id: string;
+  user_id: number;
+  account_no: string;
+  scope: string;
+  created_at: string;
+  revoked_at?: string | null;
+}
+
 /** A row of `exceptions`. */
 export interface ExceptionsRow {
   id: number;
@@ -587,6 +609,84 @@ export interface MqttAccountsInsert {
   role: string;
   secret_hash: string;
   created_at: string;
+  revoked_at?: string | null;
+}
+
+/** A row of `oauth_clients`. */
+export interface OauthClientsRow {
+  id: number;
+  client_id: string;
+  secret_hash: string;
+  name: string;
+  redirect_uris: string;
+  scopes: string;
+  created_by: string;
+  created_at: string;
+  disabled_at: string | null;
+}
+
+/** A new row of `oauth_clients`: what the database fills in (an id, a default, a null) may be left out. */
+export interface OauthClientsInsert {
+  id?: number;
+  client_id: string;
+  secret_hash: string;
+  name: string;
+  redirect_uris: string;
+  scopes: string;
+  created_by: string;
+  created_at: string;
+  disabled_at?: string | null;
+}
+
+/** A row of `oauth_codes`. */
+export interface OauthCodesRow {
+  code_hash: string;
+  client_id: string;
+  user_id: number;
+  account_no: string;
+  scope: string;
+  redirect_uri: string;
+  code_challenge: string | null;
+  code_challenge_method: string | null;
+  expires_at: string;
+}
+
+/** A new row of `oauth_codes`: what the database fills in (an id, a default, a null) may be left out. */
+export interface OauthCodesInsert {
+  code_hash?: string;
+  client_id: string;
+  user_id: number;
+  account_no: string;
+  scope: string;
+  redirect_uri: string;
+  code_challenge?: string | null;
+  code_challenge_method?: string | null;
+  expires_at: string;
+}
+
+/** A row of `oauth_tokens`. */
+export interface OauthTokensRow {
+  id: number;
+  access_hash: string;
+  refresh_hash: string | null;
+  client_id: string;
+  subscription_id: number;
+  scope: string;
+  access_expires_at: string;
+  refresh_expires_at: string | null;
+  revoked_at: string | null;
+}
+
+/** A new row of `oauth_tokens`: what the database fills in (an id, a default, a null) may be left out. */
+export interface OauthTokensInsert {
+  id?: number;
+  access_hash: string;
+  refresh_hash?: string | null;
+  client_id: string;
+  subscription_id: number;
+  scope: string;
+  access_expires_at: string;
+  refresh_expires_at?: string | null;
   revoked_at?: string | null;
 }
 
@@ -1002,12 +1102,16 @@ declare module 'knex/types/tables.js' {
     devices: Table<DevicesRow, DevicesInsert>;
     disconnect_notices: Table<DisconnectNoticesRow, DisconnectNoticesInsert>;
     dock_commands: Table<DockCommandsRow, DockCommandsInsert>;
+    espi_subscriptions: Table<EspiSubscriptionsRow, EspiSubscriptionsInsert>;
     exceptions: Table<ExceptionsRow, ExceptionsInsert>;
     import_batches: Table<ImportBatchesRow, ImportBatchesInsert>;
     job_leases: Table<JobLeasesRow, JobLeasesInsert>;
     job_runs: Table<JobRunsRow, JobRunsInsert>;
     login_failures: Table<LoginFailuresRow, LoginFailuresInsert>;
     mqtt_accounts: Table<MqttAccountsRow, MqttAccountsInsert>;
+    oauth_clients: Table<OauthClientsRow, OauthClientsInsert>;
+    oauth_codes: Table<OauthCodesRow, OauthCodesInsert>;
+    oauth_tokens: Table<OauthTokensRow, OauthTokensInsert>;
     outbox: Table<OutboxRow, OutboxInsert>;
     outbox_sent: Table<OutboxSentRow, OutboxSentInsert>;
     portal_invites: Table<PortalInvitesRow, PortalInvitesInsert>;

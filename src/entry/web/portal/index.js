@@ -132,6 +132,33 @@ async function download(format) {
   }
 }
 
+async function loadConnections() {
+  const { items } = await api('/portal/connections');
+  const live = items.filter((c) => !c.revokedAt);
+  $('connections').replaceChildren(
+    ...(live.length
+      ? live.map((c) =>
+          el(
+            'li',
+            { 'data-connection': c.id },
+            `${c.name} reads account ${c.accountNo} (since ${c.grantedAt.slice(0, 10)}) `,
+            el(
+              'button',
+              {
+                type: 'button',
+                onclick: async () => {
+                  await api(`/portal/connections/${c.id}`, { method: 'DELETE' });
+                  await loadConnections();
+                },
+              },
+              'Stop sharing',
+            ),
+          ),
+        )
+      : [el('li', { class: 'muted' }, 'None.')]),
+  );
+}
+
 async function loadPreferences() {
   const p = await api('/portal/preferences');
   $('email').value = p.email ?? '';
@@ -193,5 +220,6 @@ else {
   $('home').hidden = false;
   await showAccount();
   await loadPreferences();
+  await loadConnections();
 }
 ready();

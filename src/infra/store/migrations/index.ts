@@ -9,6 +9,7 @@ import amiIdentity from './008-ami-identity.js';
 import attachments from './009-attachments.js';
 import intervalPartitions from './010-interval-partitions.js';
 import customers from './011-customers.js';
+import connectMyData from './012-connect-my-data.js';
 import type { Migration } from './migration.js';
 
 /**
@@ -28,6 +29,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
   attachments,
   intervalPartitions,
   customers,
+  connectMyData,
 ];
 
 export { listSource, runMigrations, type Migration } from './migration.js';

@@ -1,0 +1,50 @@
+import { $, api, el, ready, say, session } from './portal.js';
+
+// A third party sent the customer here (GET /oauth/authorize): they choose the account to share,
+// or deny; either way the browser goes back to the third party with the answer.
+const query = new URLSearchParams(location.search);
+const params = Object.fromEntries(
+  ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method']
+    .filter((k) => query.has(k))
+    .map((k) => [k, query.get(k)]),
+);
+const me = await session();
+if (!me || me.user.role !== 'customer') {
+  location.href = `login.html?next=${encodeURIComponent(`authorize.html${location.search}`)}`;
+  throw new Error('not logged in');
+}
+$('who').textContent = me.user.displayName ?? me.user.username;
+
+async function answer(allowed) {
+  say(allowed ? 'Sharing…' : 'Declining…');
+  try {
+    const r = await api('/portal/oauth/authorize', {
+      method: 'POST',
+      body: { ...params, accountNo: $('account').value, allowed },
+    });
+    location.href = r.redirect;
+  } catch (err) {
+    say(err.message, 'error');
+  }
+}
+
+try {
+  const request = await api(`/portal/oauth/request?${new URLSearchParams(params)}`);
+  const profile = await api('/portal/me');
+  $('client').textContent = request.name;
+  $('scope').textContent = request.scope.join(', ');
+  if (request.outside.length)
+    say(`${request.name} asks for more than it is registered for: ${request.outside.join(', ')}.`, 'error');
+  $('account').replaceChildren(...profile.accounts.map((a) => el('option', { value: a }, a)));
+  $('grant').hidden = profile.accounts.length === 0;
+  if (profile.accounts.length === 0)
+    say('No account is registered to you yet: register one with the code on your bill.', 'error');
+  $('grant').addEventListener('submit', (e) => {
+    e.preventDefault();
+    answer(true);
+  });
+  $('deny').addEventListener('click', () => answer(false));
+} catch (err) {
+  say(err.message, 'error');
+}
+ready();
