@@ -322,6 +322,26 @@ export const configSchema = z.strictObject({
         .min(1)
         .max(24 * 90),
     }),
+    /**
+     * Telling customers who asked (portal alert preferences): each open alert once per customer and channel, after
+     * each usage-alerts run; a failed send is tried again on the next run, up to `attempts` times.
+     */
+    delivery: z.strictObject({
+      /** The portal's address as customers reach it, for the link in each message. */
+      portalUrl: z.url(),
+      /** smtp://user:pass@host:port or smtps://…; null sends no e-mail. */
+      smtpUrl: z
+        .string()
+        .regex(/^smtps?:\/\//, 'an smtp:// or smtps:// URL')
+        .nullable(),
+      from: z.string().min(3).max(200),
+      /** The SMS gateway's webhook (POST JSON {to, text}); null sends no text messages. */
+      smsWebhookUrl: z.url().nullable(),
+      /** Sent as a bearer token to the SMS webhook, when set. */
+      smsWebhookToken: z.string().max(500).nullable(),
+      timeoutMs: z.number().int().min(100).max(120_000),
+      attempts: z.number().int().min(1).max(100),
+    }),
   }),
   ami: z.strictObject({
     /** Drop folder for AMI files (relative to dataDir); processed files move to done/ or failed/. */

@@ -68,3 +68,73 @@ export async function saveAlertPreferences(db: Db, row: AlertPreferencesRow): Pr
     .onConflict('user_id')
     .merge(['email', 'phone', 'by_email', 'by_sms', 'updated_at']);
 }
+
+export interface PendingDelivery {
+  alert_id: number;
+  user_id: number;
+  account_no: string;
+  rule: string;
+  message: string;
+  to: string;
+  attempts: number;
+}
+
+/**
+ * Open alerts not yet delivered on a channel to a customer of the account who asked for that
+ * channel: never sent, or failed fewer than `maxAttempts` times.
+ */
+export async function pendingDeliveries(
+  db: Db,
+  channel: 'email' | 'sms',
+  maxAttempts: number,
+  limit: number,
+): Promise<PendingDelivery[]> {
+  const address = channel === 'email' ? 'p.email' : 'p.phone';
+  const wants = channel === 'email' ? 'p.by_email' : 'p.by_sms';
+  const rows = (await db({ a: 'usage_alerts' })
+    .join({ c: 'customer_accounts' }, 'c.account_no', 'a.account_no')
+    .join({ p: 'alert_preferences' }, 'p.user_id', 'c.user_id')
+    .leftJoin({ d: 'alert_deliveries' }, (j) =>
+      j
+        .on('d.alert_id', 'a.id')
+        .andOn('d.user_id', 'c.user_id')
+        .andOn('d.channel', db.raw('?', [channel])),
+    )
+    .select('a.id as alert_id', 'c.user_id', 'a.account_no', 'a.rule', 'a.message', `${address} as to`, 'd.attempts')
+    .whereNull('a.cleared_at')
+    .where(wants, true)
+    .whereNotNull(address)
+    .andWhere((w) =>
+      w.whereNull('d.status').orWhere((f) => f.where('d.status', 'failed').andWhere('d.attempts', '<', maxAttempts)),
+    )
+    .orderBy('a.id')
+    .limit(limit)) as Record<string, unknown>[];
+  return rows.map((r) => ({
+    alert_id: Number(r.alert_id),
+    user_id: Number(r.user_id),
+    account_no: String(r.account_no),
+    rule: String(r.rule),
+    message: String(r.message),
+    to: String(r.to),
+    attempts: r.attempts == null ? 0 : Number(r.attempts),
+  }));
+}
+
+/** Records a delivery attempt (one row per alert, customer and channel). */
+export async function recordDelivery(
+  db: Db,
+  row: {
+    alert_id: number;
+    user_id: number;
+    channel: string;
+    status: 'sent' | 'failed';
+    attempts: number;
+    error: string | null;
+    at: string;
+  },
+): Promise<void> {
+  await db('alert_deliveries')
+    .insert({ ...row, error: row.error?.slice(0, 300) ?? null })
+    .onConflict(['alert_id', 'user_id', 'channel'])
+    .merge(['status', 'attempts', 'error', 'at']);
+}

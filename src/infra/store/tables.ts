@@ -19,6 +19,7 @@ export interface AlertDeliveriesRow {
   user_id: number;
   channel: string;
   status: string;
+  attempts: number;
   error: string | null;
   at: string;
 }
@@ -30,6 +31,7 @@ export interface AlertDeliveriesInsert {
   user_id: number;
   channel: string;
   status: string;
+  attempts: number;
   error?: string | null;
   at: string;
 }

@@ -60,6 +60,7 @@ const migration: Migration = {
       t.integer('user_id').notNullable();
       t.string('channel', 10).notNullable();
       t.string('status', 10).notNullable();
+      t.integer('attempts').notNullable();
       t.string('error', 300);
       ts(t, 'at').notNullable();
       t.unique(['alert_id', 'user_id', 'channel']);
