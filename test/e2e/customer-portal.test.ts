@@ -3,6 +3,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoUsage, type DemoUsagePlan } from '../../src/flows/ami/demo-usage.js';
 import { checkUsageAlerts } from '../../src/flows/ami/usage-alerts.js';
+import { registerClient } from '../../src/flows/portal/connect-my-data.js';
 import { createUser } from '../../src/infra/store/users-repo.js';
 import { launchBrowser, logIn, pageReady, screenshot, watchedPage, type WatchedPage } from '../helpers/browser.js';
 import { availableDialects } from '../helpers/databases.js';
@@ -139,6 +140,70 @@ describe('the customer side in the browser', () => {
     expect(text).not.toContain(theirs.address);
     expect(watched.outside).toEqual([]);
     expect(watched.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the customer grants a third party one account from the phone, and stops sharing it', async () => {
+    const callback = 'http://127.0.0.1:9/callback';
+    const scope = 'FB=1_3_4_5_13_14_39;IntervalDuration=3600';
+    const app = await registerClient(
+      gw.ctx,
+      { name: 'Energy Helper', redirectUris: [callback], scopes: [scope] },
+      'test',
+    );
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // The third party's own site: the browser comes back to it with the code.
+    await context.route('http://127.0.0.1:9/**', (route) => route.fulfill({ status: 200, body: 'thanks' }));
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: app.clientId,
+      redirect_uri: callback,
+      scope,
+      state: 's-1',
+    });
+    await page.goto(`${base}/oauth/authorize?${q}`);
+    // Not signed in on this phone yet: the login page, then back to the question.
+    await page.waitForURL(/\/portal\/login\.html\?next=authorize\.html/);
+    await pageReady(page);
+    await page.fill('#username', 'pat');
+    await page.fill('#password', 'a long enough password');
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/portal\/authorize\.html/);
+    await pageReady(page);
+    expect(await page.textContent('#client')).toBe('Energy Helper');
+    expect(await page.inputValue('#account')).toBe(leak().accountNo);
+    await screenshot(page, 'portal-grant');
+    await page.click('#allow');
+    await page.waitForURL(/^http:\/\/127\.0\.0\.1:9\/callback\?/);
+    const back = new URL(page.url());
+    expect(back.searchParams.get('state')).toBe('s-1');
+    const token = await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: back.searchParams.get('code')!,
+        redirect_uri: callback,
+        client_id: app.clientId,
+        client_secret: app.clientSecret,
+      }).toString(),
+    });
+    const tokens = (await token.json()) as { access_token: string; resourceURI: string };
+    const fetchBatch = () =>
+      fetch(`${base}${tokens.resourceURI}`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    expect((await fetchBatch()).status).toBe(200);
+
+    await page.goto(`${base}/portal/index.html`);
+    await pageReady(page);
+    const shared = page.locator('#connections li[data-connection]');
+    expect(await shared.textContent()).toMatch(new RegExp(`^Energy Helper reads account ${leak().accountNo} `));
+    await shared.locator('button').click();
+    await page.locator('#connections li', { hasText: 'None.' }).waitFor();
+    expect((await fetchBatch()).status).toBe(401);
+    expect(errors).toEqual([]);
     await context.close();
   });
 });

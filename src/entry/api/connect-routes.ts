@@ -6,6 +6,7 @@ import { AppError, NotFoundError } from '../../errors.js';
 import {
   connectionsOf,
   describeRequest,
+  isRedirectUriAllowed,
   mayGrant,
   oauthServer,
   registerClient,
@@ -264,15 +265,7 @@ export function connectApiRouter(ctx: GatewayContext, registry: ApiRegistry): ex
       body: z.strictObject({
         name: z.string().min(1).max(100),
         redirectUris: z
-          .array(
-            z
-              .url()
-              .max(500)
-              .refine(
-                (u) => /^https:\/\/|^http:\/\/(localhost|127\.0\.0\.1)[:/]/.test(u),
-                'https, or http on localhost',
-              ),
-          )
+          .array(z.url().max(500).refine(isRedirectUriAllowed, 'https, or http on localhost'))
           .min(1)
           .max(10),
         scopes: z

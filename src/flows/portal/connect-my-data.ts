@@ -42,6 +42,9 @@ export interface Grantor {
   subscriptionId?: number;
 }
 
+/** A third party's redirect URI: https, or http on this machine (a developer's test client). */
+export const isRedirectUriAllowed = (uri: string) => /^https:\/\/|^http:\/\/(localhost|127\.0\.0\.1)[:/]/.test(uri);
+
 export interface NewClient {
   name: string;
   redirectUris: string[];

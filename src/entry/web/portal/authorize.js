@@ -1,4 +1,4 @@
-import { $, api, el, ready, say, session } from './portal.js';
+import { $, api, el, leaveFor, ready, say, session } from './portal.js';
 
 // A third party sent the customer here (GET /oauth/authorize): they choose the account to share,
 // or deny; either way the browser goes back to the third party with the answer.
@@ -9,11 +9,22 @@ const params = Object.fromEntries(
     .map((k) => [k, query.get(k)]),
 );
 const me = await session();
-if (!me || me.user.role !== 'customer') {
-  location.href = `login.html?next=${encodeURIComponent(`authorize.html${location.search}`)}`;
-  throw new Error('not logged in');
-}
+if (!me || me.user.role !== 'customer')
+  await leaveFor(`login.html?next=${encodeURIComponent(`authorize.html${location.search}`)}`);
 $('who').textContent = me.user.displayName ?? me.user.username;
+
+/** An ESPI scope in words: FB=…;IntervalDuration=3600;HistoryLength=34128000 is hourly usage, 395 days back. */
+function plainScope(scope) {
+  const parts = Object.fromEntries(scope.split(';').map((p) => p.split('=')));
+  const every = Number(parts.IntervalDuration);
+  const words = [
+    every
+      ? `usage every ${every >= 3600 ? `${every / 3600} hour${every === 3600 ? '' : 's'}` : `${every / 60} minutes`}`
+      : 'usage',
+    parts.HistoryLength ? `up to ${Math.round(Number(parts.HistoryLength) / 86_400)} days back` : null,
+  ].filter(Boolean);
+  return `${words.join(', ')} (${scope})`;
+}
 
 async function answer(allowed) {
   say(allowed ? 'Sharing…' : 'Declining…');
@@ -32,7 +43,7 @@ try {
   const request = await api(`/portal/oauth/request?${new URLSearchParams(params)}`);
   const profile = await api('/portal/me');
   $('client').textContent = request.name;
-  $('scope').textContent = request.scope.join(', ');
+  $('scope').textContent = request.scope.map(plainScope).join('; ');
   if (request.outside.length)
     say(`${request.name} asks for more than it is registered for: ${request.outside.join(', ')}.`, 'error');
   $('account').replaceChildren(...profile.accounts.map((a) => el('option', { value: a }, a)));

@@ -1,6 +1,6 @@
 // @ts-expect-error: the gateway serves uPlot from its npm package at this path (src/entry/api/field-app.ts).
 import uPlotModule from './vendor/uPlot.esm.js';
-import { $, api, el, ready, say, session } from './portal.js';
+import { $, api, el, leaveFor, ready, say, session } from './portal.js';
 
 /** @type {typeof import('uplot')} */
 const uPlot = uPlotModule;
@@ -8,10 +8,7 @@ const uPlot = uPlotModule;
 // The customer's own page: alerts in plain words first, then usage by day or hour against the
 // same days last year, Download My Data, and how they hear of alerts.
 const me = await session();
-if (!me || me.user.role !== 'customer') {
-  location.href = 'login.html';
-  throw new Error('not logged in');
-}
+if (!me || me.user.role !== 'customer') await leaveFor('login.html');
 const profile = await api('/portal/me');
 const zone = profile.timeZone;
 $('who').textContent = profile.displayName ?? profile.username;

@@ -70,6 +70,12 @@ export function say(text, kind = '') {
   box.className = kind;
 }
 
+/** Sends the browser to another page; what is left of this page's script waits for ever, as the page goes. */
+export function leaveFor(href) {
+  location.href = href;
+  return new Promise(() => {});
+}
+
 export function ready() {
   document.body.dataset.ready = 'true';
 }
