@@ -41,7 +41,7 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('alert deli
     await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', () => r()));
     webhook = createServer((req, res) => {
       let body = '';
-      req.on('data', (c: Buffer) => (body += c));
+      req.on('data', (c: Buffer) => (body += c.toString('utf8')));
       req.on('end', () => {
         if (webhookFails) {
           res.statusCode = 503;

@@ -149,7 +149,11 @@ describe('reading checks', () => {
     const held = checkRead(rec({ reading: 900 }), line, ctx);
     expect(held.read?.status).toBe('held');
     expect(held.findings).toEqual([
-      { kind: 'HIGH_READ', field: 'reading', value: '900', message: '950 units used since the last read of 9950; the high limit allows 200 (a reading up to 150)',
+      {
+        kind: 'HIGH_READ',
+        field: 'reading',
+        value: '900',
+        message: '950 units used since the last read of 9950; the high limit allows 200 (a reading up to 150)',
       },
     ]);
     const confirmed = checkRead(rec({ reading: 900, read_code: 'HC' }), line, ctx);

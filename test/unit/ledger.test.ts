@@ -75,7 +75,13 @@ describe('pre-bill ledger rows', () => {
 
   it("flags consumption far from the account's history whatever the read type, a rollover included", () => {
     // A hardware store that uses about 2,000 units a period: a rollover read of 464,600 units.
-    const store = line({ dials: 7, prevRead: 9_990_000, lowLimit: 9_991_000, highLimit: 9_996_000, expectedUnits: 2_000 });
+    const store = line({
+      dials: 7,
+      prevRead: 9_990_000,
+      lowLimit: 9_991_000,
+      highLimit: 9_996_000,
+      expectedUnits: 2_000,
+    });
     const rolled = ledgerRow(store, read(454_600), water, opts);
     expect(rolled).toMatchObject({ units: 464_600, flags: ['rollover', 'high', 'unusual'] });
     // Within the high limit, but estimated at a tenth of the usual: unusual, and estimated.
@@ -83,7 +89,10 @@ describe('pre-bill ledger rows', () => {
     expect(low.flags).toEqual(['low', 'estimated', 'unusual']);
     expect(ledgerRow(store, read(9_992_500), water, opts).flags).toEqual([]);
     // Without history to compare, nothing is unusual.
-    expect(ledgerRow({ ...store, expectedUnits: null }, read(454_600), water, opts).flags).toEqual(['rollover', 'high']);
+    expect(ledgerRow({ ...store, expectedUnits: null }, read(454_600), water, opts).flags).toEqual([
+      'rollover',
+      'high',
+    ]);
   });
 
   it('estimates a skipped or missing read from the units history expects, and says so', () => {

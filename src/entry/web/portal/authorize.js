@@ -19,7 +19,7 @@ function plainScope(scope) {
   const every = Number(parts.IntervalDuration);
   const words = [
     every
-      ? `usage every ${every >= 3600 ? `${every / 3600} hour${every === 3600 ? '' : 's'}` : `${every / 60} minutes`}`
+      ? `usage every ${every === 3600 ? 'hour' : every > 3600 ? `${every / 3600} hours` : `${every / 60} minutes`}`
       : 'usage',
     parts.HistoryLength ? `up to ${Math.round(Number(parts.HistoryLength) / 86_400)} days back` : null,
   ].filter(Boolean);
