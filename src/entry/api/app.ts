@@ -29,7 +29,7 @@ import { connectApiRouter, connectPublicRouter } from './connect-routes.js';
 import { workOrderRouter } from './work-order-routes.js';
 import { consoleRouter } from './console.js';
 import { readerRouter } from './reader-routes.js';
-import { fieldAppRouter, portalAppRouter } from './field-app.js';
+import { fieldAppRouter, portalAppRouter, webCommonRouter } from './field-app.js';
 import { createMetrics } from './metrics.js';
 import type { FieldService } from '../../flows/field/field-service.js';
 import type { AmiService } from '../../flows/ami/ami-service.js';
@@ -310,6 +310,7 @@ export function createApi(deps: ApiDeps): express.Express {
   app.use('/console', consoleRouter(db, ctx.clock));
   app.use('/field', fieldAppRouter());
   app.use('/portal', portalAppRouter());
+  app.use('/common', webCommonRouter());
   app.use(connectPublicRouter(ctx));
   app.use((_req, _res, next) => next(new NotFoundError('path', _req.path)));
   app.use(errorHandler(ctx.log));

@@ -15,9 +15,15 @@ import { principalOf, roleAllowed } from './auth.js';
 const PUBLIC = new Set(['/login.html', '/console.css', '/login.js', '/favicon.svg']);
 export const CONSOLE_ROLES = ['csr'] as const;
 
+/** uPlot from its npm package at vendor/ (the console's and the portal's charts; no CDN). */
+export function serveUplot(r: express.Router): void {
+  const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
+  r.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.esm.js')));
+  r.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.min.css')));
+}
+
 export function consoleRouter(db: Knex, clock: () => Date): express.Router {
   const r = express.Router();
-  const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
   const dir = path.join(packageRoot, 'src', 'entry', 'web', 'console');
   r.get('/', (_req, res) => res.redirect('routes.html'));
   r.use(async (req, res, next) => {
@@ -36,8 +42,7 @@ export function consoleRouter(db: Knex, clock: () => Date): express.Router {
     res.setHeader('cache-control', 'no-store');
     next();
   });
-  r.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.esm.js')));
-  r.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.min.css')));
+  serveUplot(r);
   r.use(express.static(dir, { index: false, fallthrough: true }));
   return r;
 }

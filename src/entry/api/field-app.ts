@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import express from 'express';
 import { packageRoot } from '../../infra/config/paths.js';
+import { serveUplot } from './console.js';
 
 /**
  * The field app (`/field/`): an installable web app for meter readers and technicians, served
@@ -38,12 +38,22 @@ export function fieldAppRouter(): express.Router {
 export function portalAppRouter(): express.Router {
   const r = express.Router();
   const dir = path.join(packageRoot, 'src', 'entry', 'web', 'portal');
-  const uplot = path.dirname(createRequire(import.meta.url).resolve('uplot/package.json'));
-  r.get('/vendor/uPlot.esm.js', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.esm.js')));
-  r.get('/vendor/uPlot.min.css', (_req, res) => res.sendFile(path.join(uplot, 'dist', 'uPlot.min.css')));
+  serveUplot(r);
   r.use(
     express.static(dir, {
       index: 'index.html',
+      fallthrough: true,
+      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
+    }),
+  );
+  return r;
+}
+
+/** What the console and the portal share (`/common/`): small browser modules, public like the pages' own. */
+export function webCommonRouter(): express.Router {
+  const r = express.Router();
+  r.use(
+    express.static(path.join(packageRoot, 'src', 'entry', 'web', 'common'), {
       fallthrough: true,
       setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
     }),

@@ -141,18 +141,21 @@ function localDays(r: UsageRange): { date: string; dayStart: number; dayEnd: num
   return out;
 }
 
-function byMonth(days: readonly UsagePoint[]): UsagePoint[] {
-  const months = new Map<string, UsagePoint>();
-  for (const d of days) {
-    const key = d.at.slice(0, 7);
-    const m = months.get(key) ?? { at: key, value: 0, intervals: 0, estimated: 0 };
-    m.value = round6(m.value + d.value);
-    m.intervals += d.intervals;
-    m.estimated += d.estimated;
-    months.set(key, m);
+/** Points summed by a key of their time (a month of days, an hour of intervals), in order. */
+export function sumPointsBy(points: readonly UsagePoint[], keyOf: (at: string) => string): UsagePoint[] {
+  const sums = new Map<string, UsagePoint>();
+  for (const p of points) {
+    const key = keyOf(p.at);
+    const sum = sums.get(key) ?? { at: key, value: 0, intervals: 0, estimated: 0 };
+    sum.value = round6(sum.value + p.value);
+    sum.intervals += p.intervals;
+    sum.estimated += p.estimated;
+    sums.set(key, sum);
   }
-  return [...months.values()];
+  return [...sums.values()];
 }
+
+const byMonth = (days: readonly UsagePoint[]) => sumPointsBy(days, (at) => at.slice(0, 7));
 
 /** CSV for a customer: one row per interval, local and UTC time, value, unit, quality. */
 export async function* usageCsv(

@@ -20,6 +20,7 @@ import {
   insertSubscription,
   insertToken,
   liveToken,
+  type LiveToken,
   revokeSubscription,
   revokeTokenByRefresh,
   subscriptionById,
@@ -93,6 +94,15 @@ function clientOf(row: { client_id: string; redirect_uris: string; scopes: strin
 
 const sameSecret = (given: string, storedHash: string) =>
   timingSafeEqual(Buffer.from(hash(given), 'hex'), Buffer.from(storedHash, 'hex'));
+
+/** What a live token grants: its scope, its third party, and who granted which account. */
+function grantOf(row: LiveToken) {
+  return {
+    scope: row.scope.split(' ').filter(Boolean),
+    client: { id: row.client_id, grants: GRANTS },
+    user: { id: row.user_id, accountNo: row.account_no, subscriptionId: row.subscription_id } satisfies Grantor,
+  };
+}
 
 /** The library's model over the store. */
 export function oauthModel(ctx: Ctx): OAuth2Server.AuthorizationCodeModel & OAuth2Server.RefreshTokenModel {
@@ -177,25 +187,12 @@ export function oauthModel(ctx: Ctx): OAuth2Server.AuthorizationCodeModel & OAut
     },
     async getAccessToken(accessToken) {
       const row = await liveToken(db, 'access_hash', hash(accessToken));
-      if (!row) return false;
-      return {
-        accessToken,
-        accessTokenExpiresAt: new Date(row.access_expires_at),
-        scope: row.scope.split(' ').filter(Boolean),
-        client: { id: row.client_id, grants: GRANTS },
-        user: { id: row.user_id, accountNo: row.account_no, subscriptionId: row.subscription_id } satisfies Grantor,
-      };
+      return row ? { accessToken, accessTokenExpiresAt: new Date(row.access_expires_at), ...grantOf(row) } : false;
     },
     async getRefreshToken(refreshToken) {
       const row = await liveToken(db, 'refresh_hash', hash(refreshToken));
-      if (!row || !row.refresh_expires_at) return false;
-      return {
-        refreshToken,
-        refreshTokenExpiresAt: new Date(row.refresh_expires_at),
-        scope: row.scope.split(' ').filter(Boolean),
-        client: { id: row.client_id, grants: GRANTS },
-        user: { id: row.user_id, accountNo: row.account_no, subscriptionId: row.subscription_id } satisfies Grantor,
-      };
+      if (!row?.refresh_expires_at) return false;
+      return { refreshToken, refreshTokenExpiresAt: new Date(row.refresh_expires_at), ...grantOf(row) };
     },
     async revokeToken(token) {
       return revokeTokenByRefresh(db, hash(token.refreshToken), ctx.clock().toISOString());

@@ -6,11 +6,11 @@
 
 import { addDays, localDate } from '../../core/local-time.js';
 import { usagePointId, type EspiPart } from '../ami/espi-writer.js';
-import { isoAt, round6 } from '../../core/vee/types.js';
+import { isoAt } from '../../core/vee/types.js';
 import { NotFoundError } from '../../errors.js';
 import { meterChannels } from '../../infra/store/ami-repo.js';
 import { alertsOfAccount } from '../../infra/store/usage-alerts-repo.js';
-import { registerUsage, usageCsv, usageEspi, type UsagePoint } from '../ami/usage.js';
+import { registerUsage, sumPointsBy, usageCsv, usageEspi, type UsagePoint } from '../ami/usage.js';
 import type { GatewayContext } from '../context.js';
 
 type Ctx = Pick<GatewayContext, 'store' | 'billing' | 'config' | 'clock'>;
@@ -50,19 +50,8 @@ export async function customerAccount(ctx: Ctx, accountNo: string) {
   };
 }
 
-/** Hours from intervals: each interval counted in the hour it starts in. */
-export function byHour(points: readonly UsagePoint[]): UsagePoint[] {
-  const hours = new Map<string, UsagePoint>();
-  for (const p of points) {
-    const key = `${p.at.slice(0, 13)}:00:00.000Z`;
-    const h = hours.get(key) ?? { at: key, value: 0, intervals: 0, estimated: 0 };
-    h.value = round6(h.value + p.value);
-    h.intervals += p.intervals;
-    h.estimated += p.estimated;
-    hours.set(key, h);
-  }
-  return [...hours.values()];
-}
+/** Hours from intervals: each interval counted in the (UTC) hour it starts in. */
+export const byHour = (points: readonly UsagePoint[]) => sumPointsBy(points, (at) => `${at.slice(0, 13)}:00:00.000Z`);
 
 export async function customerUsage(
   ctx: Ctx,

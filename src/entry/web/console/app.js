@@ -1,24 +1,9 @@
 // Shared by every console page: the header and navigation, calls to /api with the session
 // cookie and CSRF token, formatting in the utility's time zone, and plain error messages.
 
-/** A page element by id (any: pages know what their own elements are). @type {(id: string) => any} */
-export const $ = (id) => document.getElementById(id);
+import { $, el } from '../common/dom.js';
 
-/** Builds an element: el('td', { class: 'num' }, '12'). Text is always text, never HTML. */
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else if (k === 'class') node.className = v;
-    // Through the CSSOM: the console's CSP allows no inline style attributes.
-    else if (k === 'style') Object.assign(node.style, v);
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat())
-    if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
-  return node;
-}
+export { $, el };
 
 const PAGES = [
   ['account.html', 'Accounts'],

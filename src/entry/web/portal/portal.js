@@ -1,21 +1,9 @@
 // Shared by the portal's pages: calls to /api with the customer's session and CSRF token, and
 // plain messages. Text is always text, never HTML.
 
-/** @type {(id: string) => any} */
-export const $ = (id) => document.getElementById(id);
+import { $, el } from '../common/dom.js';
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else if (k === 'class') node.className = v;
-    else node.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children.flat())
-    if (c !== null && c !== undefined && c !== false) node.append(c instanceof Node ? c : String(c));
-  return node;
-}
+export { $, el };
 
 let csrf = null;
 
