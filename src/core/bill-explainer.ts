@@ -26,6 +26,8 @@ export interface ExplainerInput {
   /** The read made here since the last billed one, if any: the period a bill is coming for. */
   current: { value: number; date: string; estimated: boolean } | null;
   rate: { code: string; fixedCharge: number; unitCharge: number } | null;
+  /** AMI use since the last billed read, by day, when the meter has intervals: the bill that is coming. */
+  soFar?: { units: number; days: number; to: string } | null;
 }
 
 export interface PeriodFigures {
@@ -47,6 +49,8 @@ export interface BillExplanation {
   changeFromLastYear: number | null;
   /** The rate's charge for the period's billed consumption (units × multiplier). */
   estimatedCharge: number | null;
+  /** AMI use since the last billed read, per day, and its change against the last billed period. */
+  soFar: { units: number; days: number; perDay: number; to: string; changeFromPrevious: number | null } | null;
   /** The explanation in order, one sentence each. */
   sentences: string[];
 }
@@ -76,10 +80,11 @@ function change(now: PeriodFigures, before: PeriodFigures | null): number | null
   return Math.round((now.perDay / before.perDay - 1) * 100) / 100;
 }
 
-function changeText(c: number | null): string {
+/** "; this period is 31% more a day" (or less, or about the same); nothing without a comparison. */
+function changeText(c: number | null, subject: string): string {
   if (c === null) return '';
-  if (Math.abs(c) < 0.05) return ': about the same a day';
-  return `: ${Math.round(Math.abs(c) * 100)}% ${c > 0 ? 'more' : 'less'} a day`;
+  if (Math.abs(c) < 0.05) return `; ${subject} about the same a day`;
+  return `; ${subject} ${Math.round(Math.abs(c) * 100)}% ${c > 0 ? 'more' : 'less'} a day`;
 }
 
 export function explainBill(input: ExplainerInput): BillExplanation | null {
@@ -112,9 +117,23 @@ export function explainBill(input: ExplainerInput): BillExplanation | null {
   const changeFromPrevious = change(period, previous);
   const changeFromLastYear = change(period, lastYear);
   const sentences = [describe('This period', period)];
-  if (previous) sentences.push(`${describe('Last period', previous)}${changeText(changeFromPrevious)}`);
-  if (lastYear) sentences.push(`${describe('Same period last year', lastYear)}${changeText(changeFromLastYear)}`);
+  if (previous)
+    sentences.push(`${describe('Last period', previous)}${changeText(changeFromPrevious, 'this period uses')}`);
+  if (lastYear)
+    sentences.push(
+      `${describe('Same period last year', lastYear)}${changeText(changeFromLastYear, 'this period uses')}`,
+    );
   else sentences.push('No period a year ago to compare with.');
+  let soFar: BillExplanation['soFar'] = null;
+  if (input.soFar && input.soFar.days > 0 && period.to === input.lastBilled.date) {
+    const perDay = input.soFar.units / input.soFar.days;
+    const sinceChange = change({ ...period, perDay }, period);
+    soFar = { ...input.soFar, perDay, changeFromPrevious: sinceChange };
+    sentences.push(
+      `Since that read (AMI, ${input.soFar.days} days to ${input.soFar.to}): ${grouped(input.soFar.units)} ${unit} ` +
+        `(${perDayText(perDay)} a day)${changeText(sinceChange, 'the next bill is running')}`,
+    );
+  }
   if (input.multiplier !== 1)
     sentences.push(`The meter's multiplier is ${input.multiplier}: ${grouped(billedUnits)} ${unit} billed.`);
   if (charge !== null && input.rate)
@@ -130,6 +149,7 @@ export function explainBill(input: ExplainerInput): BillExplanation | null {
     changeFromPrevious,
     changeFromLastYear,
     estimatedCharge: charge,
+    soFar,
     sentences,
   };
 }

@@ -203,6 +203,11 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('Connect My
     expect((await bearer(`${fresh.resourceURI}${window}`, fresh.access_token)).status).toBe(200);
     expect((await form(refresh)).status).toBe(400);
     tokens = fresh;
+    // The grant itself, as ESPI's Authorization resource.
+    const auth = await (await bearer(fresh.authorizationURI, fresh.access_token)).text();
+    expect(auth).toContain('<espi:status>1</espi:status>');
+    expect(auth).toContain(`<espi:scope>${SCOPE}</espi:scope>`);
+    expect(auth).toContain(`<espi:resourceURI>${fresh.resourceURI}</espi:resourceURI>`);
   });
 
   it('refuses a wrong redirect URI, a scope not registered, another subscription, a wrong secret and an expired token', async () => {

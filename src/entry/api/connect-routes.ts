@@ -5,6 +5,7 @@ import type { GatewayContext } from '../../flows/context.js';
 import { AppError, NotFoundError } from '../../errors.js';
 import {
   connectionsOf,
+  authorizationEntry,
   describeRequest,
   isRedirectUriAllowed,
   mayGrant,
@@ -154,6 +155,15 @@ export function connectPublicRouter(ctx: GatewayContext): express.Router {
     }
   };
   const base = '/espi/1_1/resource';
+  // The grant itself, as ESPI's Authorization resource (the token response's authorizationURI).
+  r.get(`${base}/Authorization/:subscription`, async (req, res) => {
+    const grant = await granted(req, res, String(req.params.subscription));
+    if (!grant) return;
+    const entry = await authorizationEntry(ctx, grant.subscriptionId!);
+    if (!entry) return void res.status(404).json({ error: 'not_found', error_description: 'no such authorization' });
+    res.setHeader('content-type', 'application/atom+xml; charset=utf-8');
+    res.send(entry);
+  });
   r.get(`${base}/Batch/Subscription/:subscription`, serve());
   r.get(`${base}/Subscription/:subscription/UsagePoint`, serve(['UsagePoint']));
   r.get(`${base}/Subscription/:subscription/UsagePoint/:usagePoint`, serve(['UsagePoint']));

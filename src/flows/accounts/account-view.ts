@@ -76,6 +76,9 @@ export async function accountView(ctx: Ctx, accountNo: string) {
     for (const reg of meter.registers) {
       const own = history.filter((h) => h.meterId === meter.meterId && h.registerNo === reg.registerNo);
       const here = reads.filter((r) => r.meter_id === meter.meterId && Number(r.register) === reg.registerNo);
+      const usage = channels.includes(reg.registerNo)
+        ? await usageWithLastYear(ctx, meter.meterId, reg.registerNo, today)
+        : null;
       registers.push({
         ...reg,
         history: own.map((h) => ({ ...withoutKeys(h), estimated: isEstimated(ctx, h) })),
@@ -94,10 +97,8 @@ export async function accountView(ctx: Ctx, accountNo: string) {
           route: r.route_code,
           note: r.note,
         })),
-        usage: channels.includes(reg.registerNo)
-          ? await usageWithLastYear(ctx, meter.meterId, reg.registerNo, today)
-          : null,
-        explainer: explain(ctx, account, meter, reg, own, here),
+        usage,
+        explainer: explain(ctx, account, meter, reg, own, here, usage),
       });
     }
     meters.push({ ...meter, registers });
@@ -142,6 +143,7 @@ function explain(
   reg: BillingAccount['meters'][number]['registers'][number],
   history: readonly BillingHistoryRead[],
   here: readonly { reading: number | null; read_at: string | null; status: string; read_type: string }[],
+  usage: RegisterView['usage'],
 ): BillExplanation | null {
   const zone = ctx.config.timeZone;
   const latest = here.find((r) => r.reading !== null && r.read_at !== null && r.status !== 'skipped');
@@ -159,7 +161,23 @@ function explain(
         }
       : null,
     rate: account.rate,
+    soFar: soFarOf(usage, reg.lastReadDate, meter.multiplier),
   });
+}
+
+/**
+ * AMI use on the days after the last billed read (whole days; today, still being read, is left
+ * out), in units on the dials as billing's periods are: intervals carry the multiplier.
+ */
+function soFarOf(usage: RegisterView['usage'], lastBilled: string, multiplier: number) {
+  if (!usage) return null;
+  const days = usage.days.filter((d) => d.at > lastBilled && d.at < usage.to);
+  if (days.length === 0) return null;
+  return {
+    units: days.reduce((sum, d) => sum + d.value, 0) / (multiplier || 1),
+    days: days.length,
+    to: days[days.length - 1]!.at,
+  };
 }
 
 async function usageWithLastYear(ctx: Ctx, meterId: string, channel: number, today: string) {

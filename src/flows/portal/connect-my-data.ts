@@ -270,3 +270,27 @@ export async function revokeConnection(ctx: Ctx, userId: number, subscriptionId:
 /** Whether the customer may grant access to this account. */
 export const mayGrant = (ctx: Ctx, userId: number, accountNo: string) =>
   customerHasAccount(ctx.store.db, userId, accountNo);
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * A subscription as ESPI's Authorization resource: status (1 active, 0 revoked), scope, and the
+ * resource and authorization URIs. The caller has checked the token opens it.
+ */
+export async function authorizationEntry(ctx: Ctx, subscriptionId: number): Promise<string | null> {
+  const s = await subscriptionById(ctx.store.db, subscriptionId);
+  if (!s) return null;
+  const self = `/espi/1_1/resource/Authorization/${subscriptionId}`;
+  const published = Math.floor(Date.parse(s.created_at) / 1000);
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    '<entry xmlns="http://www.w3.org/2005/Atom" xmlns:espi="http://naesb.org/espi">' +
+    `<id>urn:fieldgate:${self}</id><link rel="self" href="${self}"/><title>Authorization ${subscriptionId}</title>` +
+    `<content><espi:Authorization><espi:authorizedPeriod><espi:duration>0</espi:duration>` +
+    `<espi:start>${published}</espi:start></espi:authorizedPeriod>` +
+    `<espi:status>${s.revoked_at ? 0 : 1}</espi:status><espi:scope>${xml(s.scope)}</espi:scope>` +
+    `<espi:tokenType>0</espi:tokenType><espi:resourceURI>${batchUri(subscriptionId)}</espi:resourceURI>` +
+    `<espi:authorizationURI>${self}</espi:authorizationURI></espi:Authorization></content>` +
+    `<published>${s.created_at}</published><updated>${ctx.clock().toISOString()}</updated></entry>\n`
+  );
+}
