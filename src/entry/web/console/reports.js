@@ -1,4 +1,4 @@
-import { $, ready, api, el, fillTable, say, sayError, shell } from './app.js';
+import { $, ready, accountLink, api, el, fillTable, meterLink, say, sayError, shell } from './app.js';
 
 // Reports: pick one, fill in its parameters, read it here or download it as CSV.
 await shell('reports.html');
@@ -40,6 +40,14 @@ const heading = (c) =>
     .replace(/^./, (x) => x.toUpperCase())
     .replace(/ Pct$/, ' %');
 
+/** A cell; an account or a meter links to the account page. */
+function cell(column, value) {
+  if (value === null || value === undefined || value === '') return '';
+  if (column === 'accountNo') return accountLink(String(value));
+  if (column === 'meterId') return meterLink(String(value));
+  return value;
+}
+
 async function show() {
   try {
     const t = await api(query('json'));
@@ -51,7 +59,7 @@ async function show() {
         el(
           'tr',
           {},
-          t.columns.map((c) => el('td', { class: typeof row[c] === 'number' ? 'num' : '' }, row[c] ?? '')),
+          t.columns.map((c) => el('td', { class: typeof row[c] === 'number' ? 'num' : '' }, cell(c, row[c]))),
         ),
       'No rows.',
     );

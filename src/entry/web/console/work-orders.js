@@ -36,7 +36,8 @@ function orderCard(o) {
     el(
       'div',
       { class: 'meta' },
-      [o.accountNo && `acct ${o.accountNo}`, o.meterId && `meter ${o.meterId}`, o.area].filter(Boolean).join(' · '),
+      o.accountNo ? ['acct ', accountLink(o.accountNo), ' · '] : '',
+      [o.meterId && `meter ${o.meterId}`, o.area].filter(Boolean).join(' · '),
     ),
     el(
       'div',
