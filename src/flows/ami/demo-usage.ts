@@ -14,11 +14,14 @@ import type { Billing } from '../../infra/billing/billing.js';
 import { importAmiBatch, type AmiImportContext, type AmiImportResult } from './import-ami.js';
 
 export interface DemoUsagePlan {
+  multiplier: number;
   meterId: string;
   meterType: string;
   unit: string;
   accountNo: string | null;
   story: 'normal' | 'leak' | 'stopped' | 'high-use';
+  /** The meter's use a day in the register's unit, from its last billed period (so the AMI agrees with billing). */
+  daily: number | null;
 }
 
 /** Water's share of a day's use, hour by hour (nothing between midnight and 5 am). */
@@ -40,9 +43,28 @@ export async function planDemoUsage(billing: Billing, meters: number): Promise<D
     const accountNo = r.accountNo == null ? null : String(r.accountNo);
     if (Number(r.registerNo) !== 1 || !accountNo || !active.has(accountNo) || !(quota[type]! > 0)) continue;
     quota[type]!--;
-    picked.push({ meterId: String(r.meterId), meterType: type, unit: String(r.uom), accountNo, story: 'normal' });
+    picked.push({
+      meterId: String(r.meterId),
+      meterType: type,
+      unit: String(r.uom),
+      accountNo,
+      story: 'normal',
+      daily: null,
+      multiplier: Number(r.multiplier) || 1,
+    });
   }
   const plan = picked.sort((a, b) => (a.meterId < b.meterId ? -1 : 1));
+  // Each meter's usual use, from its last two billed reads (units on the dials times the multiplier).
+  const history = await billing.readHistory(
+    plan.map((p) => p.meterId),
+    '1900-01-01',
+  );
+  for (const p of plan) {
+    const own = history.filter((h) => h.meterId === p.meterId && h.registerNo === 1);
+    const [before, last] = own.slice(-2);
+    const days = before && last ? (Date.parse(last.readDate) - Date.parse(before.readDate)) / 86_400_000 : 0;
+    if (days > 0) p.daily = (last!.consumption * p.multiplier) / days;
+  }
   const gallons = plan.filter((p) => p.unit === 'GAL');
   for (const p of gallons.slice(0, 3)) p.story = 'leak';
   if (gallons[3]) gallons[3].story = 'stopped';
@@ -75,7 +97,7 @@ export function* demoIntervals(
     const seconds = water ? 3600 : 900;
     const shape = water ? WATER_HOURS : ENERGY_HOURS;
     const total = shape.reduce((a, b) => a + b, 0);
-    const daily = (DAILY[p.unit] ?? 10) * (0.6 + rnd() * 0.8);
+    const daily = p.daily ?? (DAILY[p.unit] ?? 10) * (0.6 + rnd() * 0.8);
     const channel: SourceChannel = { meterRef: p.meterId, channel: 1, unit: null, seconds, constant: 1 };
     for (let t = start; t < end; t += seconds) {
       const hour = DateTime.fromSeconds(t, { zone: opts.zone }).hour;
