@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync, stat
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { demoToken, runCli, spawnCli } from '../helpers/cli.js';
 
 /** The CLI as a CSR or IT person meets it: clear messages, non-zero exits, nothing half-written. */
@@ -157,6 +158,50 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'ami-partitions', cron: '41 0 * * *', enabled: true }),
       expect.objectContaining({ job: 'usage-alerts', cron: '23 * * * *', enabled: true }),
     ]);
+  });
+});
+
+describe('fieldgate portal', () => {
+  it('makes an invitation code for an account, and a Connect My Data third party, each shown once', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'fg-portal-cli-'));
+    expect(
+      (await runCli(['billing', 'seed', '--accounts', '20', '--routes', '1', '--today', '2026-11-23'], { cwd })).code,
+    ).toBe(0);
+    const billing = new Database(path.join(cwd, 'data', 'billing-demo.sqlite'), { readonly: true });
+    const { account_no: account } = billing.prepare('select account_no from cis_accounts order by 1 limit 1').get() as {
+      account_no: string;
+    };
+    billing.close();
+    const invite = await runCli(['portal', 'invite', account, '--json'], { cwd });
+    expect(invite.code, invite.stderr).toBe(0);
+    expect(JSON.parse(invite.stdout)).toMatchObject({
+      accountNo: account,
+      code: expect.stringMatching(/^[A-Z2-9]{4}(-[A-Z2-9]{4}){2}$/),
+    });
+    const unknown = await runCli(['portal', 'invite', '9999999-99'], { cwd });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/billing has no account 9999999-99/);
+    const app = await runCli(
+      [
+        'portal',
+        'app-add',
+        'Energy Helper',
+        '--redirect-uri',
+        'https://helper.example/cb',
+        '--scope',
+        'FB=1_3_4_5_13_14_39;IntervalDuration=3600',
+      ],
+      { cwd },
+    );
+    expect(app.code, app.stderr).toBe(0);
+    expect(app.stdout).toMatch(/^client id: +gb-\S+$/m);
+    expect(app.stdout).toMatch(/^client secret: \S{40,} +\(shown once\)$/m);
+    const plain = await runCli(
+      ['portal', 'app-add', 'X', '--redirect-uri', 'http://helper.example/cb', '--scope', 'FB=1'],
+      { cwd },
+    );
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/redirect URI http:\/\/helper.example\/cb: https, or http on localhost/);
   });
 });
 
