@@ -8,6 +8,7 @@ import { silentMeters } from './silent-meters.js';
 import { reprocessSuspenseJob } from './reprocess-suspense.js';
 import { amiPartitions } from './ami-partitions.js';
 import { usageAlertsJob } from './usage-alerts.js';
+import { pullRoutesJob } from './pull-routes.js';
 
 /** Every job the gateway knows. A job runs on a schedule when config.jobs.schedules names it. */
 export const ALL_JOBS: readonly JobDefinition[] = [
@@ -20,6 +21,7 @@ export const ALL_JOBS: readonly JobDefinition[] = [
   reprocessSuspenseJob,
   amiPartitions,
   usageAlertsJob,
+  pullRoutesJob,
 ];
 
 export function findJob(name: string): JobDefinition | undefined {

@@ -25,6 +25,7 @@ import { HealthTracker, healthText, startAll, stopAll, type Component } from '..
 import { DockService } from '../flows/dock/dock-service.js';
 import { FieldService } from '../flows/field/field-service.js';
 import { AmiService } from '../flows/ami/ami-service.js';
+import { FileBilling } from '../infra/billing/file-billing.js';
 import { seedDemoUsage } from '../flows/ami/demo-usage.js';
 import { checkUsageAlerts } from '../flows/ami/usage-alerts.js';
 
@@ -38,7 +39,12 @@ export async function prepare(ctx: GatewayContext): Promise<{ seeded: boolean }>
   if (applied.length) ctx.log.info('store migrated', { module: 'store', applied });
   let seeded = false;
   const demo = ctx.config.billing.demo;
-  if (demo.seedOnFirstRun && dialectOf(ctx.config.billing.url) === 'sqlite') {
+  if (ctx.billing instanceof FileBilling) {
+    // File mode: the mirror is fieldgate's own; the CIS is reached through the exchange folder.
+    await migrateReferenceBilling(ctx.billing.db);
+    await ctx.billing.exchange.ensureFolders();
+    await ctx.billing.exchange.removeLeftovers();
+  } else if (isDemoBilling(ctx.config)) {
     await migrateReferenceBilling(ctx.billing.db);
     if (await referenceBillingIsEmpty(ctx.billing.db)) {
       ctx.log.info('seeding the demo billing database', {

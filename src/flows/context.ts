@@ -1,4 +1,5 @@
 import { Billing } from '../infra/billing/billing.js';
+import { FileBilling } from '../infra/billing/file-billing.js';
 import type { Config } from '../infra/config/schema.js';
 import { resolveResource } from '../infra/config/paths.js';
 import { type Layout } from '../core/fixed-width/layout.js';
@@ -33,9 +34,12 @@ export function openContext(config: Config, log: Logger, clock: () => Date = () 
     log,
     clock,
     store: openStore(config.store.url),
-    billing: Billing.open(config.billing.url, config.billing.mapping, {
-      bulkLoadMinRows: config.billing.bulkLoadMinRows,
-    }),
+    billing:
+      config.billing.mode === 'files'
+        ? FileBilling.openFiles(config)
+        : Billing.open(config.billing.url, config.billing.mapping, {
+            bulkLoadMinRows: config.billing.bulkLoadMinRows,
+          }),
     layout: layoutLoader(config),
   };
 }

@@ -527,7 +527,7 @@ export class Billing {
     return this.guard(async () => (await build()) as Record<string, unknown>[]);
   }
 
-  private async guard<T>(work: () => Promise<T>): Promise<T> {
+  protected async guard<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {

@@ -6,7 +6,9 @@ import type { Config } from './schema.js';
  * billing database, whatever else the configuration says.
  */
 export function isDemoBilling(config: Config): boolean {
-  return config.billing.demo.seedOnFirstRun && /^sqlite:/.test(config.billing.url);
+  return (
+    config.billing.mode === 'database' && config.billing.demo.seedOnFirstRun && /^sqlite:/.test(config.billing.url)
+  );
 }
 
 /** dock.approveAllDevices as it applies: "demo" means on for the demo billing database only. */

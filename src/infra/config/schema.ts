@@ -34,6 +34,19 @@ export const configSchema = z.strictObject({
   dataDir: z.string().min(1),
   store: z.strictObject({ url: dbUrl }),
   billing: z.strictObject({
+    /**
+     * `database`: fieldgate reads and writes the CIS's tables (billing.url, through the mapping). `files`: the CIS
+     * gives only its hand-held interface; billing.url is then the mirror fieldgate keeps of it (the reference schema),
+     * filled from the route exports the CIS drops, and posting writes the CIS's import files (docs/billing.md).
+     */
+    mode: z.enum(['database', 'files']),
+    files: z.strictObject({
+      /** The exchange folder (relative to dataDir): routes-in/, reads-out/, fieldwork-out/, rejected/, … */
+      dir: z.string().min(1),
+      /** Where CIS layouts are (config/cis-layouts), and the one this CIS speaks. */
+      layoutsDir: z.string().min(1),
+      layout: z.string().regex(/^[a-z0-9-]{1,40}$/, 'a layout name such as cis-csv'),
+    }),
     url: dbUrl,
     demo: z.strictObject({
       seedOnFirstRun: z.boolean(),

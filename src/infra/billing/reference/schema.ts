@@ -169,6 +169,28 @@ const meterNames: Migration = {
   },
 };
 
+/**
+ * File mode (billing.mode "files"): the import files written for each upload batch, and the CIS's
+ * rejection of one, kept beside the batches in the mirror fieldgate keeps of the CIS.
+ */
+const fileExports: Migration = {
+  name: 'cis_004_file_exports',
+  up: async (db) => {
+    await db.schema.createTable('cis_file_exports', (t) => {
+      t.string('batch_id', 64).primary();
+      t.string('kind', 12).notNullable();
+      t.string('file', 255).notNullable();
+      t.string('sha256', 64).notNullable();
+      t.integer('row_count').notNullable();
+      t.datetime('written_at').notNullable();
+      t.datetime('rejected_at');
+    });
+  },
+  down: async (db) => {
+    await db.schema.dropTableIfExists('cis_file_exports');
+  },
+};
+
 export const REFERENCE_MIGRATIONS: readonly Migration[] = [
   {
     name: 'cis_001_reference_schema',
@@ -181,4 +203,5 @@ export const REFERENCE_MIGRATIONS: readonly Migration[] = [
   },
   arrangements,
   meterNames,
+  fileExports,
 ];
