@@ -28,6 +28,7 @@ export const ERROR_CATALOG = {
   BILLING_NOT_EMPTY: { status: 400, meaning: 'seeding the reference CIS over existing data' },
   BILLING_QUERY: { status: 503, meaning: 'billing refused or failed a query' },
   BILLING_SCHEMA: { status: 503, meaning: 'billing lacks a mapped table or column' },
+  BILLING_FILES: { status: 503, meaning: "file mode's exchange folders, layout or route exports are not ready" },
   BILLING_UNAVAILABLE: { status: 503, meaning: 'billing is unreachable' },
   CONFIG: { status: 500, meaning: 'configuration that does not validate' },
   CSRF: { status: 403, meaning: "a console change without the session's CSRF token" },

@@ -6,7 +6,10 @@ import {
   referenceBillingIsEmpty,
   seedReferenceBilling,
 } from '../infra/billing/reference/seed.js';
-import { dialectOf } from '../infra/db/connect.js';
+import { connect, dialectOf } from '../infra/db/connect.js';
+import type { Knex } from 'knex';
+import { importDemoCisFiles, writeDemoRouteExports } from '../infra/billing/reference/demo-cis-files.js';
+import { pullRoutes } from '../flows/routes/pull-routes.js';
 import { errorMessage } from '../errors.js';
 import { Scheduler } from '../flows/scheduler/scheduler.js';
 import { abandonStaleRuns } from '../infra/store/jobs-repo.js';
@@ -44,25 +47,48 @@ export async function prepare(ctx: GatewayContext): Promise<{ seeded: boolean }>
     await migrateReferenceBilling(ctx.billing.db);
     await ctx.billing.exchange.ensureFolders();
     await ctx.billing.exchange.removeLeftovers();
+    const cisUrl = ctx.config.billing.files.demoCisUrl;
+    if (cisUrl && isDemoBilling(ctx.config)) {
+      const cis = connect(cisUrl);
+      try {
+        if (await seedDemoCis(ctx, cis)) {
+          // The demo CIS's first night: its route exports, read at once so the routes are there.
+          const files = await writeDemoRouteExports(cis, ctx.billing.exchange, ctx.clock().toISOString().slice(0, 10));
+          const pulled = await pullRoutes(ctx);
+          ctx.log.info('demo CIS route exports written and read', {
+            module: 'cis-files',
+            ...pulled,
+            exports: files.length,
+          });
+          seeded = true;
+        }
+      } finally {
+        await cis.destroy();
+      }
+    }
   } else if (isDemoBilling(ctx.config)) {
-    await migrateReferenceBilling(ctx.billing.db);
-    if (await referenceBillingIsEmpty(ctx.billing.db)) {
-      ctx.log.info('seeding the demo billing database', {
-        module: 'billing',
-        accounts: demo.accounts,
-        routes: demo.routes,
-      });
-      const summary = await seedReferenceBilling(ctx.billing.db, {
-        ...demo,
-        today: ctx.clock().toISOString().slice(0, 10),
-      });
-      ctx.log.info('demo billing seeded', { module: 'billing', ...summary });
+    if (await seedDemoCis(ctx, ctx.billing.db)) {
       seeded = true;
       if (demo.usageMeters > 0) await seedUsage(ctx);
     }
   }
   await ctx.billing.verify();
   return { seeded };
+}
+
+/** The reference CIS migrated, and seeded when empty; true when it was seeded now. */
+async function seedDemoCis(ctx: GatewayContext, db: Knex): Promise<boolean> {
+  const demo = ctx.config.billing.demo;
+  await migrateReferenceBilling(db);
+  if (!(await referenceBillingIsEmpty(db))) return false;
+  ctx.log.info('seeding the demo billing database', {
+    module: 'billing',
+    accounts: demo.accounts,
+    routes: demo.routes,
+  });
+  const summary = await seedReferenceBilling(db, { ...demo, today: ctx.clock().toISOString().slice(0, 10) });
+  ctx.log.info('demo billing seeded', { module: 'billing', ...summary });
+  return true;
 }
 
 /** The demo's AMI usage, and the alerts it raises, so the first start has charts and a leak to look at. */
@@ -155,10 +181,15 @@ export async function startGateway(ctx: GatewayContext): Promise<RunningGateway>
   });
   const { server, url } = await listen(app, ctx.config.server);
   // In stopping order: the inputs first (no new work comes in), then the jobs finish theirs.
+  const demoCis =
+    ctx.billing instanceof FileBilling && ctx.config.billing.files.demoCisUrl && isDemoBilling(ctx.config)
+      ? demoCisComponent(ctx, ctx.billing, ctx.config.billing.files.demoCisUrl)
+      : null;
   const components: Component[] = [
     dock,
     ...(field ? [field] : []),
     ami,
+    ...(demoCis ? [demoCis] : []),
     schedulerComponent(scheduler, ctx.config.jobs.shutdownGraceSeconds * 1000),
   ];
   await startAll(components);
@@ -219,6 +250,40 @@ async function makeDemoCredentials(ctx: GatewayContext): Promise<DemoCredentials
 }
 
 export const DEMO_CREDENTIALS_FILE = 'demo-credentials.txt';
+
+/** The demo CIS in file mode: every 30 s it imports the readings files the gateway wrote, as a CIS would. */
+function demoCisComponent(ctx: GatewayContext, billing: FileBilling, url: string): Component {
+  const health = new HealthTracker();
+  const cis = connect(url);
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = importDemoCisFiles(cis, billing.exchange, ctx.clock()).then(
+      (r) => {
+        if (r.imported.length || r.refused.length)
+          ctx.log.info('demo CIS imported readings files', { module: 'cis-files', ...r });
+      },
+      (err: unknown) => {
+        ctx.log.warn('demo CIS import failed', { module: 'cis-files', error: errorMessage(err) });
+      },
+    );
+  };
+  return {
+    name: 'demo-cis',
+    start: async () => {
+      timer = setInterval(tick, 30_000);
+      timer.unref();
+      health.set('running', 'the demo CIS imports readings files every 30 s');
+    },
+    stop: async () => {
+      if (timer) clearInterval(timer);
+      await running;
+      await cis.destroy();
+      health.set('stopped', 'stopped');
+    },
+    health: () => health.get(),
+  };
+}
 
 /** The scheduler as a component: its stop waits up to the grace for running jobs. */
 function schedulerComponent(scheduler: Scheduler, graceMs: number): Component {

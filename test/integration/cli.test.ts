@@ -157,6 +157,7 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'reprocess-suspense', cron: '*/5 * * * *', enabled: true }),
       expect.objectContaining({ job: 'ami-partitions', cron: '41 0 * * *', enabled: true }),
       expect.objectContaining({ job: 'usage-alerts', cron: '23 * * * *', enabled: true }),
+      expect.objectContaining({ job: 'pull-routes', cron: '*/10 * * * *', enabled: true }),
     ]);
   });
 });
@@ -202,6 +203,26 @@ describe('fieldgate portal', () => {
     );
     expect(plain.code).not.toBe(0);
     expect(plain.stderr).toMatch(/redirect URI http:\/\/helper.example\/cb: https, or http on localhost/);
+  });
+});
+
+describe('fieldgate billing check in file mode', () => {
+  it('checks the folders and the layout, reads a sample route record, and says FAIL with exit 1 when it is bad', async () => {
+    const cwd = mkdtempSync(path.join(tmpdir(), 'fg-files-cli-'));
+    const env = { FIELDGATE_BILLING__MODE: 'files', FIELDGATE_BILLING__URL: 'sqlite:./data/cis-mirror.sqlite' };
+    const empty = await runCli(['billing', 'check'], { cwd, env });
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toMatch(/^ok {4}routes-in\/ writable/m);
+    expect(empty.stdout).toMatch(/^ok {4}layout cis-csv: 25 route columns, 13 readings columns$/m);
+    expect(empty.stdout).toMatch(/^- {5}no route export yet/m);
+    writeFileSync(
+      path.join(cwd, 'data', 'cis-exchange', 'routes-in', 'R1.csv'),
+      'ROUTE,ACCOUNT,METER,REGISTER,DIALS,PREV_READ,PREV_READ_DATE\r\nR1,A1,M1,1,4,12000,2026-10-23\r\nTRAILER,1\r\n',
+    );
+    const bad = await runCli(['billing', 'check'], { cwd, env });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^FAIL {2}R1\.csv line 2: prevRead: a 4-dial register reads at most 9999$/m);
+    expect(bad.stderr).toMatch(/file mode is not ready/);
   });
 });
 

@@ -72,6 +72,18 @@ export const FIELDWORK_FIELDS = [
   'newMeterRead',
 ] as const;
 
+/** The route export's columns a record cannot be read without. */
+export const REQUIRED_ROUTE_FIELDS = [
+  'route',
+  'accountNo',
+  'meterId',
+  'register',
+  'dials',
+  'prevRead',
+  'prevReadDate',
+] as const;
+export const REQUIRED_READ_FIELDS = ['batchId', 'meterId', 'register', 'readValue', 'readAt'] as const;
+
 const columns = <K extends string>(keys: readonly K[], required: readonly K[]) =>
   z
     .record(z.enum(keys as unknown as [K, ...K[]]), header)
@@ -85,13 +97,13 @@ export const cisLayoutSchema = z.strictObject({
   routes: z.strictObject({
     header: z.literal(true),
     trailer: trailer.nullable(),
-    columns: columns(ROUTE_FIELDS, ['route', 'accountNo', 'meterId', 'register', 'dials', 'prevRead', 'prevReadDate']),
+    columns: columns(ROUTE_FIELDS, REQUIRED_ROUTE_FIELDS),
     dateFormat: z.literal('YYYY-MM-DD'),
   }),
   reads: z.strictObject({
     header: z.literal(true),
     trailer: trailer.nullable(),
-    columns: columns(READ_FIELDS, ['batchId', 'meterId', 'register', 'readValue', 'readAt']),
+    columns: columns(READ_FIELDS, REQUIRED_READ_FIELDS),
   }),
   fieldwork: z.strictObject({
     header: z.literal(true),
@@ -138,18 +150,22 @@ export interface RecordProblem {
 const TYPES: Record<string, 'W' | 'E' | 'G'> = { W: 'W', WATER: 'W', E: 'E', ELECTRIC: 'E', G: 'G', GAS: 'G' };
 const UNITS: Record<'W' | 'E' | 'G', string> = { W: 'GAL', E: 'KWH', G: 'THERM' };
 
-/** Where each column of the layout is in a file, from its header row; the columns it lacks. */
+/**
+ * Where each column of the layout is in a file, from its header row, and the required ones it
+ * lacks (an optional column a CIS does not write is simply empty).
+ */
 export function headerIndex<K extends string>(
   cols: Partial<Record<K, string>>,
   headerFields: readonly string[],
+  required: readonly NoInfer<K>[] = [],
 ): { index: Partial<Record<K, number>>; missing: string[] } {
   const at = new Map(headerFields.map((h, i) => [h.trim().toUpperCase(), i]));
   const index: Partial<Record<K, number>> = {};
   const missing: string[] = [];
   for (const [key, name] of Object.entries(cols) as [K, string][]) {
     const i = at.get(name.toUpperCase());
-    if (i === undefined) missing.push(name);
-    else index[key] = i;
+    if (i !== undefined) index[key] = i;
+    else if (required.includes(key)) missing.push(name);
   }
   return { index, missing };
 }

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { exportRoute } from '../../flows/routes/export-route.js';
 import { ALL_JOBS, findJob } from '../../../jobs/index.js';
 import { seedReferenceBilling } from '../../infra/billing/reference/seed.js';
+import { FileBilling } from '../../infra/billing/file-billing.js';
 import { loadConfig } from '../../infra/config/load.js';
 import type { Config } from '../../infra/config/schema.js';
 import { AppError, ConfigError, errorMessage } from '../../errors.js';
@@ -71,10 +72,26 @@ export async function main(argv: string[]): Promise<number> {
     .description('run the gateway: migrate, seed the demo billing database on first run, schedule jobs, serve the API')
     .option('-p, --port <port>', 'HTTP port (overrides server.port)', (v) => Number(v))
     .option('--dock <port...>', 'dock ports to open besides dock.ports: serial device paths or tcp://host:port')
-    .action(async (opts: { port?: number; dock?: string[] }, cmd: Command) => {
+    .option(
+      '--billing-files',
+      'the demo in file mode: a mirror of the CIS in data/cis-mirror.sqlite, and the demo CIS exchanging route and ' +
+        'readings files with the gateway in data/cis-exchange/',
+    )
+    .action(async (opts: { port?: number; dock?: string[]; billingFiles?: boolean }, cmd: Command) => {
       let config = loadConfig({
         file: cmd.optsWithGlobals().config as string | undefined,
-        overrides: opts.port !== undefined ? { server: { port: opts.port } } : undefined,
+        overrides: {
+          ...(opts.port !== undefined ? { server: { port: opts.port } } : {}),
+          ...(opts.billingFiles
+            ? {
+                billing: {
+                  mode: 'files',
+                  url: 'sqlite:./data/cis-mirror.sqlite',
+                  files: { demoCisUrl: 'sqlite:./data/billing-demo.sqlite' },
+                },
+              }
+            : {}),
+        },
       });
       if (opts.dock)
         config = {
@@ -213,11 +230,20 @@ export async function main(argv: string[]): Promise<number> {
     );
   billing
     .command('check')
-    .description('check that every table and column of the billing mapping exists')
+    .description(
+      'check that every table and column of the billing mapping exists; in file mode, the exchange folders, the ' +
+        'layout and a sample route record',
+    )
     .action(async (_o, cmd: Command) =>
       withContext(
         cmd,
         async (ctx) => {
+          if (ctx.billing instanceof FileBilling) {
+            const report = await ctx.billing.checkFiles();
+            console.log(report.lines.join('\n'));
+            if (!report.ok) throw new AppError('BILLING_FILES', 'file mode is not ready: see the lines marked FAIL');
+            return;
+          }
           await ctx.billing.verify();
           console.log('billing mapping OK: every mapped table and column exists');
         },

@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCsvRecord } from '../../core/csv/csv.js';
-import { headerIndex, readRouteRecord, type CisRouteRecord } from '../../core/csv/cis-layout.js';
+import { headerIndex, readRouteRecord, REQUIRED_ROUTE_FIELDS, type CisRouteRecord } from '../../core/csv/cis-layout.js';
 import { FileBilling } from '../../infra/billing/file-billing.js';
 import { insertExceptionRows } from '../../infra/store/exceptions-repo.js';
 import { LineSplitter } from '../../infra/io/line-splitter.js';
@@ -72,18 +72,20 @@ export async function pullRoutes(ctx: GatewayContext): Promise<PullSummary> {
       await rename(file, path.join(billing.exchange.folder('routes-failed'), name));
       continue;
     }
-    for (const [route, records] of result.routes) {
-      await billing.mirrorRoute(route, records);
+    let records = 0;
+    for (const [route, list] of result.routes) {
+      await billing.mirrorRoute(route, list);
       summary.routes++;
-      summary.records += records.length;
+      records += list.length;
     }
+    summary.records += records;
     summary.rejected += result.rejected;
     await rename(file, path.join(billing.exchange.folder('routes-done'), name));
     ctx.log.info('route export read', {
       module: 'cis-files',
       file: name,
       routes: result.routes.size,
-      records: summary.records,
+      records,
       rejected: result.rejected,
     });
   }
@@ -139,7 +141,7 @@ async function readRouteFile(
         return;
       }
       if (index === null) {
-        const h = headerIndex(spec.columns, parsed.fields);
+        const h = headerIndex(spec.columns, parsed.fields, REQUIRED_ROUTE_FIELDS);
         if (h.missing.length)
           failed = `its header lacks the layout's columns ${h.missing.join(', ')} (layout ${layout.name})`;
         index = h.index;

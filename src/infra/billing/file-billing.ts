@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CisRouteRecord } from '../../core/csv/cis-layout.js';
 import { cisLayoutSchema, type CisLayout } from '../../core/csv/cis-layout.js';
@@ -7,7 +8,9 @@ import { connect } from '../db/connect.js';
 import { resolveResource } from '../config/paths.js';
 import type { Config } from '../config/schema.js';
 import { Billing, type PostResult } from './billing.js';
-import { CisFileExchange } from './cis-files/exchange.js';
+import { CisFileExchange, FOLDERS } from './cis-files/exchange.js';
+import { parseCsvRecord } from '../../core/csv/csv.js';
+import { headerIndex, readRouteRecord, REQUIRED_ROUTE_FIELDS } from '../../core/csv/cis-layout.js';
 import { mirrorRoute } from './cis-files/mirror.js';
 import type { BillingMapping } from './mapping.js';
 import type { FieldWorkUploadRow, ReadUploadRow } from './queries.js';
@@ -53,6 +56,60 @@ export class FileBilling extends Billing {
     return result;
   }
 
+  /**
+   * What `fieldgate billing check` says of file mode: each folder there and writable, the layout
+   * read, and the first record of the newest route export read against it.
+   */
+  async checkFiles(): Promise<{ ok: boolean; lines: string[] }> {
+    const lines: string[] = [];
+    let ok = true;
+    for (const f of FOLDERS) {
+      const dir = this.exchange.folder(f);
+      const probe = path.join(dir, `.fieldgate-check-${process.pid}`);
+      try {
+        // Made when missing, as the gateway's start would: what matters is that fieldgate can.
+        await mkdir(dir, { recursive: true });
+        await writeFile(probe, 'check');
+        await rm(probe, { force: true });
+        lines.push(`ok    ${f}/ writable (${dir})`);
+      } catch (err) {
+        ok = false;
+        lines.push(`FAIL  ${f}/ not writable: ${(err as Error).message}`);
+      }
+    }
+    const layout = this.exchange.layout;
+    lines.push(
+      `ok    layout ${layout.name}: ${Object.keys(layout.routes.columns).length} route columns, ` +
+        `${Object.keys(layout.reads.columns).length} readings columns`,
+    );
+    const sample = await newestFile([this.exchange.folder('routes-in'), this.exchange.folder('routes-done')]);
+    if (!sample) lines.push('-     no route export yet to read a sample record from (routes-in/, routes-done/)');
+    else {
+      const text = (await readFile(sample, 'utf8')).split(/\r?\n/);
+      const header = parseCsvRecord(text[0] ?? '', layout.delimiter);
+      const first = parseCsvRecord(text[1] ?? '', layout.delimiter);
+      if (!header.ok || !first.ok) {
+        ok = false;
+        lines.push(`FAIL  ${path.basename(sample)}: ${header.ok ? '' : header.reason}${first.ok ? '' : first.reason}`);
+      } else {
+        const { index, missing } = headerIndex(layout.routes.columns, header.fields, REQUIRED_ROUTE_FIELDS);
+        const { record, problems } = readRouteRecord(first.fields, index, 1);
+        if (missing.length || !record) {
+          ok = false;
+          lines.push(
+            `FAIL  ${path.basename(sample)} line 2: ${missing.length ? `header lacks ${missing.join(', ')}; ` : ''}` +
+              problems.map((p) => `${p.field}: ${p.message}`).join('; '),
+          );
+        } else
+          lines.push(
+            `ok    ${path.basename(sample)} line 2: route ${record.route}, meter ${record.meterId} register ` +
+              `${record.register}, previous read ${record.prevRead} on ${record.prevReadDate}`,
+          );
+      }
+    }
+    return { ok, lines };
+  }
+
   /** A route export's records, as the route's whole content, into the mirror. */
   async mirrorRoute(route: string, records: readonly CisRouteRecord[]): Promise<void> {
     await this.guard(() => mirrorRoute(this.db, route, records));
@@ -74,4 +131,15 @@ export function loadCisLayout(dir: string, name: string): CisLayout {
       file,
     );
   return parsed.data;
+}
+
+async function newestFile(dirs: readonly string[]): Promise<string | null> {
+  let best: { file: string; at: number } | null = null;
+  for (const dir of dirs)
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith('.')) continue;
+      const at = (await stat(path.join(dir, name)).catch(() => null))?.mtimeMs ?? 0;
+      if (!best || at > best.at) best = { file: path.join(dir, name), at };
+    }
+  return best?.file ?? null;
 }

@@ -1,14 +1,14 @@
 import type { Config } from './schema.js';
 
 /**
- * The demo: the embedded reference CIS on SQLite that the gateway seeds itself. Demo conveniences
+ * The demo: the embedded reference CIS on SQLite that the gateway seeds itself (in file mode, the
+ * demo CIS at billing.files.demoCisUrl, which exchanges files with the gateway). Demo conveniences
  * (demo users and token, every hand-held welcomed) are only ever on here, never against a real
  * billing database, whatever else the configuration says.
  */
 export function isDemoBilling(config: Config): boolean {
-  return (
-    config.billing.mode === 'database' && config.billing.demo.seedOnFirstRun && /^sqlite:/.test(config.billing.url)
-  );
+  const cis = config.billing.mode === 'files' ? config.billing.files.demoCisUrl : config.billing.url;
+  return config.billing.demo.seedOnFirstRun && cis !== null && /^sqlite:/.test(cis);
 }
 
 /** dock.approveAllDevices as it applies: "demo" means on for the demo billing database only. */

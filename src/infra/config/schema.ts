@@ -46,6 +46,11 @@ export const configSchema = z.strictObject({
       /** Where CIS layouts are (config/cis-layouts), and the one this CIS speaks. */
       layoutsDir: z.string().min(1),
       layout: z.string().regex(/^[a-z0-9-]{1,40}$/, 'a layout name such as cis-csv'),
+      /**
+       * The demo CIS in file mode (`fieldgate start --billing-files`): the reference CIS on this database writes
+       * its route exports to routes-in/ and imports the readings files from reads-out/. Null: a real CIS does.
+       */
+      demoCisUrl: dbUrl.nullable(),
     }),
     url: dbUrl,
     demo: z.strictObject({
