@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import knex, { type Knex } from 'knex';
 import { DateTime } from 'luxon';
@@ -169,6 +170,63 @@ export async function checkInvariants(rec: RunRecord, storeUrl: string, billingU
     return v;
   } finally {
     await store.destroy();
+    await billing.destroy();
+  }
+}
+
+/**
+ * File mode: what the CIS would find in the exchange folder. Every posted reading and completed
+ * order is in exactly one import file; every file is whole (its trailer counts its rows, its
+ * sidecar's checksum is its own) and has its record; no file was written twice; no temporary
+ * file is left where a half file could be read.
+ */
+export async function checkCisFiles(exchangeDir: string, billingUrl: string): Promise<string[]> {
+  const v: string[] = [];
+  const billing = openDb(billingUrl);
+  try {
+    for (const [kind, folder, table, keyOf] of [
+      ['READS', 'reads-out', 'cis_read_upload', (f: string[]) => `${f[1]}|${f[2]}|${f[4]}`],
+      ['FIELDWORK', 'fieldwork-out', 'cis_fieldwork_upload', (f: string[]) => String(f[1])],
+    ] as const) {
+      const dir = path.join(exchangeDir, folder);
+      const names = existsSync(dir) ? readdirSync(dir) : [];
+      for (const n of names.filter((x) => x.endsWith('.part'))) v.push(`${folder}/${n}: a temporary file was left`);
+      const files = names.filter((x) => !x.startsWith('.') && x.endsWith('.csv'));
+      const seen = new Map<string, string>();
+      for (const name of files) {
+        const text = readFileSync(path.join(dir, name), 'utf8');
+        const sidecar = existsSync(path.join(dir, `${name}.sha256`))
+          ? readFileSync(path.join(dir, `${name}.sha256`), 'utf8')
+          : '';
+        if (!sidecar.startsWith(createHash('sha256').update(text).digest('hex')))
+          v.push(`${folder}/${name}: its .sha256 sidecar does not match it`);
+        const lines = text.split('\r\n').filter(Boolean);
+        const trailer = lines.at(-1)?.split(',') ?? [];
+        const rows = lines.slice(1, -1);
+        if (trailer[0] !== 'TRAILER' || Number(trailer[1]) !== rows.length)
+          v.push(`${folder}/${name}: trailer ${lines.at(-1)} does not count its ${rows.length} rows`);
+        for (const r of rows) {
+          const key = keyOf(r.split(','));
+          const before = seen.get(key);
+          if (before) v.push(`${kind} ${key}: in ${before} and again in ${name}`);
+          seen.set(key, name);
+        }
+      }
+      const exported = Number((await billing('cis_file_exports').where({ kind }).count({ n: '*' }).first())!.n);
+      if (exported !== files.length) v.push(`${folder}: ${files.length} file(s), ${exported} recorded as written`);
+      const posted = (await billing(table).select('*')) as Record<string, unknown>[];
+      const postedKeys = posted.map((p) =>
+        kind === 'READS'
+          ? `${p.meter_id}|${p.register_no}|${p.read_at instanceof Date ? p.read_at.toISOString() : new Date(String(p.read_at)).toISOString()}`
+          : String(p.order_no),
+      );
+      const missing = postedKeys.filter((k) => !seen.has(k));
+      if (missing.length) v.push(`${kind}: ${missing.length} posted row(s) in no import file, e.g. ${missing[0]}`);
+      if (seen.size !== postedKeys.length)
+        v.push(`${kind}: ${seen.size} row(s) in the import files, ${postedKeys.length} posted`);
+    }
+    return v;
+  } finally {
     await billing.destroy();
   }
 }

@@ -34,6 +34,8 @@ export interface RunPlan {
   workOrders: number;
   amiFiles: number;
   faults: FaultStep[];
+  /** Billing through its tables, or through files (billing.mode files: the CIS's import files are checked too). */
+  billing: 'database' | 'files';
 }
 
 /** Faults land in this window after traffic starts. */
@@ -64,6 +66,8 @@ export function planRun(seed: number): RunPlan {
     workOrders: between(2, 5),
     amiFiles: between(1, 2),
     faults,
+    // Drawn last, so the earlier draws of a seed stay what they were.
+    billing: rnd() < 0.35 ? 'files' : 'database',
   };
 }
 
@@ -77,5 +81,5 @@ export function describePlan(p: RunPlan): string {
   const faults = p.faults
     .map((f) => `${f.kind}@${f.at}ms${f.kind === 'clock-jump' ? `(${f.offset})` : `(${f.ms}ms)`}`)
     .join(' ');
-  return `store=${p.store} corrupt=${p.corruptBytes} orders=${p.workOrders} ami=${p.amiFiles} faults: ${faults}`;
+  return `store=${p.store} billing=${p.billing} corrupt=${p.corruptBytes} orders=${p.workOrders} ami=${p.amiFiles} faults: ${faults}`;
 }

@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { DateTime } from 'luxon';
 import { ownMosquitto } from '../helpers/mosquitto.js';
 import { tcpProxy } from '../helpers/tcp-proxy.js';
-import { checkInvariants, openDb } from './invariants.js';
+import { checkCisFiles, checkInvariants, openDb } from './invariants.js';
 import { describePlan, planRun, runSeeds, type RunPlan } from './plan.js';
 import { dropAmiDay, GatewayApi, workAnOrder } from './traffic.js';
 import { readRouteInTheApp } from './field-app-client.js';
@@ -134,6 +134,7 @@ async function oneRun(plan: RunPlan, lane: Lane): Promise<Outcome> {
         world.storeUrl,
         world.billingUrl,
       )),
+      ...(plan.billing === 'files' ? await checkCisFiles(world.exchangeDir, world.billingUrl) : []),
     );
     readings = world.journalLines() + appRun.readings.length;
     const refused = world.fieldRefused();

@@ -100,6 +100,11 @@ export class World {
       : `sqlite:${path.join(this.dir, 'store.sqlite')}`;
   }
 
+  /** File mode's exchange folder. */
+  get exchangeDir(): string {
+    return path.join(this.dataDir, 'cis-exchange');
+  }
+
   get billingUrl(): string {
     return this.pgUrl(this.billingDb, 'direct');
   }
@@ -121,7 +126,8 @@ export class World {
       JSON.stringify({
         dataDir: this.dataDir,
         store: { url: this.plan.store === 'postgres' ? this.pgUrl(this.storeDb, 'proxy') : this.storeUrl },
-        billing: { url: this.pgUrl(this.billingDb, 'proxy'), postBatchSize: 20 },
+        // In file mode the seeded billing database is the mirror, as if its routes had been pulled from files.
+        billing: { mode: this.plan.billing, url: this.pgUrl(this.billingDb, 'proxy'), postBatchSize: 20 },
         server: { port: this.port },
         auth: { createDemoToken: false, createDemoUsers: false },
         log: { level: 'info', format: 'json' },
