@@ -156,7 +156,7 @@ describe('fieldgate CLI', () => {
       expect.objectContaining({ job: 'silent-meters', cron: '17 * * * *', enabled: true }),
       expect.objectContaining({ job: 'reprocess-suspense', cron: '*/5 * * * *', enabled: true }),
       expect.objectContaining({ job: 'ami-partitions', cron: '41 0 * * *', enabled: true }),
-      expect.objectContaining({ job: 'usage-alerts', cron: '23 * * * *', enabled: true }),
+      expect.objectContaining({ job: 'usage-alerts', cron: '23 7 * * *', enabled: true }),
       expect.objectContaining({ job: 'pull-routes', cron: '*/10 * * * *', enabled: true }),
     ]);
   });
