@@ -175,4 +175,46 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('billing th
       new RegExp(`the CIS refused this readings file \\(batch ${exported.batch_id}, found in rejected/\\)`),
     );
   });
+
+  it('makes work orders from the CIS service-order export, and writes completed field work as its file', async () => {
+    writeFileSync(
+      path.join(exchange, 'orders-in', 'orders-20261123.csv'),
+      'ORDER,ACCOUNT,METER,TYPE,STATUS,CREATED,DUE,NOTES\r\n' +
+        'SO000001,1000001-01,W9000001,INVESTIGATE,OPEN,2026-11-23T14:00:00Z,2026-11-25,"High bill, possible leak"\r\n' +
+        'SO000002,,W9000002,TURN_ON,OPEN,2026-11-23T14:00:00Z,2026-11-25,\r\n' +
+        'TRAILER,2\r\n',
+    );
+    const run = await job('pull-routes');
+    expect(run.counts).toMatchObject({ files: 1, orders: 1, rejected: 1 });
+    const refused = await ctx.store.db('exceptions').where({ source: 'cis-routes', field: 'accountNo' });
+    expect(refused[0]!.message).toBe('orders-20261123.csv, line 3: accountNo: required');
+    await job('pull-service-orders');
+    const order = await ctx.store.db('work_orders').where({ order_no: 'SO000001' }).first();
+    expect(order).toMatchObject({ type: 'Investigation', account_no: '1000001-01', meter_id: 'W9000001' });
+    expect(order!.notes).toBe('High bill, possible leak');
+    // A completion, as post-field-work sends it: its batch becomes one FIELDWORK file.
+    await ctx.billing.postFieldWork(
+      [
+        {
+          completionKey: 'SO000001:1',
+          orderNo: 'SO000001',
+          outcome: 'completed',
+          completedAt: '2026-11-23T15:30:00.000Z',
+          technician: 'tom',
+          finalRead: null,
+          newMeterSerial: null,
+          newMeterRead: null,
+        },
+      ],
+      { source: 'fieldgate', now: NOW },
+    );
+    const files = readdirSync(path.join(exchange, 'fieldwork-out')).filter((n) => n.endsWith('.csv'));
+    expect(files).toHaveLength(1);
+    const lines = readFileSync(path.join(exchange, 'fieldwork-out', files[0]!), 'utf8')
+      .split('\r\n')
+      .filter(Boolean);
+    expect(lines[0]).toBe('BATCH,ORDER,OUTCOME,COMPLETED,TECH,FINAL_READ,NEW_SERIAL,NEW_READ');
+    expect(lines[1]).toMatch(/^[^,]+,SO000001,completed,2026-11-23T15:30:00\.000Z,tom,,,$/);
+    expect(lines[2]).toMatch(/^TRAILER,1,[^,]+$/);
+  });
 });

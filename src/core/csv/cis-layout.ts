@@ -61,6 +61,18 @@ export const READ_FIELDS = [
   'troubleCode',
   'note',
 ] as const;
+export const ORDER_FIELDS = [
+  'orderNo',
+  'accountNo',
+  'meterId',
+  'orderType',
+  'status',
+  'createdAt',
+  'dueDate',
+  'notes',
+] as const;
+export const REQUIRED_ORDER_FIELDS = ['orderNo', 'accountNo', 'orderType'] as const;
+
 export const FIELDWORK_FIELDS = [
   'batchId',
   'orderNo',
@@ -99,6 +111,11 @@ export const cisLayoutSchema = z.strictObject({
     trailer: trailer.nullable(),
     columns: columns(ROUTE_FIELDS, REQUIRED_ROUTE_FIELDS),
     dateFormat: z.literal('YYYY-MM-DD'),
+  }),
+  orders: z.strictObject({
+    header: z.literal(true),
+    trailer: trailer.nullable(),
+    columns: columns(ORDER_FIELDS, REQUIRED_ORDER_FIELDS),
   }),
   reads: z.strictObject({
     header: z.literal(true),
@@ -259,6 +276,55 @@ export function readRouteRecord(
       prevConsumption,
       location: opt('location', 60),
       recordCode: opt('recordCode', 4),
+    },
+    problems,
+  };
+}
+
+export interface CisServiceOrder {
+  orderNo: string;
+  accountNo: string;
+  meterId: string | null;
+  orderType: string;
+  status: string;
+  createdAt: string;
+  dueDate: string | null;
+  notes: string | null;
+}
+
+/** One service order from the CIS's order export; the problems of a record it cannot read. */
+export function readOrderRecord(
+  fields: readonly string[],
+  index: Partial<Record<(typeof ORDER_FIELDS)[number], number>>,
+  now: string,
+): { record: CisServiceOrder | null; problems: RecordProblem[] } {
+  const problems: RecordProblem[] = [];
+  const text = (k: (typeof ORDER_FIELDS)[number]) => (index[k] === undefined ? '' : (fields[index[k]!] ?? '').trim());
+  const need = (k: (typeof ORDER_FIELDS)[number], max: number) => {
+    const v = text(k);
+    if (!v) problems.push({ field: k, value: '', message: 'required' });
+    else if (v.length > max) problems.push({ field: k, value: v.slice(0, 40), message: `at most ${max} characters` });
+    return v;
+  };
+  const orderNo = need('orderNo', 12);
+  const accountNo = need('accountNo', 15);
+  const orderType = need('orderType', 20);
+  const due = text('dueDate');
+  if (due && !isCalendarDate(due)) problems.push({ field: 'dueDate', value: due, message: 'a date, YYYY-MM-DD' });
+  const created = text('createdAt');
+  if (created && Number.isNaN(Date.parse(created)))
+    problems.push({ field: 'createdAt', value: created, message: 'a date and time, ISO 8601' });
+  if (problems.length) return { record: null, problems };
+  return {
+    record: {
+      orderNo,
+      accountNo,
+      meterId: text('meterId').slice(0, 12) || null,
+      orderType,
+      status: (text('status') || 'OPEN').slice(0, 10),
+      createdAt: created ? new Date(created).toISOString() : now,
+      dueDate: due || null,
+      notes: text('notes').slice(0, 200) || null,
     },
     problems,
   };

@@ -12,7 +12,16 @@ import { createReadStream } from 'node:fs';
 import { readdir, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCsvRecord } from '../../core/csv/csv.js';
-import { headerIndex, readRouteRecord, REQUIRED_ROUTE_FIELDS, type CisRouteRecord } from '../../core/csv/cis-layout.js';
+import {
+  headerIndex,
+  readOrderRecord,
+  readRouteRecord,
+  REQUIRED_ORDER_FIELDS,
+  REQUIRED_ROUTE_FIELDS,
+  type CisRouteRecord,
+  type CisServiceOrder,
+  type RecordProblem,
+} from '../../core/csv/cis-layout.js';
 import { FileBilling } from '../../infra/billing/file-billing.js';
 import { insertExceptionRows } from '../../infra/store/exceptions-repo.js';
 import { LineSplitter } from '../../infra/io/line-splitter.js';
@@ -25,6 +34,7 @@ const MAX_FILE_BYTES = 200 * 1024 * 1024;
 export interface PullSummary {
   files: number;
   routes: number;
+  orders: number;
   records: number;
   rejected: number;
   failedFiles: number;
@@ -33,7 +43,15 @@ export interface PullSummary {
 }
 
 export async function pullRoutes(ctx: GatewayContext): Promise<PullSummary> {
-  const summary: PullSummary = { files: 0, routes: 0, records: 0, rejected: 0, failedFiles: 0, refusedByCis: 0 };
+  const summary: PullSummary = {
+    files: 0,
+    routes: 0,
+    orders: 0,
+    records: 0,
+    rejected: 0,
+    failedFiles: 0,
+    refusedByCis: 0,
+  };
   if (!(ctx.billing instanceof FileBilling)) return summary;
   const billing = ctx.billing;
   // Import files the CIS refused (moved to rejected/): one exception each, naming the batch.
@@ -49,45 +67,64 @@ export async function pullRoutes(ctx: GatewayContext): Promise<PullSummary> {
         `rejected/): see the CIS's import log; the batch stays posted here and is not written again`,
     });
   }
-  const inbox = billing.exchange.folder('routes-in');
-  const names = (await readdir(inbox).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
-  for (const name of names) {
-    const file = path.join(inbox, name);
-    const info = await stat(file).catch(() => null);
-    if (!info?.isFile()) continue;
-    summary.files++;
-    const result =
-      info.size > MAX_FILE_BYTES
-        ? { failed: `larger than ${MAX_FILE_BYTES} bytes` }
-        : await readRouteFile(ctx, file, name);
-    if ('failed' in result) {
-      summary.failedFiles++;
-      await problem(ctx, {
+  for (const kind of ['routes', 'orders'] as const) {
+    const inbox = billing.exchange.folder(kind === 'routes' ? 'routes-in' : 'orders-in');
+    const names = (await readdir(inbox).catch(() => [] as string[])).filter((n) => !n.startsWith('.')).sort();
+    for (const name of names) {
+      const file = path.join(inbox, name);
+      const info = await stat(file).catch(() => null);
+      if (!info?.isFile()) continue;
+      summary.files++;
+      const what = kind === 'routes' ? 'route export' : 'service-order export';
+      const result =
+        info.size > MAX_FILE_BYTES
+          ? { failed: `larger than ${MAX_FILE_BYTES} bytes` }
+          : kind === 'routes'
+            ? await readCisFile(
+                ctx,
+                file,
+                name,
+                billing.exchange.layout.routes,
+                REQUIRED_ROUTE_FIELDS,
+                readRouteRecord,
+                'meterId',
+              )
+            : await readCisFile(ctx, file, name, billing.exchange.layout.orders, REQUIRED_ORDER_FIELDS, (f, i) =>
+                readOrderRecord(f, i, ctx.clock().toISOString()),
+              );
+      if ('failed' in result) {
+        summary.failedFiles++;
+        await problem(ctx, {
+          file: name,
+          line: null,
+          field: 'file',
+          value: '',
+          message: `${what} ${name} not read: ${result.failed}`,
+        });
+        await rename(file, path.join(billing.exchange.folder('routes-failed'), name));
+        continue;
+      }
+      if (kind === 'routes') {
+        const byRoute = new Map<string, CisRouteRecord[]>();
+        for (const r of result.records as CisRouteRecord[]) byRoute.set(r.route, [...(byRoute.get(r.route) ?? []), r]);
+        for (const [route, list] of byRoute) {
+          await billing.mirrorRoute(route, list);
+          summary.routes++;
+        }
+      } else {
+        await billing.mirrorServiceOrders(result.records as CisServiceOrder[]);
+        summary.orders += result.records.length;
+      }
+      summary.records += result.records.length;
+      summary.rejected += result.rejected;
+      await rename(file, path.join(billing.exchange.folder('routes-done'), name));
+      ctx.log.info(`${what} read`, {
+        module: 'cis-files',
         file: name,
-        line: null,
-        field: 'file',
-        value: '',
-        message: `route export ${name} not read: ${result.failed}`,
+        records: result.records.length,
+        rejected: result.rejected,
       });
-      await rename(file, path.join(billing.exchange.folder('routes-failed'), name));
-      continue;
     }
-    let records = 0;
-    for (const [route, list] of result.routes) {
-      await billing.mirrorRoute(route, list);
-      summary.routes++;
-      records += list.length;
-    }
-    summary.records += records;
-    summary.rejected += result.rejected;
-    await rename(file, path.join(billing.exchange.folder('routes-done'), name));
-    ctx.log.info('route export read', {
-      module: 'cis-files',
-      file: name,
-      routes: result.routes.size,
-      records,
-      rejected: result.rejected,
-    });
   }
   return summary;
 }
@@ -112,36 +149,44 @@ async function problem(
   ]);
 }
 
-/** One route export: its records by route, and how many were refused; or why the whole file was. */
-async function readRouteFile(
+/** One CIS file read against a section of the layout: its good records, how many it refused, or why it refused it whole. */
+async function readCisFile<K extends string, R>(
   ctx: GatewayContext,
   file: string,
   name: string,
-): Promise<{ routes: Map<string, CisRouteRecord[]>; rejected: number } | { failed: string }> {
+  spec: { columns: Partial<Record<K, string>>; trailer: { first: string; count: number } | null },
+  required: readonly K[],
+  read: (
+    fields: readonly string[],
+    index: Partial<Record<K, number>>,
+    position: number,
+  ) => {
+    record: R | null;
+    problems: RecordProblem[];
+  },
+  meterColumn?: K,
+): Promise<{ records: R[]; rejected: number } | { failed: string }> {
   const layout = (ctx.billing as FileBilling).exchange.layout;
-  const spec = layout.routes;
-  const routes = new Map<string, CisRouteRecord[]>();
-  let index: ReturnType<typeof headerIndex<keyof typeof spec.columns & string>>['index'] | null = null;
+  const records: R[] = [];
+  let index: Partial<Record<K, number>> | null = null;
   let failed: string | null = null;
   let position = 0;
   let trailerCount: number | null = null;
   let rejected = 0;
   const problems: Promise<void>[] = [];
+  const refuse = (line: number, field: string, value: string, message: string, meterId?: string) => {
+    rejected++;
+    problems.push(problem(ctx, { file: name, line, field, value, message, meterId }));
+  };
   const splitter = new LineSplitter(MAX_LINE, {
     line: (raw, lineNo) => {
       if (failed) return;
       const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (text.trim() === '') return;
       const parsed = parseCsvRecord(text, layout.delimiter);
-      if (!parsed.ok) {
-        rejected++;
-        problems.push(
-          problem(ctx, { file: name, line: lineNo, field: 'record', value: text.slice(0, 60), message: parsed.reason }),
-        );
-        return;
-      }
+      if (!parsed.ok) return refuse(lineNo, 'record', text.slice(0, 60), parsed.reason);
       if (index === null) {
-        const h = headerIndex(spec.columns, parsed.fields, REQUIRED_ROUTE_FIELDS);
+        const h = headerIndex(spec.columns, parsed.fields, required);
         if (h.missing.length)
           failed = `its header lacks the layout's columns ${h.missing.join(', ')} (layout ${layout.name})`;
         index = h.index;
@@ -152,39 +197,22 @@ async function readRouteFile(
         return;
       }
       position++;
-      const { record, problems: bad } = readRouteRecord(parsed.fields, index, position);
-      if (!record) {
-        rejected++;
-        const first = bad[0]!;
-        const meter = index.meterId === undefined ? undefined : parsed.fields[index.meterId];
-        problems.push(
-          problem(ctx, {
-            file: name,
-            line: lineNo,
-            field: first.field,
-            value: first.value,
-            meterId: meter?.trim() || undefined,
-            message: bad.map((b) => `${b.field}: ${b.message}${b.value ? ` (${b.value})` : ''}`).join('; '),
-          }),
-        );
+      const { record, problems: bad } = read(parsed.fields, index, position);
+      if (record) {
+        records.push(record);
         return;
       }
-      const list = routes.get(record.route) ?? [];
-      list.push(record);
-      routes.set(record.route, list);
-    },
-    tooLong: (lineNo, length) => {
-      rejected++;
-      problems.push(
-        problem(ctx, {
-          file: name,
-          line: lineNo,
-          field: 'record',
-          value: '',
-          message: `a line of ${length} characters (at most ${MAX_LINE})`,
-        }),
+      const meter =
+        meterColumn === undefined || index[meterColumn] === undefined ? undefined : parsed.fields[index[meterColumn]!];
+      refuse(
+        lineNo,
+        bad[0]!.field,
+        bad[0]!.value,
+        bad.map((b) => `${b.field}: ${b.message}${b.value ? ` (${b.value})` : ''}`).join('; '),
+        meter?.trim() || undefined,
       );
     },
+    tooLong: (lineNo, length) => refuse(lineNo, 'record', '', `a line of ${length} characters (at most ${MAX_LINE})`),
   });
   for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 }))
     splitter.push(chunk as string);
@@ -196,5 +224,5 @@ async function readRouteFile(
     return { failed: `it has no trailer (${spec.trailer.first},count): cut off?` };
   if (trailerCount !== null && trailerCount !== position)
     return { failed: `its trailer counts ${trailerCount} records and it holds ${position}: cut off or damaged` };
-  return { routes, rejected };
+  return { records, rejected };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { CisRouteRecord } from '../../core/csv/cis-layout.js';
+import type { CisRouteRecord, CisServiceOrder } from '../../core/csv/cis-layout.js';
 import { cisLayoutSchema, type CisLayout } from '../../core/csv/cis-layout.js';
 import { ConfigError } from '../../errors.js';
 import { connect } from '../db/connect.js';
@@ -11,7 +11,7 @@ import { Billing, type PostResult } from './billing.js';
 import { CisFileExchange, FOLDERS } from './cis-files/exchange.js';
 import { parseCsvRecord } from '../../core/csv/csv.js';
 import { headerIndex, readRouteRecord, REQUIRED_ROUTE_FIELDS } from '../../core/csv/cis-layout.js';
-import { mirrorRoute } from './cis-files/mirror.js';
+import { mirrorRoute, mirrorServiceOrders } from './cis-files/mirror.js';
 import type { BillingMapping } from './mapping.js';
 import type { FieldWorkUploadRow, ReadUploadRow } from './queries.js';
 
@@ -108,6 +108,11 @@ export class FileBilling extends Billing {
       }
     }
     return { ok, lines };
+  }
+
+  /** Service orders from the CIS's order export, into the mirror. */
+  async mirrorServiceOrders(orders: readonly CisServiceOrder[]): Promise<void> {
+    await this.guard(() => mirrorServiceOrders(this.db, orders));
   }
 
   /** A route export's records, as the route's whole content, into the mirror. */

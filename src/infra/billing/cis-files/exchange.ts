@@ -8,7 +8,8 @@ import type { CisLayout } from '../../../core/csv/cis-layout.js';
 /**
  * File mode's folders and the import files fieldgate writes the CIS (docs/billing.md):
  *   routes-in/     the CIS drops its route exports here (pull-routes reads them)
- *   routes-done/   and routes-failed/: where each went once read
+ *   routes-done/   and routes-failed/: where each went once read (service orders too)
+ *   orders-in/     the CIS's service-order exports (pull-routes reads them; pull-service-orders makes the orders)
  *   reads-out/     one readings file per upload batch, READS-<batch>.csv with READS-<batch>.csv.sha256
  *   fieldwork-out/ the same for completed field work
  *   rejected/      where the CIS moves an import file it refused (an exception names its batch)
@@ -16,7 +17,15 @@ import type { CisLayout } from '../../../core/csv/cis-layout.js';
  * sees half of one; which batches have their file is kept in the mirror (cis_file_exports), so a
  * file the CIS has taken away is never written again.
  */
-export const FOLDERS = ['routes-in', 'routes-done', 'routes-failed', 'reads-out', 'fieldwork-out', 'rejected'] as const;
+export const FOLDERS = [
+  'routes-in',
+  'routes-done',
+  'routes-failed',
+  'orders-in',
+  'reads-out',
+  'fieldwork-out',
+  'rejected',
+] as const;
 export type Folder = (typeof FOLDERS)[number];
 
 export class CisFileExchange {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { CisRouteRecord } from '../../../core/csv/cis-layout.js';
+import type { CisRouteRecord, CisServiceOrder } from '../../../core/csv/cis-layout.js';
 
 /**
  * File mode keeps a mirror of what the CIS's route exports say, in the reference CIS schema, so
@@ -119,4 +119,24 @@ export async function mirrorRoute(db: Knex, route: string, records: readonly Cis
         });
     }
   });
+}
+
+/** Service orders from the CIS's order export, into the mirror (an order number seen again is updated). */
+export async function mirrorServiceOrders(db: Knex, orders: readonly CisServiceOrder[]): Promise<void> {
+  for (let i = 0; i < orders.length; i += 200)
+    await db('cis_service_orders')
+      .insert(
+        orders.slice(i, i + 200).map((o) => ({
+          order_no: o.orderNo,
+          account_no: o.accountNo,
+          meter_id: o.meterId,
+          order_type: o.orderType,
+          status: o.status,
+          created_at: new Date(o.createdAt),
+          due_date: o.dueDate,
+          notes: o.notes,
+        })),
+      )
+      .onConflict('order_no')
+      .merge();
 }
