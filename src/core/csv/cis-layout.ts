@@ -187,6 +187,37 @@ export function headerIndex<K extends string>(
   return { index, missing };
 }
 
+/** Reads a record's fields by the layout's column index, noting each problem. */
+function fieldReader<K extends string>(
+  fields: readonly string[],
+  index: Partial<Record<K, number>>,
+  problems: RecordProblem[],
+) {
+  const text = (k: K) => {
+    const i = index[k];
+    return i === undefined ? '' : (fields[i] ?? '').trim();
+  };
+  const need = (k: K, max: number) => {
+    const v = text(k);
+    if (!v) problems.push({ field: k, value: '', message: 'required' });
+    else if (v.length > max) problems.push({ field: k, value: v.slice(0, 40), message: `at most ${max} characters` });
+    return v;
+  };
+  return { text, need };
+}
+
+/** A file's trailer row, as the layout has it: its first field, then the count (and sum, batch) where it says. */
+export function trailerFields(
+  t: { first: string; count: number; sum?: number; batch?: number },
+  values: { count: number; sum?: number; batch?: string },
+): (string | number)[] {
+  const cells: (string | number)[] = [t.first];
+  cells[t.count] = values.count;
+  if (t.sum !== undefined && values.sum !== undefined) cells[t.sum] = values.sum;
+  if (t.batch !== undefined && values.batch !== undefined) cells[t.batch] = values.batch;
+  return Array.from(cells, (c) => c ?? '');
+}
+
 /** One route record, read against the layout's columns; the first problem of each field. */
 export function readRouteRecord(
   fields: readonly string[],
@@ -194,16 +225,7 @@ export function readRouteRecord(
   position: number,
 ): { record: CisRouteRecord | null; problems: RecordProblem[] } {
   const problems: RecordProblem[] = [];
-  const text = (k: (typeof ROUTE_FIELDS)[number]) => {
-    const i = index[k];
-    return i === undefined ? '' : (fields[i] ?? '').trim();
-  };
-  const need = (k: (typeof ROUTE_FIELDS)[number], max: number) => {
-    const v = text(k);
-    if (!v) problems.push({ field: k, value: '', message: 'required' });
-    else if (v.length > max) problems.push({ field: k, value: v.slice(0, 40), message: `at most ${max} characters` });
-    return v;
-  };
+  const { text, need } = fieldReader(fields, index, problems);
   const int = (k: (typeof ROUTE_FIELDS)[number], opts: { min: number; max: number; optional?: number }) => {
     const v = text(k);
     if (!v && opts.optional !== undefined) return opts.optional;
@@ -299,13 +321,7 @@ export function readOrderRecord(
   now: string,
 ): { record: CisServiceOrder | null; problems: RecordProblem[] } {
   const problems: RecordProblem[] = [];
-  const text = (k: (typeof ORDER_FIELDS)[number]) => (index[k] === undefined ? '' : (fields[index[k]!] ?? '').trim());
-  const need = (k: (typeof ORDER_FIELDS)[number], max: number) => {
-    const v = text(k);
-    if (!v) problems.push({ field: k, value: '', message: 'required' });
-    else if (v.length > max) problems.push({ field: k, value: v.slice(0, 40), message: `at most ${max} characters` });
-    return v;
-  };
+  const { text, need } = fieldReader(fields, index, problems);
   const orderNo = need('orderNo', 12);
   const accountNo = need('accountNo', 15);
   const orderType = need('orderType', 20);

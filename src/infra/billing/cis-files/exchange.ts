@@ -3,7 +3,7 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { csvRecord } from '../../../core/csv/csv.js';
-import type { CisLayout } from '../../../core/csv/cis-layout.js';
+import { trailerFields, type CisLayout } from '../../../core/csv/cis-layout.js';
 
 /**
  * File mode's folders and the import files fieldgate writes the CIS (docs/billing.md):
@@ -82,17 +82,9 @@ export class CisFileExchange {
       ),
     ];
     if (spec.trailer) {
-      const t = spec.trailer;
-      const cells: (string | number)[] = [t.first];
-      cells[t.count] = rows.length;
-      if (t.sum !== undefined && t.sumOf) cells[t.sum] = rows.reduce((s, r) => s + Number(value(r, t.sumOf!) ?? 0), 0);
-      if (t.batch !== undefined) cells[t.batch] = batchId;
-      lines.push(
-        csvRecord(
-          Array.from(cells, (c) => c ?? ''),
-          d,
-        ),
-      );
+      const sumOf = spec.trailer.sumOf;
+      const sum = sumOf ? rows.reduce((total, r) => total + Number(value(r, sumOf) ?? 0), 0) : undefined;
+      lines.push(csvRecord(trailerFields(spec.trailer, { count: rows.length, sum, batch: batchId }), d));
     }
     const text = lines.join(this.layout.lineEnding) + this.layout.lineEnding;
     const sha256 = createHash('sha256').update(text).digest('hex');

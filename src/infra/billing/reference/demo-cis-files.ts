@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { csvRecord, parseCsvRecord } from '../../../core/csv/csv.js';
-import { headerIndex, REQUIRED_READ_FIELDS } from '../../../core/csv/cis-layout.js';
+import { headerIndex, REQUIRED_READ_FIELDS, trailerFields } from '../../../core/csv/cis-layout.js';
 import type { CisFileExchange } from '../cis-files/exchange.js';
 
 /**
@@ -78,16 +78,7 @@ export async function writeDemoRouteExports(db: Knex, exchange: CisFileExchange,
         ),
       ),
     ];
-    if (spec.trailer) {
-      const cells: (string | number)[] = [spec.trailer.first];
-      cells[spec.trailer.count] = rows.length;
-      lines.push(
-        csvRecord(
-          Array.from(cells, (c) => c ?? ''),
-          d,
-        ),
-      );
-    }
+    if (spec.trailer) lines.push(csvRecord(trailerFields(spec.trailer, { count: rows.length }), d));
     const tmp = path.join(exchange.folder('routes-in'), `.${name}.part`);
     await writeFile(tmp, lines.join(exchange.layout.lineEnding) + exchange.layout.lineEnding);
     await rename(tmp, path.join(exchange.folder('routes-in'), name));
