@@ -84,5 +84,10 @@ describe.each(availableDialects().filter((d) => d.name !== 'mssql'))('usage aler
       .first();
     expect(resolved).toMatchObject({ status: 'resolved', resolved_by: 'system' });
     expect(resolved!.resolution).toBe('the condition is no longer seen in the meter data');
+    // Its Investigation order was not dispatched yet: called off, with the reason in its history.
+    const order = await db('work_orders')
+      .where({ id: rows.find((r) => r.rule === 'night-flow')!.work_order_id! })
+      .first();
+    expect(order).toMatchObject({ state: 'cancelled', meter_id: fixed });
   });
 });

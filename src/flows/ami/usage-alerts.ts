@@ -19,8 +19,8 @@ import {
   openAlertsOfMeters,
   type UsageAlertRow,
 } from '../../infra/store/usage-alerts-repo.js';
-import { createWorkOrder } from '../work-orders/work-orders.js';
-import { orderRowByNo } from '../../infra/store/work-orders-repo.js';
+import { createWorkOrder, moveWorkOrder } from '../work-orders/work-orders.js';
+import { orderRowById, orderRowByNo } from '../../infra/store/work-orders-repo.js';
 import type { GatewayContext } from '../context.js';
 
 const PAGE = 200;
@@ -194,6 +194,7 @@ async function settle(
   for (const alert of open) {
     if (seen.some((s) => s.rule === alert.rule)) continue;
     await clearAlert(db, alert.id, at);
+    if (alert.work_order_id !== null) await callOffOrder(ctx, alert.work_order_id, on.at);
     if (alert.exception_id !== null)
       await resolveOpenExceptions(
         db,
@@ -203,4 +204,21 @@ async function settle(
     cleared++;
   }
   return { opened, kept, cleared };
+}
+
+/**
+ * The Investigation order an alert opened, called off when the condition ends before anyone was
+ * sent: no truck roll for a leak that stopped. Once dispatched it is the technician's to finish.
+ */
+async function callOffOrder(ctx: Pick<GatewayContext, 'store' | 'config'>, orderId: number, now: Date): Promise<void> {
+  const row = await orderRowById(ctx.store.db, orderId);
+  if (!row || row.state !== 'created') return;
+  await moveWorkOrder(
+    ctx.store.db,
+    ctx.config,
+    row.order_no,
+    { to: 'cancelled', version: row.version, reason: 'the usage alert cleared before the order was dispatched' },
+    { role: 'system', name: 'usage-alerts' },
+    now,
+  );
 }

@@ -21,6 +21,10 @@ export async function insertOrderEvent(trx: Db, row: OrderEventRow): Promise<voi
   await trx('work_order_events').insert(row);
 }
 
+export async function orderRowById(db: Db, id: number): Promise<WorkOrderRow | undefined> {
+  return db('work_orders').where({ id }).first();
+}
+
 export async function orderRowByNo(db: Db, orderNo: string): Promise<WorkOrderRow | undefined> {
   return db('work_orders').where({ order_no: orderNo }).first();
 }
