@@ -1,4 +1,4 @@
-import { $, ready, accountLink, api, ask, el, photoGallery, say, sayError, shell, when } from './app.js';
+import { $, ready, accountLink, api, ask, el, meterLink, photoGallery, say, sayError, shell, when } from './app.js';
 
 // The work-order board: open orders in columns by state, each with its technician, due date and
 // whether it is overdue; dispatch, cancel (with a reason) and create orders.
@@ -37,7 +37,8 @@ function orderCard(o) {
       'div',
       { class: 'meta' },
       o.accountNo ? ['acct ', accountLink(o.accountNo), ' · '] : '',
-      [o.meterId && `meter ${o.meterId}`, o.area].filter(Boolean).join(' · '),
+      o.meterId ? ['meter ', meterLink(o.meterId), o.area ? ' · ' : ''] : '',
+      o.area ?? '',
     ),
     el(
       'div',
@@ -127,7 +128,7 @@ async function showHistory(orderNo) {
         'p',
         { class: 'meta' },
         o.accountNo ? ['account ', accountLink(o.accountNo), ' · '] : '',
-        o.meterId ? [`meter ${o.meterId}`, ' · '] : '',
+        o.meterId ? ['meter ', meterLink(o.meterId), ' · '] : '',
         o.technician ?? 'unassigned',
       ),
       c
