@@ -21,14 +21,17 @@ export function fieldAppRouter(): express.Router {
     res.type('application/manifest+json');
     res.sendFile(path.join(dir, 'manifest.webmanifest'));
   });
-  r.use(
-    express.static(dir, {
-      index: 'index.html',
-      fallthrough: true,
-      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
-    }),
-  );
+  r.use(publicFiles(dir));
   return r;
+}
+
+/** A folder of public browser files, revalidated on every visit so a new version reaches phones at once. */
+function publicFiles(dir: string): express.Handler {
+  return express.static(dir, {
+    index: 'index.html',
+    fallthrough: true,
+    setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
+  });
 }
 
 /**
@@ -39,24 +42,13 @@ export function portalAppRouter(): express.Router {
   const r = express.Router();
   const dir = path.join(packageRoot, 'src', 'entry', 'web', 'portal');
   serveUplot(r);
-  r.use(
-    express.static(dir, {
-      index: 'index.html',
-      fallthrough: true,
-      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
-    }),
-  );
+  r.use(publicFiles(dir));
   return r;
 }
 
 /** What the console and the portal share (`/common/`): small browser modules, public like the pages' own. */
 export function webCommonRouter(): express.Router {
   const r = express.Router();
-  r.use(
-    express.static(path.join(packageRoot, 'src', 'entry', 'web', 'common'), {
-      fallthrough: true,
-      setHeaders: (res) => res.setHeader('cache-control', 'no-cache'),
-    }),
-  );
+  r.use(publicFiles(path.join(packageRoot, 'src', 'entry', 'web', 'common')));
   return r;
 }

@@ -7,7 +7,7 @@ const uPlot = uPlotModule;
 // The account page: a CSR finds a customer by account, name, address or meter, and answers the
 // call from one page: standing and past-due state, meters, read history (a chart with the same
 // season last year), AMI usage, usage alerts, exceptions, work orders and the bill explainer.
-import { $, api, el, fillTable, money, num, ready, say, sayError, shell, when, zone } from './app.js';
+import { $, accountHref, api, el, fillTable, money, num, ready, say, sayError, shell, when, zone } from './app.js';
 
 const params = new URLSearchParams(location.search);
 await shell('account.html');
@@ -21,8 +21,6 @@ const STATES = {
   cut_ordered: 'cut for non-payment ordered',
   cut: 'cut for non-payment',
 };
-
-const accountHref = (accountNo) => `account.html?account=${encodeURIComponent(accountNo)}`;
 
 async function search(event) {
   event?.preventDefault();

@@ -226,9 +226,12 @@ export function fillTable(tbody, rows, render, empty = 'Nothing to show.') {
   );
 }
 
+/** The account page's address for an account. */
+export const accountHref = (accountNo) => `account.html?account=${encodeURIComponent(accountNo)}`;
+
 /** A link to the account page (every page that shows an account or a meter uses it). */
 export function accountLink(accountNo, text = accountNo) {
-  return el('a', { href: `account.html?account=${encodeURIComponent(accountNo)}`, class: 'account-link' }, text);
+  return el('a', { href: accountHref(accountNo), class: 'account-link' }, text);
 }
 
 /** A link to the account page by meter (it finds the meter's account). */

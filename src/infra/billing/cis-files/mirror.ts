@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { selectWhereIn } from '../../db/sql-utils.js';
 import type { CisRouteRecord, CisServiceOrder } from '../../../core/csv/cis-layout.js';
 
 /**
@@ -103,21 +104,33 @@ export async function mirrorRoute(db: Knex, route: string, records: readonly Cis
       })),
       ['meter_id', 'register_no'],
     );
-    // The previous read is history, for the limits and estimates (once, however often the file comes).
-    for (const r of records) {
-      const known = await trx('cis_read_history')
-        .where({ meter_id: r.meterId, register_no: r.register, read_date: r.prevReadDate })
-        .first();
-      if (!known)
-        await trx('cis_read_history').insert({
+    // The previous read is history, for the limits and estimates (once, however often the file comes):
+    // the route's known history read in one pass, not a query per register.
+    const day = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v)).slice(0, 10);
+    const known = new Set(
+      (
+        await selectWhereIn<{ meter_id: string; register_no: number; read_date: unknown }>(
+          trx,
+          [...new Set(records.map((r) => r.meterId))],
+          (part) => trx('cis_read_history').select('meter_id', 'register_no', 'read_date').whereIn('meter_id', part),
+        )
+      ).map((h) => `${h.meter_id}|${Number(h.register_no)}|${day(h.read_date)}`),
+    );
+    const fresh = unique(
+      records.filter((r) => !known.has(`${r.meterId}|${r.register}|${r.prevReadDate}`)),
+      (r) => `${r.meterId}|${r.register}|${r.prevReadDate}`,
+    );
+    for (let i = 0; i < fresh.length; i += 200)
+      await trx('cis_read_history').insert(
+        fresh.slice(i, i + 200).map((r) => ({
           meter_id: r.meterId,
           register_no: r.register,
           read_date: r.prevReadDate,
           read_value: r.prevRead,
           read_type: 'A',
           consumption: r.prevConsumption ?? 0,
-        });
-    }
+        })),
+      );
   });
 }
 
